@@ -1,0 +1,110 @@
+"""Who is calling the API: a personal access token, a signed-in session, or (dev mode) ``user``.
+
+Order matters. Credentials that are present are always checked and a bad one is refused with 401,
+even in dev mode: falling back to the dev user would hide a broken token from its owner.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, Group, User
+from django.http import HttpRequest
+from ninja.errors import AuthenticationError
+from ninja.utils import check_csrf
+
+from access.models import Token
+from access.tokens import token_authenticate
+
+
+class ApiAuthenticationFailed(AuthenticationError):
+    """Credentials were offered and are wrong; the message says which part."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def parse_basic(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    access_key, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    return access_key, secret
+
+
+def dev_user() -> User:
+    """Bailo's development connector: one user, ``user``, who is an administrator."""
+    user, _ = User.objects.get_or_create(username=settings.BAILO_DEV_USER)
+    group, _ = Group.objects.get_or_create(name=settings.BAILO_ADMIN_GROUP)
+    if not user.groups.filter(pk=group.pk).exists():
+        user.groups.add(group)
+    return user
+
+
+def authenticate_request(request: HttpRequest) -> AbstractBaseUser | None:
+    """Attach ``request.user`` and ``request.token`` and return the user, or None (anonymous)."""
+    request.token = None  # type: ignore[attr-defined]
+    header = request.headers.get("Authorization", "")
+    if header:
+        credentials = parse_basic(header)
+        if credentials is None:
+            raise ApiAuthenticationFailed(
+                "Unsupported Authorization header: use HTTP Basic with accessKey:secretKey"
+            )
+        token: Token | None = token_authenticate(access_key=credentials[0], secret=credentials[1])
+        if token is None:
+            raise ApiAuthenticationFailed("Invalid access key or secret key, or the token is revoked")
+        request.user = token.user
+        request.token = token  # type: ignore[attr-defined]
+        return token.user
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        # A browser session: unsafe methods need the CSRF token like any form post.
+        if request.method not in {"GET", "HEAD", "OPTIONS", "TRACE"}:
+            failure = check_csrf(request)
+            if failure:
+                raise ApiAuthenticationFailed("CSRF check failed: reload the page and try again")
+        return user  # type: ignore[no-any-return]
+    if settings.BAILO_AUTH_MODE == "dev":
+        user = dev_user()
+        request.user = user
+        return user
+    return None
+
+
+class ApiAuth:
+    """django-ninja auth callable: a user for authenticated calls, None for anonymous ones."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return authenticate_request(request)
+
+
+class OptionalApiAuth:
+    """For endpoints anyone may call: still identifies the caller, never refuses anonymity."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = authenticate_request(request)
+        return user if user is not None else _Anonymous()
+
+
+class _Anonymous:
+    """A truthy marker so django-ninja lets anonymous callers through optional endpoints."""
+
+    is_authenticated = False
+
+    def __bool__(self) -> bool:
+        return True
+
+
+api_auth = ApiAuth()
+optional_api_auth = OptionalApiAuth()

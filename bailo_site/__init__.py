@@ -1,0 +1,7 @@
+"""Bailo in Python."""
+
+from __future__ import annotations
+
+from bailo_site.celery import app as celery_app
+
+__all__ = ["celery_app"]

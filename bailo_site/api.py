@@ -1,0 +1,100 @@
+"""The v2 REST API: django-ninja, Bailo's paths and Bailo's error shape.
+
+Every error leaves as ``{"error": {"message": ..., "context": {...}}}``; validation failures list
+``context.validationErrors`` as ``{property, message}``, which the official client reads.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import JSONRenderer
+
+from access.authentication import ApiAuthenticationFailed, api_auth
+from bailo_site.core.api import router as core_router
+from bailo_site.core.errors import BailoError, error_body
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Bailo",
+    version="2.0.0",
+    description="Manage the lifecycle of machine-learning models.",
+    urls_namespace="api-v2",
+    auth=api_auth,
+    renderer=JSONRenderer(),
+    docs_url=None,
+)
+
+
+def _json(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+    return api.create_response(request, body, status=status)
+
+
+def _property(location: Any) -> str:
+    parts = [str(p) for p in location if p not in {"body", "query", "path", "header", "payload"}]
+    return ".".join(parts)
+
+
+@api.exception_handler(BailoError)
+def _bailo_error(request: HttpRequest, exc: BailoError) -> HttpResponse:
+    return _json(request, exc.status, exc.body())
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = [
+        {"property": _property(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
+        for err in exc.errors
+    ]
+    summary = "; ".join(
+        f"{p['property']}: {p['message']}" if p["property"] else p["message"] for p in problems
+    )
+    return _json(
+        request,
+        400,
+        error_body(f"Invalid request: {summary}", {"validationErrors": problems}),
+    )
+
+
+@api.exception_handler(ApiAuthenticationFailed)
+def _bad_credentials(request: HttpRequest, exc: ApiAuthenticationFailed) -> HttpResponse:
+    return _json(request, 401, error_body(exc.message))
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _json(
+        request,
+        401,
+        error_body("Authentication required: sign in or use HTTP Basic with an access token"),
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _json(request, exc.status_code, error_body(str(exc)))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _json(request, 404, error_body(str(exc) or "Not found"))
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _json(request, 403, error_body(str(exc) or "Forbidden"))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("Unhandled API error on %s %s", request.method, request.path)
+    return _json(request, 500, error_body("Internal server error"))
+
+
+api.add_router("", core_router)

@@ -1,0 +1,59 @@
+"""The audit vocabulary and the one function that records an event.
+
+Event names are ``subject:action``; services emit them, and webhooks reuse the same names.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from bailo_site.core.entities import user_entity
+from bailo_site.core.models import AuditEvent
+
+
+class AuditAction(StrEnum):
+    USER_SIGN_IN = "user:sign_in"
+    USER_SIGN_OUT = "user:sign_out"
+    USER_PASSWORD_CHANGE = "user:password_change"
+    MODEL_CREATE = "model:create"
+    MODEL_UPDATE = "model:update"
+    MODEL_DELETE = "model:delete"
+    MODEL_CARD_UPDATE = "model_card:update"
+    SCHEMA_CREATE = "schema:create"
+    SCHEMA_UPDATE = "schema:update"
+    SCHEMA_DELETE = "schema:delete"
+    RELEASE_CREATE = "release:create"
+    RELEASE_UPDATE = "release:update"
+    RELEASE_DELETE = "release:delete"
+    FILE_UPLOAD = "file:upload"
+    FILE_DOWNLOAD = "file:download"
+    FILE_DELETE = "file:delete"
+    IMAGE_DELETE = "image:delete"
+    TOKEN_CREATE = "token:create"
+    TOKEN_REVOKE = "token:revoke"
+    ACCESS_REQUEST_CREATE = "access_request:create"
+    REVIEW_RESPOND = "review:respond"
+    DELETION_RESTORE = "deletion:restore"
+    DELETION_PURGE = "deletion:purge"
+
+
+def audit_record(
+    *,
+    action: AuditAction,
+    actor: AbstractBaseUser | AnonymousUser | str | None,
+    subject: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event. ``actor`` may be a user or an entity string."""
+    if isinstance(actor, str):
+        actor_name = actor
+    elif actor is None or not actor.is_authenticated:
+        actor_name = ""
+    else:
+        actor_name = user_entity(actor)
+    return AuditEvent.objects.create(
+        actor=actor_name, action=str(action), subject=subject, detail=detail or {}
+    )

@@ -1,0 +1,414 @@
+"""The blob-storage port: the only module that touches file bytes at rest.
+
+Two adapters share one narrow interface: ``FilesystemBlobStore`` for the embedded default and
+``S3BlobStore`` (django-storages' S3 connection, so boto3 underneath) for real deployments. Bytes
+always move as iterators of chunks; nothing here reads a whole object into memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+
+READ_CHUNK = 1024 * 1024
+# S3 allows at most 10,000 parts of at least 5 MiB (but the last).
+MAX_PARTS = 10_000
+MIN_PART_SIZE = 5 * 1024 * 1024
+
+
+class BlobNotFound(Exception):
+    """The key names no blob."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    size: int
+    etag: str
+
+
+@dataclass(frozen=True)
+class UploadedPart:
+    part_number: int
+    etag: str
+
+
+def part_size_for(total_size: int, minimum: int = MIN_PART_SIZE) -> int:
+    """The smallest part size (a multiple of 1 MiB, at least ``minimum``) that keeps the number of
+    parts of a ``total_size`` object at or under ``MAX_PARTS``."""
+    needed = -(-max(total_size, 1) // MAX_PARTS)
+    mib = 1024 * 1024
+    return max(minimum, -(-needed // mib) * mib)
+
+
+class BlobStore(Protocol):
+    bucket: str
+
+    def put(self, key: str, chunks: Iterable[bytes]) -> BlobInfo: ...
+
+    def open(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes ``start..end`` (inclusive, as HTTP ranges) of the blob."""
+        ...
+
+    def info(self, key: str) -> BlobInfo: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the blob; a missing blob is not an error (purges must be idempotent)."""
+        ...
+
+    def delete_many(self, keys: list[str]) -> None: ...
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]: ...
+
+    def multipart_start(self, key: str) -> str: ...
+
+    def multipart_part(
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        chunks: Iterable[bytes],
+        length: int | None = None,
+    ) -> UploadedPart:
+        """Store one part. ``length`` is required by S3 when ``chunks`` is a stream."""
+        ...
+
+    def multipart_complete(self, key: str, upload_id: str, parts: list[UploadedPart]) -> BlobInfo: ...
+
+    def multipart_abort(self, key: str, upload_id: str) -> None: ...
+
+
+class FilesystemBlobStore:
+    """Blobs as files under ``root/bucket``. Multipart parts wait in ``root/.multipart``."""
+
+    def __init__(self, root: Path, bucket: str) -> None:
+        self.root = root
+        self.bucket = bucket
+        self._base = (root / bucket).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self._base / key).resolve()
+        if self._base not in path.parents:
+            raise ValueError(f"blob key escapes the store: {key!r}")
+        return path
+
+    def _staging(self, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise ValueError("malformed upload id")
+        return self.root / ".multipart" / upload_id
+
+    def put(self, key: str, chunks: Iterable[bytes]) -> BlobInfo:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        digest = hashlib.md5(usedforsecurity=False)
+        size = 0
+        try:
+            with tmp.open("wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return BlobInfo(key=key, size=size, etag=digest.hexdigest())
+
+    def open(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        path = self._path(key)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+        return self._read(handle, start, end)
+
+    @staticmethod
+    def _read(handle: Any, start: int, end: int | None) -> Iterator[bytes]:
+        with handle:
+            handle.seek(start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                chunk = handle.read(READ_CHUNK if remaining is None else min(READ_CHUNK, remaining))
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def info(self, key: str) -> BlobInfo:
+        path = self._path(key)
+        try:
+            stat = path.stat()
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+        return BlobInfo(key=key, size=stat.st_size, etag=f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def delete_many(self, keys: list[str]) -> None:
+        for key in keys:
+            self.delete(key)
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        if not self._base.is_dir():
+            return
+        for dirpath, _dirs, files in os.walk(self._base):
+            for name in files:
+                if name.endswith(".tmp"):
+                    continue
+                key = str((Path(dirpath) / name).relative_to(self._base))
+                if key.startswith(prefix):
+                    yield key
+
+    def multipart_start(self, key: str) -> str:
+        self._path(key)  # validates the key before anything is written
+        upload_id = uuid.uuid4().hex
+        staging = self._staging(upload_id)
+        staging.mkdir(parents=True)
+        (staging / "key").write_text(key, encoding="utf-8")
+        return upload_id
+
+    def multipart_part(
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        chunks: Iterable[bytes],
+        length: int | None = None,
+    ) -> UploadedPart:
+        staging = self._staging(upload_id)
+        if not staging.is_dir():
+            raise BlobNotFound(f"no upload {upload_id}")
+        target = staging / f"{part_number:05d}"
+        tmp = staging / f"{part_number:05d}.{uuid.uuid4().hex}.tmp"
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            with tmp.open("wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    digest.update(chunk)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return UploadedPart(part_number=part_number, etag=f'"{digest.hexdigest()}"')
+
+    def multipart_complete(self, key: str, upload_id: str, parts: list[UploadedPart]) -> BlobInfo:
+        staging = self._staging(upload_id)
+        if not staging.is_dir():
+            raise BlobNotFound(f"no upload {upload_id}")
+
+        def chunks() -> Iterator[bytes]:
+            for part in sorted(parts, key=lambda p: p.part_number):
+                with (staging / f"{part.part_number:05d}").open("rb") as handle:
+                    while chunk := handle.read(READ_CHUNK):
+                        yield chunk
+
+        info = self.put(key, chunks())
+        shutil.rmtree(staging, ignore_errors=True)
+        return info
+
+    def multipart_abort(self, key: str, upload_id: str) -> None:
+        shutil.rmtree(self._staging(upload_id), ignore_errors=True)
+
+
+class S3BlobStore:
+    """Blobs in an S3 bucket, through django-storages' boto3 connection."""
+
+    def __init__(self, bucket: str) -> None:
+        from botocore.config import Config
+        from storages.backends.s3 import S3Storage
+
+        self.bucket = bucket
+        self._storage = S3Storage(
+            bucket_name=bucket,
+            endpoint_url=settings.S3_ENDPOINT,
+            access_key=settings.S3_ACCESS_KEY,
+            secret_key=settings.S3_SECRET_KEY,
+            region_name=settings.S3_REGION,
+            addressing_style="path",
+            signature_version="s3v4",
+            verify=settings.S3_VERIFY,
+            file_overwrite=True,
+            # Streamed bodies cannot be re-read, so checksums are only sent where S3 needs them.
+            client_config=Config(
+                s3={"addressing_style": "path"},
+                signature_version="s3v4",
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
+        self.client: Any = self._storage.connection.meta.client
+
+    def put(self, key: str, chunks: Iterable[bytes]) -> BlobInfo:
+        # A stream of unknown length goes up as a multipart upload so it is never held whole.
+        upload_id = self.multipart_start(key)
+        parts: list[UploadedPart] = []
+        buffer = bytearray()
+        try:
+            for chunk in chunks:
+                buffer.extend(chunk)
+                while len(buffer) >= MIN_PART_SIZE:
+                    piece = bytes(buffer[:MIN_PART_SIZE])
+                    del buffer[:MIN_PART_SIZE]
+                    parts.append(self.multipart_part(key, upload_id, len(parts) + 1, [piece]))
+            if buffer or not parts:
+                parts.append(self.multipart_part(key, upload_id, len(parts) + 1, [bytes(buffer)]))
+            return self.multipart_complete(key, upload_id, parts)
+        except BaseException:
+            self.multipart_abort(key, upload_id)
+            raise
+
+    def open(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if start or end is not None:
+            kwargs["Range"] = f"bytes={start}-{'' if end is None else end}"
+        try:
+            body = self.client.get_object(**kwargs)["Body"]
+        except self.client.exceptions.NoSuchKey as exc:
+            raise BlobNotFound(key) from exc
+        return self._iterate(body)
+
+    @staticmethod
+    def _iterate(body: Any) -> Iterator[bytes]:
+        try:
+            yield from body.iter_chunks(READ_CHUNK)
+        finally:
+            body.close()
+
+    def info(self, key: str) -> BlobInfo:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                raise BlobNotFound(key) from exc
+            raise
+        return BlobInfo(key=key, size=int(head["ContentLength"]), etag=head["ETag"].strip('"'))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.info(key)
+        except BlobNotFound:
+            return False
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def delete_many(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            if batch:
+                self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                )
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
+    def multipart_start(self, key: str) -> str:
+        return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"])
+
+    def multipart_part(
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        chunks: Iterable[bytes],
+        length: int | None = None,
+    ) -> UploadedPart:
+        body: Any
+        if length is None:
+            # Without a length the part must be materialised: only ``put`` does this, with
+            # pieces of at most MIN_PART_SIZE.
+            body = b"".join(chunks)
+            length = len(body)
+        else:
+            body = _IterStream(chunks)
+        response = self.client.upload_part(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=part_number,
+            Body=body,
+            ContentLength=length,
+        )
+        return UploadedPart(part_number=part_number, etag=response["ETag"])
+
+    def multipart_complete(self, key: str, upload_id: str, parts: list[UploadedPart]) -> BlobInfo:
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [
+                    {"ETag": p.etag, "PartNumber": p.part_number}
+                    for p in sorted(parts, key=lambda p: p.part_number)
+                ]
+            },
+        )
+        return self.info(key)
+
+    def multipart_abort(self, key: str, upload_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                raise
+
+
+class _IterStream:
+    """A read-only file object over an iterator of chunks, so boto3 can stream a request body.
+
+    boto3 needs ``read``; it seeks to compute checksums only when the body supports ``seek``, so
+    this object deliberately does not.
+    """
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = b""
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            data = self._pending + b"".join(self._chunks)
+            self._pending = b""
+            return data
+        while len(self._pending) < size:
+            try:
+                self._pending += next(self._chunks)
+            except StopIteration:
+                break
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+
+@cache
+def blob_store(bucket: str | None = None) -> BlobStore:
+    """The configured store for ``bucket`` (default: the uploads bucket)."""
+    name = bucket or settings.S3_BUCKET_UPLOADS
+    if settings.BLOB_STORAGE == "s3":
+        return S3BlobStore(name)
+    return FilesystemBlobStore(Path(settings.BLOB_ROOT), name)

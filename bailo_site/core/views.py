@@ -1,0 +1,46 @@
+"""Site-wide pages: sign-in glue, profile settings and error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from bailo_site.core.entities import entities_of
+from bailo_site.core.errors import error_body
+
+
+@login_required
+def settings_profile(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/settings_profile.html", {"entities": entities_of(request.user)})
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(error_body(f"No route {request.method} {request.path}"), status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(error_body("Internal server error"), status=500)
+    return render(request, "500.html", status=500)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(error_body(str(exception) or "Forbidden"), status=403)
+    context: dict[str, Any] = {"message": str(exception) if exception else ""}
+    return render(request, "403.html", context, status=403)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(error_body("Bad request"), status=400)
+    return render(request, "400.html", status=400)

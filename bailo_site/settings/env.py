@@ -1,0 +1,128 @@
+"""Typed readers for settings that come from the environment.
+
+Every reader fails loudly with ``ImproperlyConfigured`` on a value it cannot parse, so a typo in a
+deployment shows up at start-up rather than as odd behaviour later. Values in a git-ignored ``.env``
+file at the repository root (written by ``make stack``) are used when the process environment does
+not set them: the real environment always wins.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse ``KEY=value`` lines; blank lines and ``#`` comments are skipped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ImproperlyConfigured(f"{path}:{number}: expected KEY=value, got {raw!r}")
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+class Env:
+    """Looks a name up in the process environment, then in the ``.env`` values."""
+
+    def __init__(self, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> None:
+        self._environ = environ
+        self._dotenv = dotenv
+
+    def raw(self, name: str) -> str | None:
+        if name in self._environ:
+            return self._environ[name]
+        return self._dotenv.get(name)
+
+    def str(self, name: str, default: str = "") -> str:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+    def int(self, name: str, default: int) -> int:
+        value = self.raw(name)
+        if value is None or value.strip() == "":
+            return default
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+        value = self.raw(name)
+        if value is None:
+            return list(default or [])
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def duration(self, name: str, default: timedelta) -> timedelta:
+        """Accepts seconds (``3600``) or a number with a unit: ``30d``, ``12h``, ``15m``, ``10s``."""
+        value = self.raw(name)
+        if value is None or value.strip() == "":
+            return default
+        match = re.fullmatch(r"\s*(\d+)\s*([dhms]?)\s*", value)
+        if not match:
+            raise ImproperlyConfigured(
+                f"{name} must be a duration such as 30d, 12h, 15m or 3600, got {value!r}"
+            )
+        amount, unit = int(match.group(1)), match.group(2) or "s"
+        seconds = {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit]
+        return timedelta(seconds=amount * seconds)
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """Turn ``postgres://user:pass@host:port/name`` or ``sqlite:///path`` into a DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        name = parts.path.lstrip("/")
+        if not name:
+            raise ImproperlyConfigured(f"DATABASE_URL names no database: {url!r}")
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(name),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    if parts.scheme == "sqlite":
+        path = url[len("sqlite://") :]
+        if path.startswith("/"):
+            path = path[1:] if path.startswith("//") else path
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or ":memory:"}
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must start with postgres:// or sqlite://, got {parts.scheme!r}"
+    )
+
+
+def load_env(base_dir: Path) -> Env:
+    """``BAILO_ENV_FILE`` names another file; ``none`` ignores ``.env`` (used by ``make run``)."""
+    choice = os.environ.get("BAILO_ENV_FILE", str(base_dir / ".env"))
+    dotenv = {} if choice.lower() == "none" else read_dotenv(Path(choice))
+    return Env(os.environ, dotenv)

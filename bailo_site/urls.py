@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from django.views.generic import TemplateView
+
+from bailo_site.api import api
+from bailo_site.core import docs, views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "settings/password/",
+        auth_views.PasswordChangeView.as_view(success_url="/settings/password/done/"),
+        name="password_change",
+    ),
+    path(
+        "settings/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("settings/", views.settings_profile, name="settings"),
+    path("docs/", docs.docs_page, name="docs"),
+    re_path(r"^docs/(?P<slug>[a-z0-9/-]+)/?$", docs.docs_page, name="docs-page"),
+    path(
+        "api/docs",
+        TemplateView.as_view(template_name="core/swagger.html"),
+        name="api-docs",
+    ),
+    path("api/v2/", api.urls),
+    path("admin/", admin.site.urls),
+    # Unknown API paths answer JSON in Bailo's error shape, whatever DEBUG says.
+    re_path(r"^api/", views.not_found),
+    path("", include("models_app.urls")),
+]
+
+handler400 = "bailo_site.core.views.bad_request"
+handler403 = "bailo_site.core.views.forbidden"
+handler404 = "bailo_site.core.views.not_found"
+handler500 = "bailo_site.core.views.server_error"
