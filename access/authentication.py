@@ -24,7 +24,7 @@ class ApiAuthenticationFailed(AuthenticationError):
     """Credentials were offered and are wrong; the message says which part."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        super().__init__(401, message)
         self.message = message
 
 
@@ -63,7 +63,9 @@ def authenticate_request(request: HttpRequest) -> AbstractBaseUser | None:
             )
         token: Token | None = token_authenticate(access_key=credentials[0], secret=credentials[1])
         if token is None:
-            raise ApiAuthenticationFailed("Invalid access key or secret key, or the token is revoked")
+            raise ApiAuthenticationFailed(
+                "Invalid access key or secret key, or the token is revoked"
+            )
         request.user = token.user
         request.token = token  # type: ignore[attr-defined]
         return token.user

@@ -22,10 +22,13 @@ class TokenScope(models.TextChoices):
 class Token(TimeStampedModel):
     """A personal access token. The secret is stored only as an argon2 hash.
 
-    Invariant: a revoked token (``revoked_at`` set) or one past ``expires_at`` authenticates nothing.
+    Invariant: a revoked token (``revoked_at`` set) or one past ``expires_at``
+    authenticates nothing.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tokens"
+    )
     description = models.CharField(max_length=200)
     scope = models.CharField(max_length=16, choices=TokenScope.choices, default=TokenScope.ALL)
     actions = models.JSONField(default=list)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 USER_PREFIX = "user:"
 GROUP_PREFIX = "group:"
 
 
-def user_entity(user: AbstractBaseUser) -> str:
+def user_entity(user: Any) -> str:
     return f"{USER_PREFIX}{user.get_username()}"
 
 
@@ -17,25 +18,26 @@ def group_entity(name: str) -> str:
     return f"{GROUP_PREFIX}{name}"
 
 
-def entities_of(user: AbstractBaseUser | AnonymousUser) -> list[str]:
+def entities_of(user: Any) -> list[str]:
     """Every entity string that stands for this user: themself and each of their groups."""
     if not user.is_authenticated:
         return []
     names = [user_entity(user)]
-    names.extend(group_entity(g) for g in user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    names.extend(group_entity(g) for g in user.groups.values_list("name", flat=True))
     return names
 
 
-def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_admin(user: Any) -> bool:
     """Site administrators: members of the admin group, or Django superusers."""
     if not user.is_authenticated:
         return False
     cached = getattr(user, "_bailo_is_admin", None)
     if cached is None:
-        cached = bool(getattr(user, "is_superuser", False)) or user.groups.filter(  # type: ignore[union-attr]
-            name=settings.BAILO_ADMIN_GROUP
-        ).exists()
-        user._bailo_is_admin = cached  # type: ignore[union-attr]
+        cached = (
+            bool(getattr(user, "is_superuser", False))
+            or user.groups.filter(name=settings.BAILO_ADMIN_GROUP).exists()
+        )
+        user._bailo_is_admin = cached
     return bool(cached)
 
 

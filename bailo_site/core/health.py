@@ -37,7 +37,9 @@ def _redis() -> str | None:
         return None
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+    )
     try:
         client.ping()
     finally:

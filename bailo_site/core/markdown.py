@@ -28,4 +28,6 @@ _ATTRIBUTES = {
 def render_markdown(text: str) -> str:
     """Render user-supplied markdown; scripts, event handlers and unknown tags are stripped."""
     html = md.markdown(text or "", extensions=["fenced_code", "tables", "toc", "sane_lists"])
-    return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"})
+    return nh3.clean(
+        html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"}
+    )

@@ -1,8 +1,8 @@
 """Small abstract bases shared by every app, and the audit log.
 
 Bases are composed, not stacked: a model takes ``TimeStampedModel`` for timestamps,
-``CreatedByModel`` for authorship and ``SoftDeleteModel`` when deleting it must be reversible until a
-purge.
+``CreatedByModel`` for authorship and ``SoftDeleteModel`` when deleting it must be reversible
+until a purge.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ class LiveManager(models.Manager[Any]):
 class SoftDeleteModel(models.Model):
     """A row that deletion hides first and a purge removes later.
 
-    Invariant: ``deleted_at`` is set exactly when ``deletion`` is set; both are cleared together by a
-    restore. ``objects`` hides deleted rows; ``all_objects`` is for deletion, restore, purge and the
+    Invariant: ``deleted_at`` is set exactly when ``deletion`` is set; a restore clears both.
+    ``objects`` hides deleted rows; ``all_objects`` is for deletion, restore, purge and the
     Django admin only.
     """
 
@@ -98,7 +98,7 @@ class AuditEvent(models.Model):
     """One thing that happened, named from the ``AuditAction`` vocabulary.
 
     Rows are append-only; ``actor`` is the entity string (``user:<name>``) so the record survives
-    the user's removal. ``subject`` identifies what was acted on (a model id, ``model/release``, ...).
+    the user's removal. ``subject`` names what was acted on (a model id, ``model/release``).
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -1,9 +1,9 @@
 """Settings for Bailo in Python.
 
 With no environment variables the app runs embedded: SQLite, blobs on local disk, Celery tasks run
-eagerly in the web process. Setting the stack variables (``DATABASE_URL``, ``REDIS_URL``, ``S3_*``,
-``REGISTRY_*``, ``CLAMD_*``) switches the same code to PostgreSQL, Redis, S3, the Docker registry and
-ClamAV. ``docs/administration/app-configuration.md`` lists every variable.
+eagerly in the web process. Setting the stack variables (``DATABASE_URL``, ``REDIS_URL``,
+``S3_*``, ``REGISTRY_*``, ``CLAMD_*``) switches the same code to PostgreSQL, Redis, S3, the Docker
+registry and ClamAV. ``docs/administration/app-configuration.md`` lists every variable.
 """
 
 from __future__ import annotations
@@ -11,43 +11,49 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from bailo_site.settings.env import database_from_url, load_env
+
+# Lets ``admin.ModelAdmin[Model]`` and other generic annotations work at run time.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 env = load_env(BASE_DIR)
 
-DEBUG = env.bool("DEBUG", True)
+DEBUG = env.boolean("DEBUG", True)
 _DEV_SECRET = "insecure-development-key-do-not-use-in-production"
-SECRET_KEY = env.str("SECRET_KEY", _DEV_SECRET if DEBUG else "")
+SECRET_KEY = env.string("SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
     raise ImproperlyConfigured("SECRET_KEY must not be the development key when DEBUG is off")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS", [])
 # The public address of this app, used in e-mails, docker commands and the registry token realm.
-BAILO_PUBLIC_URL = env.str("BAILO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+BAILO_PUBLIC_URL = env.string("BAILO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Authentication -----------------------------------------------------------------------------
 # "password": Django sign-in and personal access tokens. "dev": as Bailo's development connector,
 # API requests without credentials act as the administrator "user". Never allowed without DEBUG.
-BAILO_AUTH_MODE = env.str("BAILO_AUTH_MODE", "password")
+BAILO_AUTH_MODE = env.string("BAILO_AUTH_MODE", "password")
 if BAILO_AUTH_MODE not in {"password", "dev"}:
-    raise ImproperlyConfigured(f"BAILO_AUTH_MODE must be 'password' or 'dev', got {BAILO_AUTH_MODE!r}")
+    raise ImproperlyConfigured(
+        f"BAILO_AUTH_MODE must be 'password' or 'dev', got {BAILO_AUTH_MODE!r}"
+    )
 if BAILO_AUTH_MODE == "dev" and not DEBUG:
     raise ImproperlyConfigured("BAILO_AUTH_MODE=dev is refused when DEBUG is off")
 BAILO_DEV_USER = "user"
-BAILO_ADMIN_GROUP = env.str("BAILO_ADMIN_GROUP", "admin")
+BAILO_ADMIN_GROUP = env.string("BAILO_ADMIN_GROUP", "admin")
 
-OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_ID = env.string("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "bailo_site.core.admin_site.BailoAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -65,7 +71,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -74,19 +79,23 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if not DEBUG:
+    # runserver serves static files in development; WhiteNoise does it in production.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+AUTHENTICATION_BACKENDS = ["bailo_site.core.backends.AdminGroupBackend"]
 if OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
     AUTHENTICATION_BACKENDS.insert(0, "bailo_site.core.oidc.BailoOIDCBackend")
-    OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET")
-    OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT")
-    OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT")
-    OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT")
-    OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT")
-    OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", "RS256")
-    OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", "openid email profile")
-    OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", "groups")
-    OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", "preferred_username")
+    OIDC_RP_CLIENT_SECRET = env.string("OIDC_RP_CLIENT_SECRET")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = env.string("OIDC_OP_AUTHORIZATION_ENDPOINT")
+    OIDC_OP_TOKEN_ENDPOINT = env.string("OIDC_OP_TOKEN_ENDPOINT")
+    OIDC_OP_USER_ENDPOINT = env.string("OIDC_OP_USER_ENDPOINT")
+    OIDC_OP_JWKS_ENDPOINT = env.string("OIDC_OP_JWKS_ENDPOINT")
+    OIDC_RP_SIGN_ALGO = env.string("OIDC_RP_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = env.string("OIDC_RP_SCOPES", "openid email profile")
+    OIDC_GROUPS_CLAIM = env.string("OIDC_GROUPS_CLAIM", "groups")
+    OIDC_USERNAME_CLAIM = env.string("OIDC_USERNAME_CLAIM", "preferred_username")
     _missing = [
         name
         for name in (
@@ -95,10 +104,12 @@ if OIDC_ENABLED:
             "OIDC_OP_TOKEN_ENDPOINT",
             "OIDC_OP_USER_ENDPOINT",
         )
-        if not env.str(name)
+        if not env.string(name)
     ]
     if _missing:
-        raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set but these are not: {', '.join(_missing)}")
+        raise ImproperlyConfigured(
+            f"OIDC_RP_CLIENT_ID is set but these are not: {', '.join(_missing)}"
+        )
     if OIDC_RP_SIGN_ALGO.startswith("RS") and not OIDC_OP_JWKS_ENDPOINT:
         raise ImproperlyConfigured("OIDC_OP_JWKS_ENDPOINT must be set for RS* signing")
 
@@ -126,7 +137,7 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------------
-DATABASE_URL = env.str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+DATABASE_URL = env.string("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -141,13 +152,13 @@ PASSWORD_HASHERS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = env.str("TIME_ZONE", "UTC")
+TIME_ZONE = env.string("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env.str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATIC_ROOT = Path(env.string("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -158,13 +169,13 @@ STORAGES = {
 }
 
 # JSON bodies are small (Bailo: 100 kB); file bytes are streamed and never read through this limit.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", 100 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("DATA_UPLOAD_MAX_MEMORY_SIZE", 100 * 1024)
 
 # --- Redis and Celery ---------------------------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL")
+REDIS_URL = env.string("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -175,73 +186,75 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Blob storage -------------------------------------------------------------------------------
-S3_ENDPOINT = env.str("S3_ENDPOINT")
-S3_ACCESS_KEY = env.str("S3_ACCESS_KEY")
-S3_SECRET_KEY = env.str("S3_SECRET_KEY")
-S3_REGION = env.str("S3_REGION", "us-east-1")
-S3_BUCKET_UPLOADS = env.str("S3_BUCKET_UPLOADS", "uploads")
-S3_BUCKET_REGISTRY = env.str("S3_BUCKET_REGISTRY", "registry")
-S3_BUCKET_EXPORTS = env.str("S3_BUCKET_EXPORTS", "exports")
-S3_VERIFY = env.bool("S3_VERIFY", True)
+S3_ENDPOINT = env.string("S3_ENDPOINT")
+S3_ACCESS_KEY = env.string("S3_ACCESS_KEY")
+S3_SECRET_KEY = env.string("S3_SECRET_KEY")
+S3_REGION = env.string("S3_REGION", "us-east-1")
+S3_BUCKET_UPLOADS = env.string("S3_BUCKET_UPLOADS", "uploads")
+S3_BUCKET_REGISTRY = env.string("S3_BUCKET_REGISTRY", "registry")
+S3_BUCKET_EXPORTS = env.string("S3_BUCKET_EXPORTS", "exports")
+S3_VERIFY = env.boolean("S3_VERIFY", True)
 BLOB_STORAGE = "s3" if S3_ENDPOINT else "filesystem"
-BLOB_ROOT = Path(env.str("BLOB_ROOT", str(VAR_DIR / "blobs")))
+BLOB_ROOT = Path(env.string("BLOB_ROOT", str(VAR_DIR / "blobs")))
 
 # --- Docker registry ----------------------------------------------------------------------------
-REGISTRY_URL = env.str("REGISTRY_URL").rstrip("/")
-REGISTRY_HOST = env.str("REGISTRY_HOST")
-REGISTRY_SERVICE = env.str("REGISTRY_SERVICE", "RegistryAuth")
-REGISTRY_ISSUER = env.str("REGISTRY_ISSUER", "RegistryIssuer")
-REGISTRY_TOKEN_KEY_FILE = env.str("REGISTRY_TOKEN_KEY_FILE")
-REGISTRY_TOKEN_CERT_FILE = env.str("REGISTRY_TOKEN_CERT_FILE")
+REGISTRY_URL = env.string("REGISTRY_URL").rstrip("/")
+REGISTRY_HOST = env.string("REGISTRY_HOST")
+REGISTRY_SERVICE = env.string("REGISTRY_SERVICE", "RegistryAuth")
+REGISTRY_ISSUER = env.string("REGISTRY_ISSUER", "RegistryIssuer")
+REGISTRY_TOKEN_KEY_FILE = env.string("REGISTRY_TOKEN_KEY_FILE")
+REGISTRY_TOKEN_CERT_FILE = env.string("REGISTRY_TOKEN_CERT_FILE")
 REGISTRY_TOKEN_LIFETIME = env.duration("REGISTRY_TOKEN_LIFETIME", timedelta(hours=1))
 
 # --- File scanning ------------------------------------------------------------------------------
-CLAMD_HOST = env.str("CLAMD_HOST")
-CLAMD_PORT = env.int("CLAMD_PORT", 3310)
+CLAMD_HOST = env.string("CLAMD_HOST")
+CLAMD_PORT = env.integer("CLAMD_PORT", 3310)
 
 # --- Deletion -----------------------------------------------------------------------------------
 DELETION_RETENTION = env.duration("DELETION_RETENTION", timedelta(days=30))
 
 # --- E-mail -------------------------------------------------------------------------------------
-EMAIL_HOST = env.str("EMAIL_HOST")
+EMAIL_HOST = env.string("EMAIL_HOST")
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend"
 )
-EMAIL_PORT = env.int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env.str("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "bailo@localhost")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "bailo@localhost")
 
 # --- What the UI shows (Bailo's ui.* configuration) ---------------------------------------------
 BAILO_UI = {
     "banner": {
-        "enabled": env.bool("BAILO_BANNER_ENABLED", False),
-        "text": env.str("BAILO_BANNER_TEXT", ""),
-        "colour": env.str("BAILO_BANNER_COLOUR", "#1f4e79"),
-        "textColor": env.str("BAILO_BANNER_TEXT_COLOUR", "#ffffff"),
+        "enabled": env.boolean("BAILO_BANNER_ENABLED", False),
+        "text": env.string("BAILO_BANNER_TEXT", ""),
+        "colour": env.string("BAILO_BANNER_COLOUR", "#1f4e79"),
+        "textColor": env.string("BAILO_BANNER_TEXT_COLOUR", "#ffffff"),
     },
     "announcement": {
-        "enabled": env.bool("BAILO_ANNOUNCEMENT_ENABLED", False),
-        "text": env.str("BAILO_ANNOUNCEMENT_TEXT", ""),
-        "startTimestamp": env.str("BAILO_ANNOUNCEMENT_START", ""),
+        "enabled": env.boolean("BAILO_ANNOUNCEMENT_ENABLED", False),
+        "text": env.string("BAILO_ANNOUNCEMENT_TEXT", ""),
+        "startTimestamp": env.string("BAILO_ANNOUNCEMENT_START", ""),
     },
     "issues": {
-        "label": env.str("BAILO_ISSUES_LABEL", "Bailo support"),
-        "supportHref": env.str("BAILO_SUPPORT_HREF", ""),
-        "contactHref": env.str("BAILO_CONTACT_HREF", ""),
+        "label": env.string("BAILO_ISSUES_LABEL", "Bailo support"),
+        "supportHref": env.string("BAILO_SUPPORT_HREF", ""),
+        "contactHref": env.string("BAILO_CONTACT_HREF", ""),
     },
     "registry": {"host": REGISTRY_HOST},
     "modelDetails": {
-        "organisations": env.list("BAILO_ORGANISATIONS", ["Example Organisation"]),
-        "states": env.list("BAILO_STATES", ["Development", "Review", "Production"]),
+        "organisations": env.strings("BAILO_ORGANISATIONS", ["Example Organisation"]),
+        "states": env.strings("BAILO_STATES", ["Development", "Review", "Production"]),
     },
     "roleDisplayNames": {"owner": "Owner", "contributor": "Contributor", "consumer": "Consumer"},
 }
@@ -250,11 +263,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", True)
+    SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -49,11 +49,11 @@ class Env:
             return self._environ[name]
         return self._dotenv.get(name)
 
-    def str(self, name: str, default: str = "") -> str:
+    def string(self, name: str, default: str = "") -> str:
         value = self.raw(name)
         return default if value is None else value
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def boolean(self, name: str, default: bool = False) -> bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -64,7 +64,7 @@ class Env:
             return False
         raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
 
-    def int(self, name: str, default: int) -> int:
+    def integer(self, name: str, default: int) -> int:
         value = self.raw(name)
         if value is None or value.strip() == "":
             return default
@@ -73,14 +73,14 @@ class Env:
         except ValueError as exc:
             raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def strings(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self.raw(name)
         if value is None:
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
 
     def duration(self, name: str, default: timedelta) -> timedelta:
-        """Accepts seconds (``3600``) or a number with a unit: ``30d``, ``12h``, ``15m``, ``10s``."""
+        """Seconds (``3600``) or a number and a unit: ``30d``, ``12h``, ``15m``, ``10s``."""
         value = self.raw(name)
         if value is None or value.strip() == "":
             return default

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,26 +15,77 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Deletion',
+            name="Deletion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('model', 'Model'), ('release', 'Release'), ('file', 'File'), ('image', 'Image')], max_length=16)),
-                ('subject', models.CharField(help_text='What was deleted, e.g. a model id', max_length=300)),
-                ('subject_name', models.CharField(blank=True, max_length=300)),
-                ('model_id', models.CharField(blank=True, db_index=True, max_length=200)),
-                ('deleted_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('purge_due', models.DateTimeField(db_index=True)),
-                ('state', models.CharField(choices=[('pending', 'Pending purge'), ('purging', 'Purging'), ('purged', 'Purged'), ('restored', 'Restored')], default='pending', max_length=16)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('total_bytes', models.BigIntegerField(default=0)),
-                ('progress', models.JSONField(blank=True, default=dict)),
-                ('purged_at', models.DateTimeField(blank=True, null=True)),
-                ('restored_at', models.DateTimeField(blank=True, null=True)),
-                ('deleted_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('restored_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("model", "Model"),
+                            ("release", "Release"),
+                            ("file", "File"),
+                            ("image", "Image"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "subject",
+                    models.CharField(help_text="What was deleted, e.g. a model id", max_length=300),
+                ),
+                ("subject_name", models.CharField(blank=True, max_length=300)),
+                ("model_id", models.CharField(blank=True, db_index=True, max_length=200)),
+                (
+                    "deleted_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("purge_due", models.DateTimeField(db_index=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending purge"),
+                            ("purging", "Purging"),
+                            ("purged", "Purged"),
+                            ("restored", "Restored"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("total_bytes", models.BigIntegerField(default=0)),
+                ("progress", models.JSONField(blank=True, default=dict)),
+                ("purged_at", models.DateTimeField(blank=True, null=True)),
+                ("restored_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "restored_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-deleted_at'],
+                "ordering": ["-deleted_at"],
             },
         ),
     ]

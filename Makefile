@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run run-stack test lint typecheck stack stack-down stack-status bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the app on the embedded default: SQLite, files on disk, eager tasks, demo data.
+run: install
+	scripts/run.sh
+
+## Serve the app against the real components started by `make stack`.
+run-stack: install
+	scripts/run.sh --stack
+
+## Install what is missing, start the components, run every test, stop what was started.
+test: install
+	scripts/test.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+stack: install
+	scripts/stack.sh up
+
+stack-down:
+	scripts/stack.sh down
+
+stack-status:
+	scripts/stack.sh status
+
+clean:
+	rm -rf var/db.sqlite3 var/blobs var/staticfiles

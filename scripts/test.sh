@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole suite against the real components. Starts what is not already running and stops,
+# on any exit, only what it started. Exits non-zero on any failure, including "no tests ran".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+# Debian packages the suite needs; installed only when absent, and only as root.
+need=()
+for pkg in docker-registry clamav-daemon clamav skopeo chromium; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if (( ${#need[@]} )); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "Missing Debian packages: ${need[*]} (run as root, or install them)" >&2
+    exit 1
+  fi
+  echo "Installing ${need[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+started=0
+if ! scripts/stack.sh is-up >/dev/null 2>&1; then
+  started=1
+fi
+cleanup() {
+  local rc=$?
+  if (( started )); then
+    scripts/stack.sh down >/dev/null 2>&1 || echo "warning: stack-down failed" >&2
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+# Tests run their own Celery worker in-process (against the test database), so the stack's
+# worker and beat are not needed here.
+STACK_CELERY=0 BAILO_PUBLIC_URL="${BAILO_PUBLIC_URL:-http://127.0.0.1:8765}" scripts/stack.sh up
+
+set -a
+# shellcheck disable=SC1091
+source "$ROOT/.env"
+set +a
+export BAILO_REQUIRE_STACK=1
+export BAILO_PUBLIC_URL="${BAILO_PUBLIC_URL:-http://127.0.0.1:8765}"
+
+set +e
+.venv/bin/pytest --cov --cov-report=term:skip-covered "$@"
+rc=$?
+set -e
+if (( rc == 5 )); then
+  echo "pytest collected no tests: that is a failure" >&2
+  exit 1
+fi
+exit $rc

@@ -1,0 +1,107 @@
+"""Shared fixtures: personas, API helpers and the rule that no request may end in a 500."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import factory
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.signals import got_request_exception
+from django.test import Client
+
+from access.models import Token
+from access.tokens import hash_secret, new_access_key, new_secret
+
+PASSWORD = "correct-horse-battery"
+
+
+def stack_required() -> bool:
+    return os.environ.get("BAILO_REQUIRE_STACK") == "1"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"person{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+
+    @factory.post_generation
+    def password(self, create: bool, extracted: str | None, **kwargs: Any) -> None:
+        self.set_password(extracted or PASSWORD)
+        if create:
+            self.save()
+
+
+@pytest.fixture(autouse=True)
+def _no_server_errors() -> Iterator[None]:
+    """Any unhandled exception inside a request fails the test that caused it."""
+    failures: list[Any] = []
+
+    def record(sender: Any, request: Any = None, **kwargs: Any) -> None:
+        failures.append(getattr(request, "path", "?"))
+
+    got_request_exception.connect(record, weak=False)
+    yield
+    got_request_exception.disconnect(record)
+    assert not failures, f"requests raised unhandled exceptions: {failures}"
+
+
+@pytest.fixture
+def make_user(db: None) -> Any:
+    def make(username: str, *, admin: bool = False, **kwargs: Any) -> User:
+        user = UserFactory(username=username, **kwargs)
+        if admin:
+            group, _ = Group.objects.get_or_create(name=settings.BAILO_ADMIN_GROUP)
+            user.groups.add(group)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def site_admin(make_user: Any) -> User:
+    return make_user("ada", admin=True)
+
+
+@pytest.fixture
+def outsider(make_user: Any) -> User:
+    return make_user("olive")
+
+
+@pytest.fixture
+def make_token(db: None) -> Any:
+    def make(user: User, **fields: Any) -> tuple[Token, str]:
+        secret = new_secret()
+        fields.setdefault("description", "test token")
+        token = Token.objects.create(
+            user=user, access_key=new_access_key(), secret_hash=hash_secret(secret), **fields
+        )
+        return token, secret
+
+    return make
+
+
+def basic(access_key: str, secret: str) -> dict[str, str]:
+    raw = base64.b64encode(f"{access_key}:{secret}".encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {raw}"}
+
+
+@pytest.fixture
+def client_for() -> Any:
+    """A Django test client signed in as the given user (None: anonymous)."""
+
+    def make(user: User | None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make

@@ -1,0 +1,135 @@
+"""The v2 API shell: authentication paths and Bailo's error shape."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import basic
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_bailo_error(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+def test_ui_config_is_public() -> None:
+    response = Client().get("/api/v2/config/ui")
+    assert response.status_code == 200
+    assert response.json()["ui"]["modelDetails"]["states"] == [
+        "Development",
+        "Review",
+        "Production",
+    ]
+
+
+def test_anonymous_callers_are_refused_with_a_401_in_bailo_shape() -> None:
+    error = assert_bailo_error(Client().get("/api/v2/entities/me"), 401)
+    assert "Authentication required" in error["message"]
+
+
+def test_a_signed_in_user_sees_themself(client_for: Any, outsider: Any) -> None:
+    response = client_for(outsider).get("/api/v2/entities/me")
+    assert response.status_code == 200
+    assert response.json()["user"] == {
+        "dn": "olive",
+        "entity": "user:olive",
+        "email": "olive@example.org",
+        "isAdmin": False,
+    }
+
+
+def test_admin_group_members_are_admins(client_for: Any, site_admin: Any) -> None:
+    assert client_for(site_admin).get("/api/v2/entities/me").json()["user"]["isAdmin"] is True
+
+
+def test_a_token_authenticates_as_its_user(make_token: Any, outsider: Any) -> None:
+    token, secret = make_token(outsider)
+    response = Client().get("/api/v2/entities/me", **basic(token.access_key, secret))
+    assert response.status_code == 200
+    assert response.json()["user"]["dn"] == "olive"
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+
+def test_a_wrong_secret_is_refused(make_token: Any, outsider: Any) -> None:
+    token, _ = make_token(outsider)
+    response = Client().get("/api/v2/entities/me", **basic(token.access_key, "BSK_wrong"))
+    assert "Invalid access key" in assert_bailo_error(response, 401)["message"]
+
+
+def test_an_unknown_access_key_is_refused() -> None:
+    assert_bailo_error(Client().get("/api/v2/entities/me", **basic("BAC_NOPE0000", "x")), 401)
+
+
+@pytest.mark.parametrize("header", ["Bearer abc", "Basic !!notbase64", "Basic " + "bm9jb2xvbg=="])
+def test_malformed_authorization_headers_are_refused(header: str) -> None:
+    assert_bailo_error(Client().get("/api/v2/entities/me", HTTP_AUTHORIZATION=header), 401)
+
+
+def test_a_revoked_token_is_refused(make_token: Any, outsider: Any) -> None:
+    token, secret = make_token(outsider, revoked_at=timezone.now())
+    assert_bailo_error(Client().get("/api/v2/entities/me", **basic(token.access_key, secret)), 401)
+
+
+def test_an_expired_token_is_refused(make_token: Any, outsider: Any) -> None:
+    token, secret = make_token(outsider, expires_at=timezone.now() - timedelta(seconds=1))
+    assert_bailo_error(Client().get("/api/v2/entities/me", **basic(token.access_key, secret)), 401)
+
+
+def test_a_token_of_a_deactivated_user_is_refused(make_token: Any, outsider: Any) -> None:
+    token, secret = make_token(outsider)
+    outsider.is_active = False
+    outsider.save()
+    assert_bailo_error(Client().get("/api/v2/entities/me", **basic(token.access_key, secret)), 401)
+
+
+def test_dev_mode_acts_as_the_admin_user_without_credentials(settings: Any) -> None:
+    settings.BAILO_AUTH_MODE = "dev"
+    response = Client().get("/api/v2/entities/me")
+    assert response.status_code == 200
+    assert response.json()["user"]["dn"] == "user"
+    assert response.json()["user"]["isAdmin"] is True
+
+
+def test_dev_mode_still_refuses_bad_credentials(settings: Any) -> None:
+    settings.BAILO_AUTH_MODE = "dev"
+    assert_bailo_error(Client().get("/api/v2/entities/me", **basic("BAC_NOPE0000", "x")), 401)
+
+
+def test_unknown_api_paths_answer_json_404() -> None:
+    error = assert_bailo_error(Client().get("/api/v2/no/such/thing"), 404)
+    assert "/api/v2/no/such/thing" in error["message"]
+
+
+def test_unknown_api_paths_answer_json_404_with_debug_off(settings: Any) -> None:
+    settings.DEBUG = False
+    assert_bailo_error(Client().get("/api/v3/anything"), 404)
+
+
+def test_openapi_description_is_served() -> None:
+    spec = Client().get("/api/v2/openapi.json").json()
+    assert spec["info"]["title"] == "Bailo"
+    assert "/api/v2/system/status" in spec["paths"]
+
+
+def test_swagger_ui_loads_only_local_assets() -> None:
+    html = Client().get("/api/docs").content.decode()
+    assert "swagger-ui-bundle.js" in html
+    assert "https://" not in html and "http://" not in html.replace("http://testserver", "")
+
+
+def test_system_status_reports_every_component() -> None:
+    body = Client().get("/api/v2/system/status").json()
+    assert set(body["components"]) == {"database", "redis", "s3", "registry", "clamd"}
+    assert body["components"]["database"]["state"] == "ok"

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from bailo_site.core.markdown import render_markdown
+
+pytestmark = pytest.mark.django_db
+
+
+def test_docs_are_public_and_have_a_sidebar() -> None:
+    page = Client().get("/docs/").content.decode()
+    assert "Getting started" in page
+    assert 'href="/docs/administration/app-configuration"' in page
+
+
+def test_the_configuration_page_renders() -> None:
+    response = Client().get("/docs/administration/app-configuration")
+    assert response.status_code == 200
+    assert "DATABASE_URL" in response.content.decode()
+
+
+def test_unknown_docs_pages_are_404() -> None:
+    assert Client().get("/docs/users/nothing-here").status_code == 404
+    assert Client().get("/docs/../../etc/passwd").status_code == 404
+
+
+def test_markdown_is_sanitised() -> None:
+    html = render_markdown(
+        '<script>alert(1)</script>[x](javascript:alert(1)) <b onclick="x()">b</b>'
+    )
+    assert "<script" not in html and "javascript:" not in html and "onclick" not in html

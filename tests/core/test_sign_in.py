@@ -1,0 +1,99 @@
+"""Signing in, out and changing a password through the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from bailo_site.core.models import AuditEvent
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitors_are_sent_to_sign_in() -> None:
+    response = Client().get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_a_wrong_password_shows_a_form_error(outsider: User) -> None:
+    response = Client().post("/login/", {"username": "olive", "password": "nope"})
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+    assert "_auth_user_id" not in Client().session
+
+
+def test_the_right_password_signs_in_and_is_audited(outsider: User) -> None:
+    client = Client()
+    response = client.post("/login/", {"username": "olive", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    page = client.get("/").content.decode()
+    assert "Marketplace" in page and "Sign out olive" in page
+    assert AuditEvent.objects.filter(action="user:sign_in", actor="user:olive").exists()
+
+
+def test_signing_out_needs_a_post_and_ends_the_session(client_for: Any, outsider: User) -> None:
+    client = client_for(outsider)
+    assert client.get("/logout/").status_code == 405
+    client.post("/logout/")
+    assert client.get("/").status_code == 302
+
+
+def test_password_change_checks_the_old_password(client_for: Any, outsider: User) -> None:
+    client = client_for(outsider)
+    bad = client.post(
+        "/settings/password/",
+        {
+            "old_password": "wrong",
+            "new_password1": "a-new-long-pass-1",
+            "new_password2": "a-new-long-pass-1",
+        },
+    )
+    assert bad.status_code == 200 and "aria-invalid" in bad.content.decode()
+    good = client.post(
+        "/settings/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-long-pass-1",
+            "new_password2": "a-new-long-pass-1",
+        },
+    )
+    assert good.status_code == 302
+    outsider.refresh_from_db()
+    assert outsider.check_password("a-new-long-pass-1")
+
+
+def test_only_administrators_see_the_admin_link(
+    client_for: Any, outsider: User, site_admin: User
+) -> None:
+    assert 'href="/admin/"' not in client_for(outsider).get("/").content.decode()
+    assert 'href="/admin/"' in client_for(site_admin).get("/").content.decode()
+
+
+def test_admin_group_members_may_use_the_django_admin(
+    client_for: Any, outsider: User, site_admin: User
+) -> None:
+    assert client_for(site_admin).get("/admin/").status_code == 200
+    assert client_for(outsider).get("/admin/").status_code == 302
+
+
+def test_the_banner_and_announcement_follow_settings(
+    client_for: Any, outsider: User, settings: Any
+) -> None:
+    settings.BAILO_UI = {
+        **settings.BAILO_UI,
+        "banner": {"enabled": True, "text": "OFFICIAL", "colour": "#123456", "textColor": "#fff"},
+        "announcement": {"enabled": True, "text": "Maintenance on Friday", "startTimestamp": ""},
+    }
+    page = client_for(outsider).get("/").content.decode()
+    assert "OFFICIAL" in page and "background: #123456" in page
+    assert "Maintenance on Friday" in page
+
+
+def test_settings_page_shows_the_entity_names(client_for: Any, site_admin: User) -> None:
+    page = client_for(site_admin).get("/settings/").content.decode()
+    assert "user:ada" in page and "group:admin" in page
