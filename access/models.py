@@ -32,6 +32,8 @@ class Token(TimeStampedModel):
     description = models.CharField(max_length=200)
     scope = models.CharField(max_length=16, choices=TokenScope.choices, default=TokenScope.ALL)
     actions = models.JSONField(default=list)
+    # With scope "models", the entries this token may touch; deleting an entry removes it here.
+    scoped_models = models.ManyToManyField("models_app.Model", blank=True, related_name="+")
     access_key = models.CharField(max_length=12, unique=True)
     secret_hash = models.CharField(max_length=200)
     hash_method = models.CharField(max_length=16, default="argon2")

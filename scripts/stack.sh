@@ -12,14 +12,15 @@
 #   seaweed   SeaweedFS `weed mini`, S3 API on 8333 (also 9333/19333, 8888/18888, 9340, ...)
 #   registry  docker-registry (distribution 2.8) on 5000, S3 storage on seaweed, token auth
 #   clamd     ClamAV daemon on 3310 (+ unix socket), project test signatures only
-#   celery-worker, celery-beat   only when STACK_CELERY=1 (default) and `bailo.celery` imports
+#   celery-worker, celery-beat   only when STACK_CELERY=1 (default) and `<app>.celery` imports
+#                                 (<app> = bailo_site, or bailo, or $STACK_APP)
 #
 # State lives in <repo>/var/stack/<component>/ ; pid files of processes we started are
 # var/stack/<name>/<name>.pid (celery: var/stack/celery/{worker,beat}.pid). Reset everything:
 #   scripts/stack.sh down && rm -rf var/stack
 #
-# Environment knobs: STACK_CELERY (1|0), BAILO_PUBLIC_URL (token realm base, default
-# http://127.0.0.1:8000), STACK_VENV (default <repo>/.venv).
+# Environment knobs: STACK_CELERY (1|0, default 1), BAILO_PUBLIC_URL (token realm base,
+# default http://127.0.0.1:8000), STACK_VENV (default <repo>/.venv), STACK_*_PORT (below).
 set -euo pipefail
 
 LC_NUMERIC=C # EPOCHREALTIME arithmetic below needs a '.' decimal point
@@ -35,15 +36,28 @@ ENV_FILE="$ROOT/.env"
 REGISTRY_BIN="${REGISTRY_BIN:-/usr/bin/docker-registry}"
 
 HOST=127.0.0.1
-PG_PORT=5432
-REDIS_PORT=6379
-S3_PORT=8333
-REG_PORT=5000
-CLAMD_PORT=3310
+# Ports can be overridden (e.g. STACK_PG_PORT=5433 for a private cluster next to a system one);
+# .env follows. SeaweedFS's internal ports (9333, 8888, 19333, 18888, 9340, ...) are fixed.
+PG_PORT=${STACK_PG_PORT:-5432}
+REDIS_PORT=${STACK_REDIS_PORT:-6379}
+S3_PORT=${STACK_S3_PORT:-8333}
+REG_PORT=${STACK_REGISTRY_PORT:-5000}
+CLAMD_PORT=${STACK_CLAMD_PORT:-3310}
 S3_REGION=us-east-1
 BUCKETS=(uploads registry exports)
 
 COMPONENTS=(pg redis seaweed registry clamd celery-worker celery-beat)
+
+# The Django project package that holds celery.py and settings/ (STACK_APP overrides).
+if [[ -n ${STACK_APP:-} ]]; then
+	APP=$STACK_APP
+elif [[ -f $ROOT/bailo_site/celery.py ]]; then
+	APP=bailo_site
+elif [[ -f $ROOT/bailo/celery.py ]]; then
+	APP=bailo
+else
+	APP=bailo_site
+fi
 
 # ----------------------------------------------------------------------------- helpers
 log() { printf '[stack] %s\n' "$*"; }
@@ -108,7 +122,8 @@ clear_stale() {
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
 
 port_holders() { # print "proc(pid)" of listeners on PORT, if any
-	ss -ltnpH "sport = :$1" 2>/dev/null | grep -o '(("[^"]*",pid=[0-9]*' | sed 's/(("\(.*\)",pid=\([0-9]*\)/\1(\2)/' | sort -u | tr '\n' ' '
+	{ ss -ltnpH "sport = :$1" 2>/dev/null || true; } | { grep -o '(("[^"]*",pid=[0-9]*' || true; } |
+		sed 's/(("\(.*\)",pid=\([0-9]*\)/\1(\2)/' | sort -u | tr '\n' ' '
 }
 
 ensure_port_free() { # NAME PORT
@@ -151,7 +166,7 @@ pg_bin() {
 
 pg_ready() {
 	pg_bin
-	"$PGBIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 2 >/dev/null 2>&1
+	"$PGBIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -t 2 >/dev/null 2>&1
 }
 
 as_postgres() {
@@ -184,8 +199,9 @@ stop_pid() {
 	return 1
 }
 
-# start_bg NAME LOGFILE CMD...: start CMD detached (own session, stdin /dev/null, output to
-# LOGFILE) and write its pid to NAME's pid file.
+# start_bg NAME LOGFILE CMD...: start CMD detached (own session, cwd = repo root, stdin
+# /dev/null, output to LOGFILE, lock fd 9 closed) and write its pid to NAME's pid file.
+# Every long-running child must get `9>&-`, or it would hold the stack lock forever.
 start_bg() {
 	local name=$1 logf=$2 pf
 	shift 2
@@ -193,7 +209,7 @@ start_bg() {
 	mkdir -p "$(dirname "$pf")"
 	(
 		cd "$ROOT"
-		setsid nohup "$@" >>"$logf" 2>&1 </dev/null &
+		setsid nohup "$@" >>"$logf" 2>&1 </dev/null 9>&- &
 		echo "$!" >"$pf"
 	)
 }
@@ -206,7 +222,7 @@ load_app_env() {
 	while IFS= read -r line || [[ -n $line ]]; do
 		[[ $line =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] && APP_ENV+=("$line")
 	done <"$ENV_FILE"
-	APP_ENV+=("DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-bailo.settings}")
+	APP_ENV+=("DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-$APP.settings}")
 }
 
 STARTED=()
@@ -218,6 +234,31 @@ report() { # NAME WHAT T0
 }
 
 # ----------------------------------------------------------------------------- pg
+# After a crash (postmaster killed) its backends linger for a moment and postmaster.pid stays:
+# wait until no live process runs in the data directory, then drop the stale lock file.
+pg_clear_leftovers() { # DATADIR
+	local data=$1 i left pid
+	[[ -d $data ]] || return 0
+	for ((i = 0; i < 150; i++)); do
+		left=$(find /proc/[0-9]*/cwd -maxdepth 0 -lname "$data" 2>/dev/null | cut -d/ -f3 | tr '\n' ' ' || true)
+		[[ -z $left ]] && break
+		((i == 0)) && log "pg: waiting for leftover processes of the old cluster to exit: $left"
+		sleep 0.1
+	done
+	[[ -z $left ]] || die "pg: processes still running in $data: $left"
+	# postgres itself treats a not-yet-reaped zombie as a running postmaster, hence this
+	local lock
+	for lock in "$data/postmaster.pid" "$(dirname "$data")"/.s.PGSQL.*.lock; do
+		[[ -f $lock ]] || continue
+		pid=$(head -n1 "$lock" | tr -dc '0-9')
+		if ! proc_alive "$pid" postgres; then
+			log "pg: removing stale $(basename "$lock") (pid $pid is gone)"
+			rm -f "$lock"
+			[[ $lock == *.lock ]] && rm -f "${lock%.lock}"
+		fi
+	done
+}
+
 up_pg() {
 	local t0=$EPOCHREALTIME dir="$STATE/pg" pid
 	pg_bin
@@ -244,6 +285,7 @@ up_pg() {
 				as_postgres test -w "$dir" ||
 					die "pg: user postgres cannot write $dir (is a parent directory not traversable?)"
 			fi
+			pg_clear_leftovers "$dir/data"
 			if [[ ! -f $dir/data/PG_VERSION ]]; then
 				rm -rf "$dir/data"
 				as_postgres "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 \
@@ -254,7 +296,7 @@ up_pg() {
 			fi
 			as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 30 -s \
 				-o "-c listen_addresses=$HOST -p $PG_PORT -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-				start || {
+				start 9>&- </dev/null || {
 				tail_log "$dir/pg.log"
 				die "pg: pg_ctl start failed"
 			}
@@ -289,7 +331,7 @@ up_redis() {
 	rm -f "$dir/reused"
 	ensure_port_free redis "$REDIS_PORT"
 	redis-server --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
-		--pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" >/dev/null 2>&1 </dev/null ||
+		--pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" >/dev/null 2>&1 </dev/null 9>&- ||
 		die "redis: redis-server failed to start"
 	for ((i = 0; i < 100; i++)); do
 		redis_ping && [[ -s $dir/redis.pid ]] && break
@@ -434,8 +476,8 @@ write_registry_config() {
 	realm="${public%/}/api/v1/registry_auth"
 	(
 		umask 077
-		cat >"$dir/config.yml.tmp" <<YAML
-# generated by scripts/stack.sh -- do not edit (rewritten at every registry start)
+		cat >"$dir/config.yml.new" <<YAML
+# generated by scripts/stack.sh -- do not edit (the registry is restarted when this changes)
 version: 0.1
 log:
   level: info
@@ -473,21 +515,28 @@ health:
     enabled: false
 YAML
 	)
-	mv -f "$dir/config.yml.tmp" "$dir/config.yml"
 }
 
 up_registry() {
 	local t0=$EPOCHREALTIME dir="$STATE/registry" pid i
 	[[ -x $REGISTRY_BIN ]] || die "registry: $REGISTRY_BIN not found (apt-get install docker-registry)"
 	ensure_token_keypair
+	write_registry_config # -> config.yml.new
 	if pid=$(our_pid registry); then
-		RUNNING+=(registry)
-		report registry "already running (pid $pid)" "$t0"
-		return
+		if cmp -s "$dir/config.yml.new" "$dir/config.yml"; then
+			rm -f "$dir/config.yml.new"
+			RUNNING+=(registry)
+			report registry "already running (pid $pid)" "$t0"
+			return
+		fi
+		# e.g. BAILO_PUBLIC_URL (the token realm) or the S3 keys changed since it started
+		log "registry: configuration changed ($(grep -m1 'realm:' "$dir/config.yml.new" | sed 's/^ *//')), restarting"
+		stop_pid registry "$pid" 5 || die "registry: could not stop pid $pid"
+		rm -f "$dir/registry.pid"
 	fi
 	clear_stale registry
 	ensure_port_free registry "$REG_PORT"
-	write_registry_config
+	mv -f "$dir/config.yml.new" "$dir/config.yml"
 	# The machine exports AWS_CA_BUNDLE; the registry's S3 driver panics at start with it.
 	start_bg registry "$dir/registry.log" env -u AWS_CA_BUNDLE "$REGISTRY_BIN" serve "$dir/config.yml"
 	pid=$(cat "$dir/registry.pid")
@@ -614,8 +663,8 @@ up_celery() {
 		return
 	}
 	load_app_env
-	if ! (cd "$ROOT" && env "${APP_ENV[@]}" "$PY" -c 'import bailo.celery') >"$dir/import-check.log" 2>&1; then
-		warn "celery: 'import bailo.celery' failed (see $dir/import-check.log); skipping Celery"
+	if ! (cd "$ROOT" && env "${APP_ENV[@]}" "$PY" -c "import $APP.celery") >"$dir/import-check.log" 2>&1; then
+		warn "celery: 'import $APP.celery' failed (see $dir/import-check.log); skipping Celery"
 		rm -f "$dir/wanted"
 		return
 	fi
@@ -631,11 +680,11 @@ up_celery() {
 		clear_stale "$name"
 		[[ -f $dir/$role.log ]] && mv -f "$dir/$role.log" "$dir/$role.log.1"
 		if [[ $role == worker ]]; then
-			start_bg "$name" "$dir/worker.log" env "${APP_ENV[@]}" "$CELERY" -A bailo worker \
+			start_bg "$name" "$dir/worker.log" env "${APP_ENV[@]}" "$CELERY" -A "$APP" worker \
 				-Q default,scans,purge,webhooks --pool=solo --without-gossip --without-mingle \
 				--without-heartbeat --loglevel=INFO
 		else
-			start_bg "$name" "$dir/beat.log" env "${APP_ENV[@]}" "$CELERY" -A bailo beat \
+			start_bg "$name" "$dir/beat.log" env "${APP_ENV[@]}" "$CELERY" -A "$APP" beat \
 				--schedule "$dir/beat-schedule" --loglevel=INFO
 		fi
 		pid=$(cat "$(pidfile_of "$name")")
@@ -710,21 +759,26 @@ cmd_down() {
 	done
 	rm -f "$STATE/celery/wanted" "$STATE/clamd/clamd.sock"
 	rm -f "$ENV_FILE" "$ROOT"/.env.tmp.*
-	# verify: nothing of ours still listens
+	# verify with ss: none of the stack ports, and no socket at all, is held by a process of ours
+	local listen mine
+	listen=$(ss -ltnpH 2>/dev/null || true)
 	for p in "${ports[@]}"; do
 		holders=$(port_holders "$p")
 		[[ -z $holders ]] && continue
+		mine=0
 		for pid in "${ours[@]}"; do
-			if [[ $holders == *"($pid)"* ]]; then
-				warn "port $p still held by our process $holders"
-				bad=1
-			fi
+			[[ $holders == *"($pid)"* ]] && mine=1
 		done
-		((bad)) || warn "port $p is held by a process that is not ours: $holders"
+		if ((mine)); then
+			warn "port $p still held by our process: $holders"
+			bad=1
+		else
+			warn "port $p is held by a process that is not ours: $holders"
+		fi
 	done
 	for pid in "${ours[@]}"; do
-		if ss -ltnpH 2>/dev/null | grep -q "pid=$pid,"; then
-			warn "our pid $pid still listens: $(ss -ltnpH | grep "pid=$pid," | awk '{print $4}' | tr '\n' ' ')"
+		if [[ $listen == *"pid=$pid,"* ]]; then
+			warn "our pid $pid still has listening sockets"
 			bad=1
 		fi
 	done
@@ -761,7 +815,7 @@ component_state() {
 	celery-*)
 		if pid=$(our_pid "$name"); then echo "up pid $pid"
 		elif [[ -f $STATE/celery/wanted ]]; then echo "down" && return 1
-		else echo "down (not started: STACK_CELERY=0 or no bailo.celery)" && return 1; fi
+		else echo "down (not started: STACK_CELERY=0 or no $APP.celery)" && return 1; fi
 		;;
 	esac
 }

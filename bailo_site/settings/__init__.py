@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
@@ -234,7 +235,7 @@ EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "bailo@localhost")
 
 # --- What the UI shows (Bailo's ui.* configuration) ---------------------------------------------
-BAILO_UI = {
+BAILO_UI: dict[str, Any] = {
     "banner": {
         "enabled": env.boolean("BAILO_BANNER_ENABLED", False),
         "text": env.string("BAILO_BANNER_TEXT", ""),

@@ -1,0 +1,615 @@
+"""Writes for entries, cards, collaborators, schemas and schema migrations.
+
+Every service takes the acting ``Actor`` and checks the policy itself, so the UI and the API share
+one authorisation path. Each multi-row write is one transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from access.policy import Action, Actor, check, check_token_action, require_admin
+from bailo_site.core.audit import AuditAction, audit_record
+from bailo_site.core.entities import parse_entity, user_entity
+from bailo_site.core.errors import BadRequest, Conflict, NotFound
+from models_app.ids import new_entry_id, slugify_name
+from models_app.models import (
+    Collaborator,
+    EntryKind,
+    Model,
+    ModelCardRevision,
+    ModelTag,
+    Schema,
+    SchemaKind,
+    SchemaMigration,
+    SystemRole,
+    Visibility,
+)
+from models_app.schema_validation import check_json_schema, validate_metadata
+from reviews.models import ReviewRole
+
+SYSTEM_ROLES = frozenset(r.value for r in SystemRole)
+CARD_SCHEMA_KIND = {
+    EntryKind.MODEL: SchemaKind.MODEL,
+    EntryKind.MIRRORED_MODEL: SchemaKind.MODEL,
+    EntryKind.DATA_CARD: SchemaKind.DATA_CARD,
+}
+
+
+# --- input checks -----------------------------------------------------------------------------
+
+
+def _clean_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("name is required")
+    name = name.strip()
+    if len(name) > 200:
+        raise BadRequest("name must be at most 200 characters")
+    if not slugify_name(name):
+        raise BadRequest("name must contain at least one letter or digit")
+    return name
+
+
+def _clean_description(description: Any) -> str:
+    if not isinstance(description, str) or not description.strip():
+        raise BadRequest("description is required")
+    if len(description) > 50_000:
+        raise BadRequest("description must be at most 50,000 characters")
+    return description
+
+
+def _clean_choice(value: Any, allowed: list[str], label: str) -> str:
+    if value in (None, ""):
+        return ""
+    if value not in allowed:
+        raise BadRequest(f"{label} '{value}' is not one of: {', '.join(allowed)}")
+    return str(value)
+
+
+def clean_tags(tags: Any) -> list[str]:
+    if tags is None:
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise BadRequest("tags must be a list of strings")
+    result: list[str] = []
+    for tag in tags:
+        cleaned = tag.strip().lower()
+        if not cleaned:
+            continue
+        if len(cleaned) > 100:
+            raise BadRequest(f"tag '{cleaned[:20]}...' is longer than 100 characters")
+        if cleaned not in result:
+            result.append(cleaned)
+    return result
+
+
+def known_roles() -> set[str]:
+    return set(SYSTEM_ROLES) | set(ReviewRole.objects.values_list("short_name", flat=True))
+
+
+def clean_collaborators(collaborators: Any, *, creator: Any = None) -> list[tuple[str, list[str]]]:
+    """Validate Bailo's ``[{entity, roles[]}]``; the creator becomes an owner if absent."""
+    if collaborators is None:
+        collaborators = []
+    if not isinstance(collaborators, list):
+        raise BadRequest("collaborators must be a list of {entity, roles}")
+    roles_known = known_roles()
+    seen: dict[str, list[str]] = {}
+    for item in collaborators:
+        if not isinstance(item, dict) or not isinstance(item.get("entity"), str):
+            raise BadRequest("each collaborator needs an entity such as user:alice")
+        entity = item["entity"].strip()
+        try:
+            kind, name = parse_entity(entity)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+        if entity in seen:
+            raise BadRequest(f"Collaborator {entity} is listed more than once")
+        if kind == "user" and not User.objects.filter(username=name, is_active=True).exists():
+            raise BadRequest(f"Unknown user '{name}'", {"entity": entity})
+        roles = item.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise BadRequest(f"roles of {entity} must be a list of role names")
+        unknown = sorted(set(roles) - roles_known)
+        if unknown:
+            raise BadRequest(f"Unknown role(s) for {entity}: {', '.join(unknown)}")
+        if len(set(roles)) != len(roles):
+            raise BadRequest(f"A role is listed twice for {entity}")
+        seen[entity] = list(roles)
+    if creator is not None:
+        me = user_entity(creator)
+        if me not in seen:
+            seen[me] = [SystemRole.OWNER.value]
+    if not any(SystemRole.OWNER.value in roles for roles in seen.values()):
+        raise BadRequest("An entry must always have at least one owner")
+    return list(seen.items())
+
+
+def _clean_settings(value: Any, *, kind: str, current: Model | None = None) -> dict[str, Any]:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise BadRequest("settings must be an object")
+    result: dict[str, Any] = {}
+    for key in ("ungovernedAccess", "allowTemplating"):
+        if key in value:
+            if not isinstance(value[key], bool):
+                raise BadRequest(f"settings.{key} must be true or false")
+            result[key] = value[key]
+    mirror = value.get("mirror")
+    if mirror is not None:
+        if not isinstance(mirror, dict):
+            raise BadRequest("settings.mirror must be an object")
+        source = mirror.get("sourceModelId") or ""
+        destination = mirror.get("destinationModelId") or ""
+        if source and destination:
+            raise BadRequest("A model cannot have both a mirror source and a mirror destination")
+        if source and kind != EntryKind.MIRRORED_MODEL:
+            raise BadRequest("Only mirrored models have a sourceModelId")
+        if destination and kind == EntryKind.MIRRORED_MODEL:
+            raise BadRequest("A mirrored model cannot export to another mirror")
+        result["mirror_source_model_id"] = str(source)
+        result["mirror_destination_model_id"] = str(destination)
+    return result
+
+
+def _apply_settings(model: Model, cleaned: dict[str, Any]) -> None:
+    if "ungovernedAccess" in cleaned:
+        model.ungoverned_access = cleaned["ungovernedAccess"]
+    if "allowTemplating" in cleaned:
+        model.allow_templating = cleaned["allowTemplating"]
+    if "mirror_source_model_id" in cleaned:
+        model.mirror_source_model_id = cleaned["mirror_source_model_id"]
+        model.mirror_destination_model_id = cleaned["mirror_destination_model_id"]
+
+
+def _write_collaborators(model: Model, collaborators: list[tuple[str, list[str]]]) -> None:
+    Collaborator.objects.filter(model=model).delete()
+    Collaborator.objects.bulk_create(
+        Collaborator(model=model, entity=entity, role=role)
+        for entity, roles in collaborators
+        for role in roles
+    )
+    # An entity with no roles is still recorded, as a row with an empty role, so it is listed.
+    Collaborator.objects.bulk_create(
+        Collaborator(model=model, entity=entity, role="")
+        for entity, roles in collaborators
+        if not roles
+    )
+
+
+def _write_tags(model: Model, tags: Iterable[str]) -> None:
+    ModelTag.objects.filter(model=model).delete()
+    ModelTag.objects.bulk_create(ModelTag(model=model, name=t) for t in tags)
+
+
+# --- entries ----------------------------------------------------------------------------------
+
+
+def model_create(
+    *,
+    actor: Actor,
+    name: Any,
+    description: Any,
+    kind: Any = EntryKind.MODEL,
+    visibility: Any = Visibility.PUBLIC,
+    organisation: Any = "",
+    state: Any = "",
+    tags: Any = None,
+    collaborators: Any = None,
+    settings_: Any = None,
+) -> Model:
+    """Create an entry; its creator is an owner."""
+    check_token_action(actor, "model:write")
+    if not actor.user.is_authenticated:
+        raise BadRequest("Sign in to create an entry")
+    name = _clean_name(name)
+    description = _clean_description(description)
+    if kind not in EntryKind.values:
+        raise BadRequest(f"kind must be one of: {', '.join(EntryKind.values)}")
+    if visibility not in Visibility.values:
+        raise BadRequest("visibility must be public or private")
+    ui = settings.BAILO_UI["modelDetails"]
+    organisation = _clean_choice(organisation, ui["organisations"], "organisation")
+    state = _clean_choice(state, ui["states"], "state")
+    tag_list = clean_tags(tags)
+    people = clean_collaborators(collaborators, creator=actor.user)
+    cleaned_settings = _clean_settings(settings_, kind=kind)
+    if kind == EntryKind.MIRRORED_MODEL and not cleaned_settings.get("mirror_source_model_id"):
+        raise BadRequest("A mirrored model needs settings.mirror.sourceModelId")
+
+    with transaction.atomic():
+        model = Model(
+            id=new_entry_id(name),
+            name=name,
+            description=description,
+            kind=kind,
+            visibility=visibility,
+            organisation=organisation,
+            state=state,
+            created_by=actor.user,
+        )
+        _apply_settings(model, cleaned_settings)
+        model.save(force_insert=True)
+        _write_collaborators(model, people)
+        _write_tags(model, tag_list)
+        audit_record(action=AuditAction.MODEL_CREATE, actor=actor.user, subject=model.id)
+    return model
+
+
+def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Model:
+    """Change details, visibility, state, tags, collaborators or settings (owners and admins).
+
+    A state change is refused when the current card does not meet that state's requirements.
+    """
+    check(actor, Action.MODEL_EDIT_SETTINGS, model)
+    allowed_keys = {
+        "name",
+        "description",
+        "visibility",
+        "organisation",
+        "state",
+        "tags",
+        "collaborators",
+        "settings",
+    }
+    unknown = sorted(set(changes) - allowed_keys)
+    if unknown:
+        raise BadRequest(f"Unknown or read-only field(s): {', '.join(unknown)}")
+    ui = settings.BAILO_UI["modelDetails"]
+    with transaction.atomic():
+        locked = Model.objects.select_for_update().get(pk=model.pk)
+        if "name" in changes:
+            locked.name = _clean_name(changes["name"])
+        if "description" in changes:
+            locked.description = _clean_description(changes["description"])
+        if "visibility" in changes:
+            if changes["visibility"] not in Visibility.values:
+                raise BadRequest("visibility must be public or private")
+            locked.visibility = changes["visibility"]
+        if "organisation" in changes:
+            locked.organisation = _clean_choice(
+                changes["organisation"], ui["organisations"], "organisation"
+            )
+        if "state" in changes:
+            new_state = _clean_choice(changes["state"], ui["states"], "state")
+            if new_state != locked.state and locked.card_id:
+                card = ModelCardRevision.objects.select_related("schema").get(pk=locked.card_id)
+                try:
+                    validate_metadata(card.schema.json_schema, card.metadata, state=new_state)
+                except BadRequest as exc:
+                    raise BadRequest(
+                        f"The card does not meet the requirements of state '{new_state}'. "
+                        "Complete the card first.",
+                        exc.context,
+                    ) from exc
+            locked.state = new_state
+        if "settings" in changes:
+            _apply_settings(locked, _clean_settings(changes["settings"], kind=locked.kind))
+        if "tags" in changes:
+            _write_tags(locked, clean_tags(changes["tags"]))
+        if "collaborators" in changes:
+            _write_collaborators(locked, clean_collaborators(changes["collaborators"]))
+        locked.save()
+        audit_record(
+            action=AuditAction.MODEL_UPDATE,
+            actor=actor.user,
+            subject=locked.id,
+            detail={"fields": sorted(changes)},
+        )
+    return locked
+
+
+# --- cards ------------------------------------------------------------------------------------
+
+
+def _next_version(model: Model, *, mirrored: bool = False) -> int:
+    top = ModelCardRevision.all_objects.filter(model=model, mirrored=mirrored).aggregate(
+        top=Max("version")
+    )["top"]
+    return int(top or 0) + 1
+
+
+def _write_revision(
+    *, actor: Actor, model: Model, schema: Schema, metadata: dict[str, Any]
+) -> ModelCardRevision:
+    """Append a revision and point the entry at it. Caller holds the entry's row lock."""
+    try:
+        with transaction.atomic():
+            revision = ModelCardRevision.objects.create(
+                model=model,
+                schema=schema,
+                version=_next_version(model),
+                metadata=metadata,
+                created_by=actor.user,
+            )
+    except IntegrityError as exc:
+        raise Conflict("Someone else saved this card at the same time; reload and retry") from exc
+    Model.objects.filter(pk=model.pk).update(card=revision)
+    model.card = revision
+    audit_record(
+        action=AuditAction.MODEL_CARD_UPDATE,
+        actor=actor.user,
+        subject=model.id,
+        detail={"version": revision.version, "schemaId": schema.id},
+    )
+    return revision
+
+
+def _usable_schema(schema_id: Any, model: Model) -> Schema:
+    if not isinstance(schema_id, str) or not schema_id:
+        raise BadRequest("schemaId is required")
+    schema = Schema.objects.filter(pk=schema_id).first()
+    if schema is None:
+        raise NotFound(f"Schema {schema_id} not found", {"schemaId": schema_id})
+    if schema.hidden:
+        raise BadRequest(f"Schema {schema_id} is hidden and cannot be used for new cards")
+    wanted = CARD_SCHEMA_KIND[EntryKind(model.kind)]
+    if schema.kind != wanted:
+        raise BadRequest(f"Schema {schema_id} is for {schema.kind}, not for a {model.kind}")
+    return schema
+
+
+def card_from_schema(*, actor: Actor, model: Model, schema_id: Any) -> ModelCardRevision:
+    """Choose the schema of a new card (version 1, empty answers)."""
+    check(actor, Action.MODEL_EDIT_CARD, model)
+    schema = _usable_schema(schema_id, model)
+    with transaction.atomic():
+        locked = Model.objects.select_for_update().get(pk=model.pk)
+        if locked.card_id:
+            raise Conflict("This entry already has a card; its schema can only change by migration")
+        return _write_revision(actor=actor, model=locked, schema=schema, metadata={})
+
+
+def card_from_template(*, actor: Actor, model: Model, template_id: Any) -> ModelCardRevision:
+    """Start a card as a copy of another entry's card (that entry must allow templating)."""
+    check(actor, Action.MODEL_EDIT_CARD, model)
+    if not isinstance(template_id, str) or not template_id:
+        raise BadRequest("templateId is required")
+    template = Model.objects.visible_to(actor.user).filter(pk=template_id).first()
+    if template is None:
+        raise NotFound(f"Model {template_id} not found", {"templateId": template_id})
+    if not template.allow_templating:
+        raise BadRequest(f"{template.name} does not allow templating")
+    if not template.card_id:
+        raise BadRequest(f"{template.name} has no card to copy")
+    source = ModelCardRevision.objects.select_related("schema").get(pk=template.card_id)
+    schema = _usable_schema(source.schema_id, model)
+    with transaction.atomic():
+        locked = Model.objects.select_for_update().get(pk=model.pk)
+        if locked.card_id:
+            raise Conflict("This entry already has a card")
+        return _write_revision(
+            actor=actor, model=locked, schema=schema, metadata=copy.deepcopy(source.metadata)
+        )
+
+
+def card_update(*, actor: Actor, model: Model, metadata: Any) -> ModelCardRevision:
+    """Save new answers: validated against the schema (and the entry's state), new revision."""
+    check(actor, Action.MODEL_EDIT_CARD, model)
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be a JSON object")
+    with transaction.atomic():
+        locked = Model.objects.select_for_update().get(pk=model.pk)
+        if not locked.card_id:
+            raise BadRequest("Choose a schema for the card before saving it")
+        current = ModelCardRevision.objects.select_related("schema").get(pk=locked.card_id)
+        validate_metadata(current.schema.json_schema, metadata, state=locked.state)
+        return _write_revision(actor=actor, model=locked, schema=current.schema, metadata=metadata)
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+def _clean_review_roles(roles: Any) -> list[str]:
+    if roles is None:
+        return []
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise BadRequest("reviewRoles must be a list of review role short names")
+    unknown = sorted(set(roles) - set(ReviewRole.objects.values_list("short_name", flat=True)))
+    if unknown:
+        raise BadRequest(f"Unknown review role(s): {', '.join(unknown)}")
+    return list(dict.fromkeys(roles))
+
+
+def schema_create(
+    *,
+    actor: Actor,
+    schema_id: Any,
+    name: Any,
+    description: Any = "",
+    kind: Any,
+    json_schema: Any,
+    review_roles: Any = None,
+) -> Schema:
+    require_admin(actor, "schema:write")
+    if not isinstance(schema_id, str) or not schema_id.strip():
+        raise BadRequest("id is required")
+    schema_id = schema_id.strip()
+    if len(schema_id) > 140 or not all(c.isalnum() or c in "-_." for c in schema_id):
+        raise BadRequest("id may use letters, digits, '-', '_' and '.' (at most 140)")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("name is required")
+    if kind not in SchemaKind.values:
+        raise BadRequest(f"kind must be one of: {', '.join(SchemaKind.values)}")
+    check_json_schema(json_schema)
+    roles = _clean_review_roles(review_roles)
+    try:
+        with transaction.atomic():
+            schema = Schema.objects.create(
+                id=schema_id,
+                name=name.strip(),
+                description=description or "",
+                kind=kind,
+                json_schema=json_schema,
+                review_roles=roles,
+                created_by=actor.user,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"A schema with id {schema_id} already exists") from exc
+    audit_record(action=AuditAction.SCHEMA_CREATE, actor=actor.user, subject=schema.id)
+    return schema
+
+
+def schema_update(*, actor: Actor, schema: Schema, changes: dict[str, Any]) -> Schema:
+    require_admin(actor, "schema:write")
+    unknown = sorted(set(changes) - {"name", "description", "active", "hidden", "reviewRoles"})
+    if unknown:
+        raise BadRequest(f"Unknown or read-only field(s): {', '.join(unknown)}")
+    if "name" in changes:
+        if not isinstance(changes["name"], str) or not changes["name"].strip():
+            raise BadRequest("name must not be empty")
+        schema.name = changes["name"].strip()
+    if "description" in changes:
+        schema.description = str(changes["description"] or "")
+    for key in ("active", "hidden"):
+        if key in changes:
+            if not isinstance(changes[key], bool):
+                raise BadRequest(f"{key} must be true or false")
+            setattr(schema, key, changes[key])
+    if "reviewRoles" in changes:
+        schema.review_roles = _clean_review_roles(changes["reviewRoles"])
+    schema.save()
+    audit_record(action=AuditAction.SCHEMA_UPDATE, actor=actor.user, subject=schema.id)
+    return schema
+
+
+def schema_delete(*, actor: Actor, schema: Schema) -> None:
+    require_admin(actor, "schema:write")
+    if ModelCardRevision.all_objects.filter(schema=schema).exists():
+        raise Conflict(f"Schema {schema.id} is used by cards; hide it instead of deleting it")
+    schema_id = schema.id
+    schema.delete()
+    audit_record(action=AuditAction.SCHEMA_DELETE, actor=actor.user, subject=schema_id)
+
+
+# --- schema migrations ------------------------------------------------------------------------
+
+
+def _clean_question_migrations(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise BadRequest("questionMigrations must be a list")
+    result = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise BadRequest(f"questionMigrations[{index}] must be an object")
+        kind = item.get("kind")
+        source = item.get("sourcePath")
+        if kind not in {"move", "delete"}:
+            raise BadRequest(f"questionMigrations[{index}].kind must be move or delete")
+        if not isinstance(source, str) or not source:
+            raise BadRequest(f"questionMigrations[{index}].sourcePath is required")
+        target = item.get("targetPath")
+        if kind == "move" and (not isinstance(target, str) or not target):
+            raise BadRequest(f"questionMigrations[{index}].targetPath is required for a move")
+        result.append(
+            {
+                "id": str(item.get("id") or f"q{index + 1}"),
+                "kind": kind,
+                "sourcePath": source,
+                "targetPath": target if kind == "move" else None,
+                "propertyType": str(item.get("propertyType") or ""),
+            }
+        )
+    return result
+
+
+def schema_migration_save(
+    *,
+    actor: Actor,
+    name: Any,
+    source_schema_id: Any,
+    target_schema_id: Any,
+    question_migrations: Any,
+    description: Any = "",
+    draft: Any = True,
+    migration: SchemaMigration | None = None,
+) -> SchemaMigration:
+    """Create or replace a migration plan (administrators)."""
+    require_admin(actor, "schema:write")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("name is required")
+    source = Schema.objects.filter(pk=source_schema_id).first()
+    target = Schema.objects.filter(pk=target_schema_id).first()
+    if source is None or target is None:
+        raise NotFound("sourceSchema and targetSchema must name existing schemas")
+    if source.pk == target.pk:
+        raise BadRequest("sourceSchema and targetSchema must differ")
+    if source.kind != target.kind:
+        raise BadRequest("A migration must stay within one kind of schema")
+    plan = _clean_question_migrations(question_migrations)
+    if not isinstance(draft, bool):
+        raise BadRequest("draft must be true or false")
+    if migration is None:
+        migration = SchemaMigration(id=new_entry_id(name), created_by=actor.user)
+    migration.name = name.strip()
+    migration.description = str(description or "")
+    migration.source_schema = source
+    migration.target_schema = target
+    migration.question_migrations = plan
+    migration.draft = draft
+    migration.save()
+    return migration
+
+
+def _pop_path(metadata: dict[str, Any], path: str) -> tuple[bool, Any]:
+    parts = path.split(".")
+    node: Any = metadata
+    for part in parts[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    if not isinstance(node, dict) or parts[-1] not in node:
+        return False, None
+    return True, node.pop(parts[-1])
+
+
+def _set_path(metadata: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = metadata
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def migrate_metadata(metadata: dict[str, Any], plan: list[dict[str, Any]]) -> dict[str, Any]:
+    result = copy.deepcopy(metadata)
+    for step in plan:
+        found, value = _pop_path(result, step["sourcePath"])
+        if found and step["kind"] == "move":
+            _set_path(result, step["targetPath"], value)
+    return result
+
+
+def schema_migration_apply(
+    *, actor: Actor, model: Model, migration: SchemaMigration
+) -> ModelCardRevision:
+    """Move an entry's card to the migration's target schema as a new revision (owners)."""
+    check(actor, Action.MODEL_EDIT_SETTINGS, model)
+    if migration.draft:
+        raise BadRequest("This migration is still a draft")
+    with transaction.atomic():
+        locked = Model.objects.select_for_update().get(pk=model.pk)
+        if not locked.card_id:
+            raise BadRequest("This entry has no card to migrate")
+        current = ModelCardRevision.objects.get(pk=locked.card_id)
+        if current.schema_id != migration.source_schema_id:
+            raise BadRequest(
+                f"This migration applies to cards on {migration.source_schema_id}, "
+                f"not {current.schema_id}"
+            )
+        metadata = migrate_metadata(current.metadata, migration.question_migrations)
+        return _write_revision(
+            actor=actor, model=locked, schema=migration.target_schema, metadata=metadata
+        )
