@@ -15,9 +15,13 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
+from access.api import router as tokens_router
 from access.authentication import ApiAuthenticationFailed, api_auth
 from bailo_site.core.api import router as core_router
 from bailo_site.core.errors import BailoError, error_body
+from models_app.api.entries import router as entries_router
+from models_app.api.schemas import router as schemas_router
+from models_app.api.search import router as search_router
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +102,7 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("", core_router)
+api.add_router("", entries_router)
+api.add_router("", schemas_router)
+api.add_router("", search_router)
+api.add_router("", tokens_router)

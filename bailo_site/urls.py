@@ -33,6 +33,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Unknown API paths answer JSON in Bailo's error shape, whatever DEBUG says.
     re_path(r"^api/", views.not_found),
+    path("", include("access.views")),
     path("", include("models_app.urls")),
 ]
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from django.urls import path
-
-from models_app import views
+from models_app.views import card, entry, marketplace, schemas_admin
 
 urlpatterns = [
-    path("", views.marketplace, name="home"),
+    *marketplace.urlpatterns,
+    *entry.urlpatterns,
+    *card.urlpatterns,
+    *schemas_admin.urlpatterns,
 ]

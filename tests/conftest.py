@@ -105,3 +105,87 @@ def client_for() -> Any:
         return client
 
     return make
+
+
+# --- entries and the personas around them -------------------------------------------------------
+
+
+@pytest.fixture
+def owner(make_user: Any) -> User:
+    return make_user("owen")
+
+
+@pytest.fixture
+def contributor(make_user: Any) -> User:
+    return make_user("connie")
+
+
+@pytest.fixture
+def consumer(make_user: Any) -> User:
+    return make_user("cody")
+
+
+@pytest.fixture
+def reviewer(make_user: Any) -> User:
+    """Holds the msro review role on the entries below, and no other role."""
+    return make_user("rita")
+
+
+PERSONAS = ["owner", "contributor", "consumer", "reviewer", "outsider", "site_admin", "anonymous"]
+
+
+@pytest.fixture
+def personas(
+    owner: User,
+    contributor: User,
+    consumer: User,
+    reviewer: User,
+    outsider: User,
+    site_admin: User,
+) -> dict[str, User | None]:
+    return {
+        "owner": owner,
+        "contributor": contributor,
+        "consumer": consumer,
+        "reviewer": reviewer,
+        "outsider": outsider,
+        "site_admin": site_admin,
+        "anonymous": None,
+    }
+
+
+def _make_entry(owner: User, others: dict[str, User], **fields: Any) -> Any:
+    from access.policy import Actor
+    from models_app.services import model_create
+
+    collaborators = [{"entity": "user:" + owner.username, "roles": ["owner"]}]
+    for role, user in others.items():
+        collaborators.append({"entity": "user:" + user.username, "roles": [role]})
+    fields.setdefault("description", "A model for tests")
+    return model_create(actor=Actor(user=owner), collaborators=collaborators, **fields)
+
+
+@pytest.fixture
+def make_entry(owner: User, contributor: User, consumer: User, reviewer: User) -> Any:
+    """An entry with owner, contributor, consumer and an msro reviewer (private by default)."""
+
+    def make(name: str = "Test model", **fields: Any) -> Any:
+        fields.setdefault("visibility", "private")
+        return _make_entry(
+            owner,
+            {"contributor": contributor, "consumer": consumer, "msro": reviewer},
+            name=name,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def entry(make_entry: Any) -> Any:
+    return make_entry("Private model")
+
+
+@pytest.fixture
+def public_entry(make_entry: Any) -> Any:
+    return make_entry("Public model", visibility="public")

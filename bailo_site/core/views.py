@@ -14,7 +14,11 @@ from bailo_site.core.errors import error_body
 
 @login_required
 def settings_profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/settings_profile.html", {"entities": entities_of(request.user)})
+    return render(
+        request,
+        "core/settings_profile.html",
+        {"entities": entities_of(request.user), "settings_tab": "profile"},
+    )
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -1,0 +1,1 @@
+"""The v2 API routes for entries, cards, schemas and search."""

@@ -1,0 +1,172 @@
+"""Reads for entries, cards and schemas, and their JSON shapes (Bailo's field names)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from models_app.models import (
+    Collaborator,
+    Model,
+    ModelCardRevision,
+    ModelTag,
+    Schema,
+    SchemaMigration,
+)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _username(user: Any) -> str:
+    return user.get_username() if user is not None else ""
+
+
+def with_details(qs: QuerySet[Model]) -> QuerySet[Model]:
+    """Everything the entry JSON needs, in a fixed number of queries whatever the page size."""
+    return qs.select_related("card", "created_by", "card__created_by").prefetch_related(
+        Prefetch("collaborators", queryset=Collaborator.objects.order_by("id")),
+        Prefetch("tag_rows", queryset=ModelTag.objects.order_by("id")),
+    )
+
+
+def collaborators_of(model: Model) -> list[dict[str, Any]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for row in model.collaborators.all():
+        roles = grouped[row.entity]
+        if row.role:
+            roles.append(row.role)
+    return [{"entity": entity, "roles": roles} for entity, roles in grouped.items()]
+
+
+def tags_of(model: Model) -> list[str]:
+    return [t.name for t in model.tag_rows.all()]
+
+
+def card_json(revision: ModelCardRevision, model_id: str | None = None) -> dict[str, Any]:
+    return {
+        "modelId": model_id or revision.model_id,
+        "schemaId": revision.schema_id,
+        "version": revision.version,
+        "metadata": revision.metadata,
+        "mirrored": revision.mirrored,
+        "createdBy": _username(revision.created_by),
+        "createdAt": iso(revision.created_at),
+        "updatedAt": iso(revision.updated_at),
+    }
+
+
+def model_json(model: Model) -> dict[str, Any]:
+    mirror: dict[str, str] = {}
+    if model.mirror_source_model_id:
+        mirror["sourceModelId"] = model.mirror_source_model_id
+    if model.mirror_destination_model_id:
+        mirror["destinationModelId"] = model.mirror_destination_model_id
+    body: dict[str, Any] = {
+        "id": model.id,
+        "name": model.name,
+        "description": model.description,
+        "kind": model.kind,
+        "visibility": model.visibility,
+        "organisation": model.organisation,
+        "state": model.state,
+        "tags": tags_of(model),
+        "collaborators": collaborators_of(model),
+        "settings": {
+            "ungovernedAccess": model.ungoverned_access,
+            "allowTemplating": model.allow_templating,
+            "mirror": mirror,
+        },
+        "createdBy": _username(model.created_by),
+        "createdAt": iso(model.created_at),
+        "updatedAt": iso(model.updated_at),
+        "deleted": False,
+    }
+    if model.card is not None:
+        body["card"] = card_json(model.card, model.id)
+    return body
+
+
+def model_get_detailed(model_id: str) -> Model | None:
+    return with_details(Model.objects.filter(pk=model_id)).first()
+
+
+def card_revisions(model: Model) -> QuerySet[ModelCardRevision]:
+    return ModelCardRevision.objects.filter(model=model, mirrored=False).select_related(
+        "created_by", "schema"
+    )
+
+
+def card_revision(model: Model, version: int) -> ModelCardRevision | None:
+    return card_revisions(model).filter(version=version).first()
+
+
+def schema_json(schema: Schema) -> dict[str, Any]:
+    return {
+        "id": schema.id,
+        "name": schema.name,
+        "description": schema.description,
+        "kind": schema.kind,
+        "jsonSchema": schema.json_schema,
+        "reviewRoles": schema.review_roles,
+        "active": schema.active,
+        "hidden": schema.hidden,
+        "createdAt": iso(schema.created_at),
+        "updatedAt": iso(schema.updated_at),
+    }
+
+
+def schema_list(*, kind: str | None = None, include_hidden: bool = False) -> QuerySet[Schema]:
+    qs = Schema.objects.all()
+    if kind:
+        qs = qs.filter(kind=kind)
+    if not include_hidden:
+        qs = qs.filter(hidden=False)
+    return qs
+
+
+def schema_usage(schema: Schema) -> QuerySet[Model]:
+    """Entries whose current card follows ``schema``."""
+    return Model.objects.filter(card__schema=schema)
+
+
+def schema_migration_json(migration: SchemaMigration) -> dict[str, Any]:
+    return {
+        "id": migration.id,
+        "name": migration.name,
+        "description": migration.description,
+        "sourceSchema": migration.source_schema_id,
+        "targetSchema": migration.target_schema_id,
+        "questionMigrations": migration.question_migrations,
+        "draft": migration.draft,
+        "createdAt": iso(migration.created_at),
+        "updatedAt": iso(migration.updated_at),
+    }
+
+
+def migrations_available(model: Model) -> QuerySet[SchemaMigration]:
+    """Final (non-draft) migrations from the schema of the entry's current card."""
+    if model.card is None:
+        return SchemaMigration.objects.none()
+    return SchemaMigration.objects.filter(source_schema_id=model.card.schema_id, draft=False)
+
+
+def popular_tags(models: QuerySet[Model], limit: int = 10) -> list[str]:
+    from django.db.models import Count
+
+    rows = (
+        ModelTag.objects.filter(model__in=models)
+        .values("name")
+        .annotate(n=Count("id"))
+        .order_by("-n", "name")[:limit]
+    )
+    return [r["name"] for r in rows]
+
+
+def models_json(models: Iterable[Model]) -> list[dict[str, Any]]:
+    return [model_json(m) for m in models]

@@ -1,0 +1,1 @@
+"""Pages for entries: marketplace, entry pages, cards and schema administration."""
