@@ -41,6 +41,12 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Argon2 is right for real passwords and far too slow for hundreds of test users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _no_server_errors() -> Iterator[None]:
     """Any unhandled exception inside a request fails the test that caused it."""
     failures: list[Any] = []

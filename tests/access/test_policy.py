@@ -1,0 +1,155 @@
+"""The permission matrix of ARCHITECTURE.md, action by action and persona by persona."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from access.policy import DOWNLOAD_GRANTS, Action, Actor, allowed, check, permissions_mine
+from bailo_site.core.errors import Forbidden, NotFound
+
+pytestmark = pytest.mark.django_db
+
+A = Action
+EVERYONE = ["owner", "contributor", "consumer", "reviewer", "outsider", "site_admin"]
+MATRIX: dict[Action, set[str]] = {
+    A.MODEL_VIEW: {"owner", "contributor", "consumer", "reviewer", "site_admin"},
+    A.MODEL_EDIT_CARD: {"owner", "contributor"},
+    A.MODEL_EDIT_SETTINGS: {"owner", "site_admin"},
+    A.MODEL_DELETE: {"owner"},
+    A.RELEASE_CREATE: {"owner", "contributor"},
+    A.RELEASE_EDIT: {"owner"},
+    A.RELEASE_DELETE: {"owner"},
+    A.FILE_UPLOAD: {"owner", "contributor"},
+    A.FILE_DELETE: {"owner", "contributor"},
+    A.FILE_DOWNLOAD: {"owner", "contributor"},
+    A.IMAGE_PUSH: {"owner", "contributor"},
+    A.IMAGE_PULL: {"owner", "contributor"},
+    A.WEBHOOK_MANAGE: {"owner"},
+    A.ACCESS_REQUEST_CREATE: {"owner", "contributor", "consumer", "reviewer", "site_admin"},
+}
+
+
+def actor(personas: dict[str, Any], name: str) -> Actor:
+    user = personas[name]
+    return Actor(user=user if user is not None else AnonymousUser())
+
+
+@pytest.mark.parametrize("action", list(MATRIX))
+def test_private_entry_follows_the_matrix(action: Action, personas: Any, entry: Any) -> None:
+    for name in [*EVERYONE, "anonymous"]:
+        expected = name in MATRIX[action]
+        assert allowed(actor(personas, name), action, entry) is expected, (name, action)
+
+
+@pytest.mark.parametrize("action", list(MATRIX))
+def test_public_entry_lets_everyone_signed_in_view_and_ask(
+    action: Action, personas: Any, public_entry: Any
+) -> None:
+    viewer_actions = {A.MODEL_VIEW, A.ACCESS_REQUEST_CREATE}
+    for name in EVERYONE:
+        expected = name in MATRIX[action] or action in viewer_actions
+        assert allowed(actor(personas, name), action, public_entry) is expected, (name, action)
+    assert not allowed(actor(personas, "anonymous"), action, public_entry)
+
+
+def test_invisible_entries_are_not_found_and_visible_refusals_are_forbidden(
+    personas: Any, entry: Any
+) -> None:
+    with pytest.raises(NotFound):
+        check(actor(personas, "outsider"), A.MODEL_VIEW, entry)
+    with pytest.raises(Forbidden, match="owner or contributor"):
+        check(actor(personas, "consumer"), A.FILE_DOWNLOAD, entry)
+
+
+def test_ungoverned_access_lets_any_viewer_download(personas: Any, make_entry: Any) -> None:
+    open_entry = make_entry("Open", visibility="public", settings_={"ungovernedAccess": True})
+    assert allowed(actor(personas, "outsider"), A.FILE_DOWNLOAD, open_entry)
+    assert allowed(actor(personas, "consumer"), A.IMAGE_PULL, open_entry)
+    assert not allowed(actor(personas, "outsider"), A.FILE_UPLOAD, open_entry)
+
+
+def test_registered_download_grants_are_consulted(personas: Any, entry: Any) -> None:
+    consumer = personas["consumer"]
+    DOWNLOAD_GRANTS.append(lambda user, model: user == consumer)
+    try:
+        assert allowed(actor(personas, "consumer"), A.FILE_DOWNLOAD, entry)
+        assert not allowed(actor(personas, "reviewer"), A.FILE_DOWNLOAD, entry)
+    finally:
+        DOWNLOAD_GRANTS.pop()
+
+
+def test_group_roles_count(make_user: Any, owner: Any, make_entry: Any) -> None:
+    from django.contrib.auth.models import Group
+
+    from models_app.services import model_update
+
+    member = make_user("gina")
+    member.groups.add(Group.objects.create(name="team"))
+    model = make_entry("Grouped")
+    collaborators = [
+        {"entity": "user:owen", "roles": ["owner"]},
+        {"entity": "group:team", "roles": ["contributor"]},
+    ]
+    model_update(actor=Actor(user=owner), model=model, changes={"collaborators": collaborators})
+    assert allowed(Actor(user=member), A.MODEL_EDIT_CARD, model)
+    assert not allowed(Actor(user=member), A.MODEL_EDIT_SETTINGS, model)
+
+
+def test_a_token_never_exceeds_its_user(personas: Any, entry: Any, make_token: Any) -> None:
+    token, _ = make_token(personas["consumer"], actions=["file:read", "model:write", "model:read"])
+    consumer = Actor(user=personas["consumer"], token=token)
+    assert allowed(consumer, A.MODEL_VIEW, entry)
+    assert not allowed(consumer, A.MODEL_EDIT_CARD, entry)  # the user cannot, whatever the token
+    assert not allowed(consumer, A.FILE_DOWNLOAD, entry)
+
+
+def test_a_token_only_does_its_actions(personas: Any, entry: Any, make_token: Any) -> None:
+    token, _ = make_token(personas["owner"], actions=["model:read"])
+    owner = Actor(user=personas["owner"], token=token)
+    assert allowed(owner, A.MODEL_VIEW, entry)
+    assert not allowed(owner, A.MODEL_EDIT_CARD, entry)
+    with pytest.raises(Forbidden, match="model:write"):
+        check(owner, A.MODEL_EDIT_CARD, entry)
+
+
+def test_a_token_for_chosen_models_cannot_see_others(
+    personas: Any, entry: Any, make_entry: Any, make_token: Any
+) -> None:
+    other = make_entry("Other")
+    token, _ = make_token(personas["owner"], actions=["model:read", "model:write"], scope="models")
+    token.scoped_models.add(other)
+    owner = Actor(user=personas["owner"], token=token)
+    assert allowed(owner, A.MODEL_EDIT_CARD, other)
+    with pytest.raises(NotFound):
+        check(owner, A.MODEL_VIEW, entry)
+
+
+def test_permissions_mine_reports_each_permission(personas: Any, entry: Any) -> None:
+    mine = permissions_mine(actor(personas, "contributor"), entry)
+    assert mine["editEntryCard"] == {"hasPermission": True}
+    assert mine["editEntry"]["hasPermission"] is False
+    assert "owner" in mine["editEntry"]["info"]
+
+
+def test_mirrored_models_refuse_local_content(personas: Any, owner: Any) -> None:
+    from models_app.services import model_create
+
+    mirrored = model_create(
+        actor=Actor(user=owner),
+        name="Mirror",
+        description="from elsewhere",
+        kind="mirrored-model",
+        settings_={"mirror": {"sourceModelId": "abc-123456"}},
+    )
+    assert allowed(Actor(user=owner), A.MODEL_EDIT_CARD, mirrored)
+    assert not allowed(Actor(user=owner), A.RELEASE_CREATE, mirrored)
+    assert not allowed(Actor(user=owner), A.FILE_UPLOAD, mirrored)
+
+
+def test_expiry_is_checked_by_the_token_itself(personas: Any, make_token: Any) -> None:
+    token, _ = make_token(personas["owner"], expires_at=timezone.now())
+    assert token.is_usable() is False
