@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # Production image for Bailo in Python. One image runs every process; the command picks which
 # (deploy/docker-entrypoint.sh):
 #
@@ -10,6 +8,7 @@
 #
 # All configuration comes from environment variables: docs/administration/app-configuration.md.
 # Build with `docker build -t bailo-py .`; PYTHON_IMAGE can point at a mirror in isolated networks.
+# (No `# syntax=` line on purpose: BuildKit would fetch that frontend image from a registry.)
 
 ARG PYTHON_IMAGE=python:3.11-slim
 

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run run-stack test lint typecheck stack stack-down stack-status bench clean
+.PHONY: install run run-stack test lint typecheck stack stack-down stack-status stack-smoke stack-reset clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ stack-down:
 
 stack-status:
 	scripts/stack.sh status
+
+## Check every component of the running stack using the values in .env.
+stack-smoke: install
+	$(PY) scripts/stack_smoke.py
+
+## Stop the stack and delete all its state (data, keys, logs).
+stack-reset:
+	scripts/stack.sh down
+	rm -rf var/stack
 
 clean:
 	rm -rf var/db.sqlite3 var/blobs var/staticfiles

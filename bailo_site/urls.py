@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
@@ -8,7 +11,7 @@ from django.views.generic import TemplateView
 from bailo_site.api import api
 from bailo_site.core import docs, views
 
-urlpatterns = [
+urlpatterns: list[Any] = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -36,6 +39,9 @@ urlpatterns = [
     path("", include("access.views")),
     path("", include("models_app.urls")),
 ]
+
+if settings.OIDC_ENABLED:
+    urlpatterns.insert(0, path("oidc/", include("mozilla_django_oidc.urls")))
 
 handler400 = "bailo_site.core.views.bad_request"
 handler403 = "bailo_site.core.views.forbidden"

@@ -159,7 +159,8 @@ s3_answers() {
 PGBIN=""
 pg_bin() {
 	if [[ -z $PGBIN ]]; then
-		PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+		local dirs=(/usr/lib/postgresql/*/bin)
+		PGBIN=$(printf '%s\n' "${dirs[@]}" | sort -V | tail -n1)
 		[[ -n $PGBIN && -x $PGBIN/pg_ctl ]] || die "pg: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
 	fi
 }
@@ -178,7 +179,13 @@ as_postgres() {
 }
 
 # tail_log FILE: show the end of a log after a failed start
-tail_log() { [[ -f $1 ]] && { echo "----- last lines of $1" >&2; tail -n 25 "$1" >&2; echo "-----" >&2; } || true; }
+tail_log() {
+	if [[ -f $1 ]]; then
+		echo "----- last lines of $1" >&2
+		tail -n 25 "$1" >&2
+		echo "-----" >&2
+	fi
+}
 
 # stop_pid NAME PID GRACE_SECONDS: SIGTERM, wait, SIGKILL, wait until gone.
 stop_pid() {
@@ -647,14 +654,28 @@ ENV
 # ----------------------------------------------------------------------------- celery
 up_celery() {
 	local t0=$EPOCHREALTIME dir="$STATE/celery" want=${STACK_CELERY:-1} role pid name i ok
+	local -A pids=() marker=([worker]=' ready\.' [beat]='beat: Starting')
 	mkdir -p "$dir"
 	if [[ $want != 1 ]]; then
-		if our_pid celery-worker >/dev/null || our_pid celery-beat >/dev/null; then
-			log "celery: STACK_CELERY=$want, leaving the running worker/beat alone"
-		else
-			rm -f "$dir/wanted"
-			report celery "skipped (STACK_CELERY=$want)" "$t0"
-		fi
+		# A stack worker left running would steal tasks from the test suite's in-process worker
+		# (same Redis queues) and run them against the dev database: stop ours.
+		for name in celery-beat celery-worker; do
+			if pid=$(our_pid "$name"); then
+				stop_pid "$name" "$pid" 10 || true
+				report "$name" "stopped (STACK_CELERY=$want)" "$t0"
+			fi
+			rm -f "$(pidfile_of "$name")"
+		done
+		rm -f "$dir/wanted"
+		report celery "skipped (STACK_CELERY=$want)" "$t0"
+		return
+	fi
+	if our_pid celery-worker >/dev/null && our_pid celery-beat >/dev/null; then
+		for name in celery-worker celery-beat; do
+			RUNNING+=("$name")
+			report "$name" "already running (pid $(our_pid "$name"))" "$t0"
+		done
+		: >"$dir/wanted"
 		return
 	fi
 	[[ -x $CELERY ]] || {
@@ -669,8 +690,8 @@ up_celery() {
 		return
 	fi
 	: >"$dir/wanted"
+	# start both, then wait for both (each takes ~1.5 s to boot on 2 cores)
 	for role in worker beat; do
-		t0=$EPOCHREALTIME
 		name="celery-$role"
 		if pid=$(our_pid "$name"); then
 			RUNNING+=("$name")
@@ -687,18 +708,20 @@ up_celery() {
 			start_bg "$name" "$dir/beat.log" env "${APP_ENV[@]}" "$CELERY" -A "$APP" beat \
 				--schedule "$dir/beat-schedule" --loglevel=INFO
 		fi
-		pid=$(cat "$(pidfile_of "$name")")
+		pids[$role]=$(cat "$(pidfile_of "$name")")
+	done
+	for role in "${!pids[@]}"; do
+		name="celery-$role"
+		pid=${pids[$role]}
 		ok=0
 		for ((i = 0; i < 300; i++)); do
-			if [[ $role == worker ]] && grep -q ' ready\.' "$dir/worker.log" 2>/dev/null; then ok=1; fi
-			if [[ $role == beat ]] && grep -q 'beat: Starting' "$dir/beat.log" 2>/dev/null; then ok=1; fi
-			((ok)) && break
+			grep -q "${marker[$role]}" "$dir/$role.log" 2>/dev/null && ok=1 && break
 			proc_alive "$pid" celery || break
 			sleep 0.1
 		done
 		((ok)) || {
 			tail_log "$dir/$role.log"
-			die "$name: did not start (pid $pid)"
+			die "$name: did not start (pid $pid, log $dir/$role.log)"
 		}
 		STARTED+=("$name")
 		report "$name" "started (pid $pid)" "$t0"
@@ -745,7 +768,7 @@ cmd_down() {
 				pg_bin
 				as_postgres "$PGBIN/pg_ctl" -D "$STATE/pg/data" -m fast -w -t 20 -s stop ||
 					stop_pid pg "$pid" 10 || true
-				proc_alive "$pid" postgres && stop_pid pg "$pid" 5 || true
+				if proc_alive "$pid" postgres; then stop_pid pg "$pid" 5 || true; fi
 				;;
 			celery-worker) stop_pid "$name" "$pid" 10 || true ;;
 			seaweed) stop_pid "$name" "$pid" 5 || true ;;

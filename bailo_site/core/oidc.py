@@ -21,6 +21,10 @@ class BailoOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
             return self.UserModel.objects.none()
         return self.UserModel.objects.filter(username=username)
 
+    def verify_claims(self, claims: dict[str, Any]) -> bool:
+        # A sign-in without a username cannot be mapped to anyone: refuse it (no e-mail needed).
+        return bool(claims.get(settings.OIDC_USERNAME_CLAIM))
+
     def create_user(self, claims: dict[str, Any]) -> User:
         user = User.objects.create_user(
             username=claims[settings.OIDC_USERNAME_CLAIM], email=claims.get("email", "")

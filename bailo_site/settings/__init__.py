@@ -32,7 +32,10 @@ if not SECRET_KEY:
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
     raise ImproperlyConfigured("SECRET_KEY must not be the development key when DEBUG is off")
 
-ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+_LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+ALLOWED_HOSTS = env.strings(
+    "ALLOWED_HOSTS", [*_LOCAL_HOSTS, "testserver"] if DEBUG else _LOCAL_HOSTS
+)
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS", [])
 # The public address of this app, used in e-mails, docker commands and the registry token realm.
 BAILO_PUBLIC_URL = env.string("BAILO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -175,8 +178,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("DATA_UPLOAD_MAX_MEMORY_SIZE", 100 * 1
 # --- Redis and Celery ---------------------------------------------------------------------------
 REDIS_URL = env.string("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = None
+CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+if not CELERY_TASK_ALWAYS_EAGER and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_ALWAYS_EAGER=false needs REDIS_URL: without a broker no task would ever run"
+    )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -201,7 +208,13 @@ S3_REGION = env.string("S3_REGION", "us-east-1")
 S3_BUCKET_UPLOADS = env.string("S3_BUCKET_UPLOADS", "uploads")
 S3_BUCKET_REGISTRY = env.string("S3_BUCKET_REGISTRY", "registry")
 S3_BUCKET_EXPORTS = env.string("S3_BUCKET_EXPORTS", "exports")
-S3_VERIFY = env.boolean("S3_VERIFY", True)
+# true, false, or the path of a CA bundle for a private certificate authority.
+_s3_verify = env.string("S3_VERIFY", "true")
+S3_VERIFY: bool | str = (
+    _s3_verify
+    if _s3_verify.lower() not in {"true", "false", "1", "0", "yes", "no", "on", "off"}
+    else env.boolean("S3_VERIFY", True)
+)
 BLOB_STORAGE = "s3" if S3_ENDPOINT else "filesystem"
 BLOB_ROOT = Path(env.string("BLOB_ROOT", str(VAR_DIR / "blobs")))
 
@@ -271,4 +284,6 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Only behind a proxy that sets it: otherwise any client could claim to be on HTTPS.
+    if env.boolean("TRUST_X_FORWARDED_PROTO", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

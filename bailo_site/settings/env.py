@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -50,12 +50,13 @@ class Env:
         return self._dotenv.get(name)
 
     def string(self, name: str, default: str = "") -> str:
+        """An unset or empty variable gives the default: ``S3_REGION=`` is not an empty region."""
         value = self.raw(name)
-        return default if value is None else value
+        return default if value is None or value.strip() == "" else value
 
     def boolean(self, name: str, default: bool = False) -> bool:
         value = self.raw(name)
-        if value is None:
+        if value is None or value.strip() == "":
             return default
         lowered = value.strip().lower()
         if lowered in _TRUE:
