@@ -246,9 +246,10 @@ class S3BlobStore:
             signature_version="s3v4",
             verify=settings.S3_VERIFY,
             file_overwrite=True,
-            # Streamed bodies cannot be re-read, so checksums are only sent where S3 needs them.
+            # Streamed bodies cannot be re-read, so neither a checksum nor a SigV4 payload hash
+            # (which needs a second pass over the bytes) is computed up front.
             client_config=Config(
-                s3={"addressing_style": "path"},
+                s3={"addressing_style": "path", "payload_signing_enabled": False},
                 signature_version="s3v4",
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
