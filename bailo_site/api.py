@@ -23,6 +23,10 @@ from bailo_site.core.errors import BailoError, error_body
 from models_app.api.entries import router as entries_router
 from models_app.api.schemas import router as schemas_router
 from models_app.api.search import router as search_router
+from releases.api.files import router as files_router
+from releases.api.images import router as images_router
+from releases.api.releases import router as releases_router
+from releases.api.scanning import router as scanning_router
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +117,7 @@ api.add_router("", entries_router)
 api.add_router("", schemas_router)
 api.add_router("", search_router)
 api.add_router("", tokens_router)
+api.add_router("", releases_router)
+api.add_router("", files_router)
+api.add_router("", images_router)
+api.add_router("", scanning_router)

@@ -37,6 +37,7 @@ urlpatterns: list[Any] = [
     # Unknown API paths answer JSON in Bailo's error shape, whatever DEBUG says.
     re_path(r"^api/", views.not_found),
     path("", include("access.views")),
+    path("", include("releases.urls")),
     path("", include("models_app.urls")),
 ]
 
