@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from bailo_site.core.models import TimeStampedModel
+from bailo_site.core.models import LiveManager, SoftDeleteModel, TimeStampedModel
 
 
 class TokenScope(models.TextChoices):
@@ -51,3 +51,59 @@ class Token(TimeStampedModel):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class AccessRequest(TimeStampedModel, SoftDeleteModel):
+    """A request for the named users and groups to download from and pull images of an entry.
+
+    ``metadata`` follows the access-request schema; ``metadata.overview`` holds ``name``,
+    ``entities`` and the optional ``endDate``. ``end_date`` and the ``entities`` rows copy those
+    two answers so that "who has access, until when" is an indexed query; the access-request
+    services keep them in step with ``metadata`` in the same transaction. Its state is derived
+    from its reviews, never stored.
+    """
+
+    id = models.CharField(primary_key=True, max_length=160)
+    model = models.ForeignKey(
+        "models_app.Model", on_delete=models.CASCADE, related_name="access_requests"
+    )
+    schema = models.ForeignKey("models_app.Schema", on_delete=models.PROTECT, related_name="+")
+    metadata = models.JSONField(default=dict)
+    end_date = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = LiveManager()  # type: ignore[assignment,misc]
+    all_objects = models.Manager()  # type: ignore[assignment,misc]
+
+    class Meta:
+        base_manager_name = "all_objects"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.id} on {self.model_id}"
+
+    @property
+    def name(self) -> str:
+        overview = self.metadata.get("overview") or {}
+        return str(overview.get("name") or self.id)
+
+
+class AccessRequestEntity(models.Model):
+    """One user or group named by an access request (a copy of ``metadata.overview.entities``)."""
+
+    access_request = models.ForeignKey(
+        AccessRequest, on_delete=models.CASCADE, related_name="entity_rows"
+    )
+    entity = models.CharField(max_length=200, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["access_request", "entity"], name="access_request_entity_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.entity

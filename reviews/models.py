@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
-from bailo_site.core.models import TimeStampedModel
+from bailo_site.core.models import LiveManager, SoftDeleteModel, TimeStampedModel
 
 
 class ReviewRole(TimeStampedModel):
@@ -25,3 +27,114 @@ class ReviewRole(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.short_name})"
+
+
+class ReviewKind(models.TextChoices):
+    RELEASE = "release", "Release"
+    ACCESS = "access", "Access request"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+    UNDO = "undo", "Undo"
+
+
+class Review(TimeStampedModel, SoftDeleteModel):
+    """The review one role owes one release or one access request.
+
+    Invariant: exactly one of ``release`` and ``access_request`` is set, matching ``kind``; there
+    is at most one review per (subject, role).
+    """
+
+    kind = models.CharField(max_length=16, choices=ReviewKind.choices)
+    model = models.ForeignKey("models_app.Model", on_delete=models.CASCADE, related_name="reviews")
+    role = models.CharField(max_length=50)
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.CASCADE, null=True, blank=True, related_name="reviews"
+    )
+    access_request = models.ForeignKey(
+        "access.AccessRequest",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reviews",
+    )
+
+    objects = LiveManager()  # type: ignore[assignment,misc]
+    all_objects = models.Manager()  # type: ignore[assignment,misc]
+
+    class Meta:
+        base_manager_name = "all_objects"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="release", release__isnull=False, access_request__isnull=True)
+                    | Q(kind="access", release__isnull=True, access_request__isnull=False)
+                ),
+                name="review_one_subject",
+            ),
+            models.UniqueConstraint(
+                fields=["release", "role"],
+                condition=Q(release__isnull=False),
+                name="review_unique_release_role",
+            ),
+            models.UniqueConstraint(
+                fields=["access_request", "role"],
+                condition=Q(access_request__isnull=False),
+                name="review_unique_access_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} review by {self.role} on {self.model_id}"
+
+
+class Response(TimeStampedModel, SoftDeleteModel):
+    """A reviewer's decision on a review, or a comment on a release or access request.
+
+    Decisions (``kind=review``) belong to a ``review`` and carry ``decision``; the latest decision
+    per review counts. Comments (``kind=comment``) belong to a release or an access request.
+    """
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", "Review"
+        COMMENT = "comment", "Comment"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    entity = models.CharField(max_length=200)
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, null=True, blank=True, related_name="responses"
+    )
+    role = models.CharField(max_length=50, blank=True)
+    decision = models.CharField(max_length=20, choices=Decision.choices, blank=True)
+    comment = models.TextField(blank=True)
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    access_request = models.ForeignKey(
+        "access.AccessRequest", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    comment_edited_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveManager()  # type: ignore[assignment,misc]
+    all_objects = models.Manager()  # type: ignore[assignment,misc]
+
+    class Meta:
+        base_manager_name = "all_objects"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="review", review__isnull=False) | Q(kind="comment", review__isnull=True)
+                ),
+                name="response_kind_matches_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.entity}"
