@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from bailo_site.core.entities import entities_of, is_admin
+from bailo_site.core.fields import OrderedJSONField
 from bailo_site.core.models import (
     CreatedByModel,
     LiveManager,
@@ -163,7 +164,7 @@ class Schema(TimeStampedModel, CreatedByModel):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=20, choices=SchemaKind.choices)
-    json_schema = models.JSONField()
+    json_schema = OrderedJSONField()
     review_roles = models.JSONField(default=list, blank=True)
     active = models.BooleanField(default=True)
     hidden = models.BooleanField(default=False)

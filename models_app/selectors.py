@@ -170,3 +170,14 @@ def popular_tags(models: QuerySet[Model], limit: int = 10) -> list[str]:
 
 def models_json(models: Iterable[Model]) -> list[dict[str, Any]]:
     return [model_json(m) for m in models]
+
+
+def template_candidates(*, user: Any, model: Model) -> QuerySet[Model]:
+    """Entries the user can see that allow templating and have a card of the same kind."""
+    return (
+        Model.objects.visible_to(user)
+        .filter(allow_templating=True, card__isnull=False, kind=model.kind)
+        .exclude(pk=model.pk)
+        .select_related("card__schema")
+        .order_by("name")
+    )

@@ -281,3 +281,14 @@ def test_an_owner_applies_a_final_migration(site_admin: Any, owner: Any, entry: 
     assert revision.schema_id == "v2" and revision.version == 3
     assert revision.metadata == {"overview": {}, "summary": {"text": "Finds cats in pictures."}}
     assert SchemaMigration.objects.count() == 1
+
+
+def test_schemas_keep_their_property_order() -> None:
+    """Page and question order is the schema's key order, on every database."""
+    schema = Schema.objects.get(pk="minimal-general-v10")
+    assert list(schema.json_schema["properties"]) == ["overview", "intendedUse", "performance"]
+    assert list(schema.json_schema["properties"]["overview"]["properties"]) == [
+        "modelSummary",
+        "tags",
+        "modelOwners",
+    ]
