@@ -1,0 +1,200 @@
+"""Opening reviews, responding to them, and what their responses add up to.
+
+Each non-minor, non-draft release and each access request gets one review per review role of the
+schema that governs it: the entry's card schema for releases, the request's own schema for access
+requests. A review's outcome is its latest decision; a subject is approved when every one of its
+reviews' latest decisions is ``approve``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from access.models import AccessRequest
+from access.policy import Actor
+from bailo_site.core.audit import AuditAction, audit_record
+from bailo_site.core.entities import entities_of, user_entity
+from bailo_site.core.errors import BadRequest, Forbidden, NotFound
+from models_app.models import Collaborator, ModelCardRevision
+from releases.models import Release
+from reviews.models import Decision, Response, Review, ReviewKind
+
+
+def _release_roles(release: Release) -> list[str]:
+    card = (
+        ModelCardRevision.all_objects.filter(
+            model_id=release.model_id, version=release.model_card_version, mirrored=False
+        )
+        .select_related("schema")
+        .first()
+    )
+    return list(card.schema.review_roles) if card is not None else []
+
+
+def reviews_open_for_release(release: Release) -> list[Review]:
+    """Open the missing reviews of a published release. Safe to call again."""
+    if release.is_minor or release.draft or release.deleted_at is not None:
+        return []
+    return _open(
+        kind=ReviewKind.RELEASE,
+        model_id=release.model_id,
+        roles=_release_roles(release),
+        subject={"release": release},
+    )
+
+
+def reviews_open_for_access_request(access_request: AccessRequest) -> list[Review]:
+    """Open the missing reviews of an access request. Safe to call again."""
+    if access_request.deleted_at is not None:
+        return []
+    return _open(
+        kind=ReviewKind.ACCESS,
+        model_id=access_request.model_id,
+        roles=list(access_request.schema.review_roles),
+        subject={"access_request": access_request},
+    )
+
+
+def _open(
+    *, kind: str, model_id: str, roles: Iterable[str], subject: dict[str, Any]
+) -> list[Review]:
+    existing = set(Review.all_objects.filter(**subject).values_list("role", flat=True))
+    created = [
+        Review.objects.create(kind=kind, model_id=model_id, role=role, **subject)
+        for role in dict.fromkeys(roles)
+        if role not in existing
+    ]
+    for review in created:
+        _notify_role_holders(review)
+    return created
+
+
+def _notify_role_holders(review: Review) -> None:
+    # Imported here: e-mail composition depends on templates and is optional for callers.
+    from reviews.notifications import notify_review_requested
+
+    transaction.on_commit(lambda: notify_review_requested(review.pk))
+
+
+def holds_role(user: Any, review: Review) -> bool:
+    if not user.is_authenticated:
+        return False
+    return Collaborator.objects.filter(
+        model_id=review.model_id, role=review.role, entity__in=entities_of(user)
+    ).exists()
+
+
+def review_respond(*, actor: Actor, review: Review, decision: Any, comment: Any = "") -> Response:
+    """Record a decision by a holder of the review's role. ``request_changes`` needs a comment."""
+    if actor.token is not None and "model:write" not in (actor.token.actions or []):
+        raise Forbidden("This access token does not allow 'model:write'")
+    if decision not in Decision.values:
+        raise BadRequest(f"decision must be one of: {', '.join(Decision.values)}")
+    comment = comment if isinstance(comment, str) else ""
+    if decision == Decision.REQUEST_CHANGES and not comment.strip():
+        raise BadRequest("A comment is required when requesting changes")
+    if not holds_role(actor.user, review):
+        raise Forbidden(f"Only holders of the {review.role} role on this entry may respond")
+    response = Response.objects.create(
+        kind=Response.Kind.REVIEW,
+        user=actor.user,
+        entity=user_entity(actor.user),
+        review=review,
+        role=review.role,
+        decision=decision,
+        comment=comment.strip(),
+    )
+    audit_record(
+        action=AuditAction.REVIEW_RESPOND,
+        actor=actor.user,
+        subject=review.model_id,
+        detail={"review": review.pk, "role": review.role, "decision": decision},
+    )
+    from reviews.notifications import notify_response
+
+    transaction.on_commit(lambda: notify_response(response.pk))
+    return response
+
+
+def comment_add(
+    *,
+    actor: Actor,
+    text: Any,
+    release: Release | None = None,
+    access_request: AccessRequest | None = None,
+) -> Response:
+    """A comment on a release or an access request by anyone who can view it (the caller checks
+    visibility when it loads the subject)."""
+    if not actor.user.is_authenticated:
+        raise Forbidden("Sign in to comment")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("comment must not be empty")
+    if len(text) > 20_000:
+        raise BadRequest("comment must be at most 20,000 characters")
+    return Response.objects.create(
+        kind=Response.Kind.COMMENT,
+        user=actor.user,
+        entity=user_entity(actor.user),
+        comment=text.strip(),
+        release=release,
+        access_request=access_request,
+    )
+
+
+def comment_edit(*, actor: Actor, response: Response, text: Any) -> Response:
+    """Authors edit their own comments (and the comment of their own decisions)."""
+    if response.user_id != getattr(actor.user, "pk", None):
+        raise Forbidden("Only the author may edit this")
+    if not isinstance(text, str) or (response.kind == Response.Kind.COMMENT and not text.strip()):
+        raise BadRequest("comment must not be empty")
+    if response.decision == Decision.REQUEST_CHANGES and not text.strip():
+        raise BadRequest("A request for changes keeps a comment")
+    response.comment = text.strip()
+    response.comment_edited_at = timezone.now()
+    response.save(update_fields=["comment", "comment_edited_at", "updated_at"])
+    return response
+
+
+# --- outcomes ---------------------------------------------------------------------------------
+
+
+def latest_decisions(reviews: Iterable[Review]) -> dict[int, str | None]:
+    """For each review, its latest decision (``undo`` counts as none). Expects
+    ``responses`` prefetched in creation order."""
+    result: dict[int, str | None] = {}
+    for review in reviews:
+        latest: str | None = None
+        for response in review.responses.all():
+            if response.kind == Response.Kind.REVIEW and response.deleted_at is None:
+                latest = None if response.decision == Decision.UNDO else response.decision
+        result[review.pk] = latest
+    return result
+
+
+def outcome(reviews: list[Review]) -> str:
+    """``approved`` when every review's latest decision approves, ``changes_requested`` when any
+    asks for changes, otherwise ``pending`` (also when no review is owed: ``approved``)."""
+    decisions = latest_decisions(reviews).values()
+    if any(d == Decision.REQUEST_CHANGES for d in decisions):
+        return "changes_requested"
+    if all(d == Decision.APPROVE for d in decisions):
+        return "approved"
+    return "pending"
+
+
+def reviews_of(
+    *, release: Release | None = None, access_request: AccessRequest | None = None
+) -> QuerySet[Review]:
+    if release is None and access_request is None:
+        raise NotFound("Nothing to review")
+    qs = (
+        Review.objects.filter(release=release)
+        if release
+        else Review.objects.filter(access_request=access_request)
+    )
+    return qs.prefetch_related("responses").order_by("role")
