@@ -1,5 +1,58 @@
+"""Personal access tokens over the API: Bailo's ``/user/tokens`` routes."""
+
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.http import HttpRequest
 from ninja import Router
 
-router = Router()
+from access import selectors, services
+from access.policy import TOKEN_ACTION_CATALOGUE, Actor
+from bailo_site.core.errors import BadRequest
+
+router = Router(tags=["token"])
+
+
+def _json_object(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("The request body must be JSON") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object")
+    return body
+
+
+@router.post("/user/tokens")
+def post_user_token(request: HttpRequest) -> dict[str, Any]:
+    """Mint a token. The secret key appears in this response and nowhere else, ever."""
+    body = _json_object(request)
+    token, secret = services.token_create(
+        actor=Actor.from_request(request),
+        description=body.get("description"),
+        scope=body.get("scope"),
+        model_ids=body.get("modelIds", []),
+        actions=body.get("actions"),
+        expires_at=body.get("expiresAt"),
+    )
+    return {"token": selectors.token_json(token, secret=secret)}
+
+
+@router.get("/user/tokens")
+def get_user_tokens(request: HttpRequest) -> dict[str, Any]:
+    tokens = selectors.token_list(user=request.user)
+    return {"tokens": [selectors.token_json(t) for t in tokens]}
+
+
+@router.get("/user/tokens/list")
+def get_user_token_actions(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's ``tokenActionMap``: every token action as ``{id, description}``."""
+    return {"tokenActionMap": TOKEN_ACTION_CATALOGUE}
+
+
+@router.delete("/user/token/{access_key}")
+def delete_user_token(request: HttpRequest, access_key: str) -> dict[str, Any]:
+    services.token_revoke(actor=Actor.from_request(request), access_key=access_key)
+    return {"message": "Successfully removed access key."}

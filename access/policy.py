@@ -262,8 +262,8 @@ def get_model_for(actor: Actor, model_id: str, action: Action = Action.MODEL_VIE
 
 
 def check_token_action(actor: Actor, token_action: str) -> None:
-    """For endpoints not about one entry (schemas, tokens): the token must carry the action and,
-    for actions outside models, not be limited to chosen models."""
+    """For endpoints not about one entry (schemas, search): the token must carry the action.
+    Reads across entries stay limited to a token's chosen models by the selectors."""
     if actor.token is None:
         return
     if token_action not in (actor.token.actions or []):

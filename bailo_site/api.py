@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -19,6 +18,7 @@ from ninja.renderers import JSONRenderer
 from access.api import router as tokens_router
 from access.authentication import ApiAuthenticationFailed, api_auth
 from bailo_site.core.api import router as core_router
+from bailo_site.core.api_helpers import too_large
 from bailo_site.core.errors import BailoError, error_body
 from models_app.api.entries import router as entries_router
 from models_app.api.schemas import router as schemas_router
@@ -102,8 +102,8 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return _json(request, 413, error_body(f"Request body is larger than the {limit}-byte limit"))
+    error = too_large()
+    return _json(request, error.status, error.body())
 
 
 @api.exception_handler(Exception)

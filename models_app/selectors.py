@@ -96,14 +96,20 @@ def model_get_detailed(model_id: str) -> Model | None:
     return with_details(Model.objects.filter(pk=model_id)).first()
 
 
-def card_revisions(model: Model) -> QuerySet[ModelCardRevision]:
-    return ModelCardRevision.objects.filter(model=model, mirrored=False).select_related(
+def card_revisions(model: Model, *, mirrored: bool = False) -> QuerySet[ModelCardRevision]:
+    return ModelCardRevision.objects.filter(model=model, mirrored=mirrored).select_related(
         "created_by", "schema"
     )
 
 
-def card_revision(model: Model, version: int) -> ModelCardRevision | None:
-    return card_revisions(model).filter(version=version).first()
+def card_revision(
+    model: Model, version: int | None, *, mirrored: bool = False
+) -> ModelCardRevision | None:
+    """One revision; ``version=None`` is the latest of that kind (local or mirrored)."""
+    revisions = card_revisions(model, mirrored=mirrored)
+    if version is None:
+        return revisions.order_by("-version").first()
+    return revisions.filter(version=version).first()
 
 
 def schema_json(schema: Schema) -> dict[str, Any]:
@@ -121,18 +127,43 @@ def schema_json(schema: Schema) -> dict[str, Any]:
     }
 
 
-def schema_list(*, kind: str | None = None, include_hidden: bool = False) -> QuerySet[Schema]:
+def schema_list(*, kind: str | None = None, hidden: bool | None = False) -> QuerySet[Schema]:
+    """Schemas of ``kind``; ``hidden``: False usable ones only, True hidden ones only, None all."""
     qs = Schema.objects.all()
     if kind:
         qs = qs.filter(kind=kind)
-    if not include_hidden:
-        qs = qs.filter(hidden=False)
+    if hidden is not None:
+        qs = qs.filter(hidden=hidden)
     return qs
+
+
+def schema_migration_list(
+    *, source_schema: str | None = None, migration_id: str | None = None
+) -> QuerySet[SchemaMigration]:
+    migrations = SchemaMigration.objects.all()
+    if source_schema:
+        migrations = migrations.filter(source_schema_id=source_schema)
+    if migration_id:
+        migrations = migrations.filter(pk=migration_id)
+    return migrations
 
 
 def schema_usage(schema: Schema) -> QuerySet[Model]:
     """Entries whose current card follows ``schema``."""
     return Model.objects.filter(card__schema=schema)
+
+
+def schema_usage_counts() -> dict[str, int]:
+    """Live entries per schema of their current card, for every schema in one query."""
+    from django.db.models import Count
+
+    rows = (
+        Model.objects.filter(card__isnull=False)
+        .order_by()
+        .values_list("card__schema_id")
+        .annotate(n=Count("id"))
+    )
+    return {schema_id: n for schema_id, n in rows}
 
 
 def schema_migration_json(migration: SchemaMigration) -> dict[str, Any]:

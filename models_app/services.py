@@ -18,7 +18,7 @@ from django.db.models import Max
 from access.policy import Action, Actor, check, check_token_action, require_admin
 from bailo_site.core.audit import AuditAction, audit_record
 from bailo_site.core.entities import parse_entity, user_entity
-from bailo_site.core.errors import BadRequest, Conflict, NotFound
+from bailo_site.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from models_app.ids import new_entry_id, slugify_name
 from models_app.models import (
     Collaborator,
@@ -32,7 +32,7 @@ from models_app.models import (
     SystemRole,
     Visibility,
 )
-from models_app.schema_validation import check_json_schema, validate_metadata
+from models_app.schema_validation import check_json_schema, iter_questions, validate_metadata
 from reviews.models import ReviewRole
 
 SYSTEM_ROLES = frozenset(r.value for r in SystemRole)
@@ -208,6 +208,8 @@ def model_create(
 ) -> Model:
     """Create an entry; its creator is an owner."""
     check_token_action(actor, "model:write")
+    if actor.token_is_scoped_to_models():
+        raise Forbidden("This access token is limited to chosen models and cannot create entries")
     if not actor.user.is_authenticated:
         raise BadRequest("Sign in to create an entry")
     name = _clean_name(name)
@@ -260,6 +262,11 @@ def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Mode
         "collaborators",
         "settings",
     }
+    if "kind" in changes:
+        # Clients send the kind back on every update (the official one does); it cannot change.
+        if changes["kind"] != model.kind:
+            raise BadRequest("The kind of an entry cannot change", {"kind": model.kind})
+        changes = {k: v for k, v in changes.items() if k != "kind"}
     unknown = sorted(set(changes) - allowed_keys)
     if unknown:
         raise BadRequest(f"Unknown or read-only field(s): {', '.join(unknown)}")
@@ -419,6 +426,9 @@ def _clean_review_roles(roles: Any) -> list[str]:
     return list(dict.fromkeys(roles))
 
 
+RESERVED_SCHEMA_IDS = frozenset({"new"})
+
+
 def schema_create(
     *,
     actor: Actor,
@@ -435,8 +445,12 @@ def schema_create(
     schema_id = schema_id.strip()
     if len(schema_id) > 140 or not all(c.isalnum() or c in "-_." for c in schema_id):
         raise BadRequest("id may use letters, digits, '-', '_' and '.' (at most 140)")
+    if schema_id in RESERVED_SCHEMA_IDS:
+        raise BadRequest(f"'{schema_id}' is reserved; choose another id")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("name is required")
+    if description is not None and not isinstance(description, str):
+        raise BadRequest("description must be a string")
     if kind not in SchemaKind.values:
         raise BadRequest(f"kind must be one of: {', '.join(SchemaKind.values)}")
     check_json_schema(json_schema)
@@ -536,6 +550,8 @@ def schema_migration_save(
     require_admin(actor, "schema:write")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("name is required")
+    if not source_schema_id or not target_schema_id:
+        raise BadRequest("sourceSchema and targetSchema are required")
     source = Schema.objects.filter(pk=source_schema_id).first()
     target = Schema.objects.filter(pk=target_schema_id).first()
     if source is None or target is None:
@@ -545,6 +561,13 @@ def schema_migration_save(
     if source.kind != target.kind:
         raise BadRequest("A migration must stay within one kind of schema")
     plan = _clean_question_migrations(question_migrations)
+    target_paths = {path for path, _ in iter_questions(target.json_schema)}
+    for step in plan:
+        if step["kind"] == "move" and step["targetPath"] not in target_paths:
+            raise BadRequest(
+                f"{step['targetPath']} is not a question of {target.id}",
+                {"targetPath": step["targetPath"]},
+            )
     if not isinstance(draft, bool):
         raise BadRequest("draft must be true or false")
     if migration is None:

@@ -1,5 +1,252 @@
+"""The v2 API for entries and their cards: Bailo's paths and JSON shapes.
+
+Handlers parse the request, call one service or selector and serialise the answer. Entries load
+through ``get_model_for`` so an unknown entry and one the caller may not see both answer 404.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.http import HttpRequest
 from ninja import Router
 
-router = Router()
+from access.policy import Action, Actor, get_model_for, permissions_mine
+from bailo_site.core.api_helpers import query_flag, read_json
+from bailo_site.core.errors import BadRequest, NotFound, NotImplementedYet
+from models_app.models import EntryKind, Model, SchemaMigration
+from models_app.selectors import card_json, card_revision, card_revisions, model_get_detailed
+from models_app.selectors import model_json as _model_json
+from models_app.services import (
+    card_from_schema,
+    card_from_template,
+    card_update,
+    model_create,
+    model_update,
+    schema_migration_apply,
+)
+from reviews.models import ReviewRole
+
+router = Router(tags=["model"])
+
+# The role list offered when choosing collaborators. Names come from the UI configuration.
+SYSTEM_ROLE_DESCRIPTIONS = {
+    "consumer": "Can see the entry (even a private one) and ask for access to its artefacts.",
+    "contributor": "Can edit the card, upload files, push images and create releases.",
+    "owner": "Can do everything, including managing collaborators, settings and deletion.",
+}
+ENTITY_QUERY_MIN_LENGTH = 3
+ENTITY_QUERY_LIMIT = 20
+
+
+# --- request helpers --------------------------------------------------------------------------
+
+
+def model_json(model: Model) -> dict[str, Any]:
+    """The entry with its collaborators, tags and card, loaded in a fixed number of queries."""
+    detailed = model_get_detailed(model.pk)
+    if detailed is None:  # pragma: no cover - the entry was loaded a moment ago
+        raise NotFound(f"Model {model.pk} not found", {"modelId": model.pk})
+    return _model_json(detailed)
+
+
+def _parse_version(version: str) -> int | None:
+    """``latest`` gives None; otherwise a positive integer."""
+    if version == "latest":
+        return None
+    if not version.isdigit() or int(version) < 1:
+        raise BadRequest("version must be a positive integer or 'latest'", {"version": version})
+    return int(version)
+
+
+# --- entries ----------------------------------------------------------------------------------
+
+
+@router.post("/models")
+def create_model(request: HttpRequest) -> dict[str, Any]:
+    """Create an entry (model, data card or mirrored model); the caller becomes an owner."""
+    body = read_json(request)
+    model = model_create(
+        actor=Actor.from_request(request),
+        name=body.get("name"),
+        description=body.get("description"),
+        kind=body.get("kind", EntryKind.MODEL),
+        visibility=body.get("visibility", "public"),
+        organisation=body.get("organisation", ""),
+        state=body.get("state", ""),
+        tags=body.get("tags"),
+        collaborators=body.get("collaborators"),
+        settings_=body.get("settings"),
+    )
+    return {"model": model_json(model)}
+
+
+@router.get("/model/{model_id}")
+def get_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    model = get_model_for(Actor.from_request(request), model_id)
+    return {"model": model_json(model)}
+
+
+@router.patch("/model/{model_id}")
+def patch_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    """Change details, visibility, state, tags, collaborators or settings."""
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.MODEL_EDIT_SETTINGS)
+    changes = read_json(request)
+    updated = model_update(actor=actor, model=model, changes=changes)
+    return {"model": model_json(updated)}
+
+
+@router.delete("/model/{model_id}")
+def delete_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    get_model_for(Actor.from_request(request), model_id, Action.MODEL_DELETE)
+    raise NotImplementedYet("Deleting models arrives with the deletion feature")
+
+
+@router.get("/model/{model_id}/permissions/mine")
+def my_permissions(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id)
+    return {"permissions": permissions_mine(actor, model)}
+
+
+# --- cards ------------------------------------------------------------------------------------
+
+
+@router.get("/model/{model_id}/model-card/{version}")
+def get_model_card(request: HttpRequest, model_id: str, version: str) -> dict[str, Any]:
+    """One revision of the card; ``latest`` is the current one. ``?mirrored=true`` reads the
+    card imported from a mirror source."""
+    model = get_model_for(Actor.from_request(request), model_id)
+    wanted = _parse_version(version)
+    mirrored = bool(query_flag(request, "mirrored"))
+    if not mirrored and wanted is None:
+        # "latest" is the revision the entry points at.
+        wanted = model.card.version if model.card else 0
+    revision = card_revision(model, wanted, mirrored=mirrored)
+    if revision is None:
+        raise NotFound(
+            f"Model {model_id} has no card version {version}",
+            {"modelId": model_id, "version": version},
+        )
+    return {"modelCard": card_json(revision, model.pk)}
+
+
+@router.get("/model/{model_id}/model-card-revisions")
+def list_model_card_revisions(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    model = get_model_for(Actor.from_request(request), model_id)
+    return {"modelCardRevisions": [card_json(r, model.pk) for r in card_revisions(model)]}
+
+
+@router.put("/model/{model_id}/model-cards")
+def put_model_card(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    """Save new answers as the next revision, validated against the card's schema."""
+    actor = Actor.from_request(request)
+    # The permission is checked before the body, so a refusal never depends on the input.
+    model = get_model_for(actor, model_id, Action.MODEL_EDIT_CARD)
+    body = read_json(request)
+    revision = card_update(actor=actor, model=model, metadata=body.get("metadata"))
+    return {"card": card_json(revision, model.pk)}
+
+
+@router.post("/model/{model_id}/setup/from-schema")
+def setup_from_schema(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    actor = Actor.from_request(request)
+    # The permission is checked before the body, so a refusal never depends on the input.
+    model = get_model_for(actor, model_id, Action.MODEL_EDIT_CARD)
+    body = read_json(request)
+    revision = card_from_schema(actor=actor, model=model, schema_id=body.get("schemaId"))
+    return {"card": card_json(revision, model.pk)}
+
+
+@router.post("/model/{model_id}/setup/from-template")
+def setup_from_template(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    actor = Actor.from_request(request)
+    # The permission is checked before the body, so a refusal never depends on the input.
+    model = get_model_for(actor, model_id, Action.MODEL_EDIT_CARD)
+    body = read_json(request)
+    revision = card_from_template(actor=actor, model=model, template_id=body.get("templateId"))
+    return {"card": card_json(revision, model.pk)}
+
+
+@router.post("/model/{model_id}/migrate-schema/{migration_id}")
+def migrate_schema(request: HttpRequest, model_id: str, migration_id: str) -> dict[str, Any]:
+    """Move the card to another schema with a final migration plan."""
+    actor = Actor.from_request(request)
+    # Check the permission before saying whether the plan exists.
+    model = get_model_for(actor, model_id, Action.MODEL_EDIT_SETTINGS)
+    read_json(request)  # Bailo accepts an optional empty object; anything else is refused
+    migration = SchemaMigration.objects.filter(pk=migration_id).first()
+    if migration is None:
+        raise NotFound(f"Schema migration {migration_id} not found", {"migrationId": migration_id})
+    revision = schema_migration_apply(actor=actor, model=model, migration=migration)
+    return {
+        "response": "Successfully migrated model schema",
+        "card": card_json(revision, model.pk),
+    }
+
+
+# --- roles and entities -----------------------------------------------------------------------
+
+
+def _review_roles_for(model: Model | None) -> list[ReviewRole]:
+    # TODO(lead): a selector in reviews (review_roles_for_entry) would be the natural home.
+    roles = ReviewRole.objects.order_by("short_name")
+    if model is not None and model.card is not None:
+        return list(roles.filter(short_name__in=model.card.schema.review_roles))
+    return list(roles)
+
+
+@router.get("/roles")
+def list_roles(request: HttpRequest) -> dict[str, Any]:
+    """Roles that collaborators can hold: review roles first, then the system roles.
+
+    With ``modelId`` and a card, the review roles are those of the card's schema (as Bailo);
+    otherwise every review role, since any of them may be assigned.
+    """
+    model_id = request.GET.get("modelId")
+    model = get_model_for(Actor.from_request(request), model_id) if model_id else None
+    names = settings.BAILO_UI.get("roleDisplayNames", {})
+    roles: list[dict[str, Any]] = [
+        {
+            "id": role.short_name,
+            "shortName": role.short_name,
+            "name": role.name,
+            "kind": "review",
+            "description": role.description,
+        }
+        for role in _review_roles_for(model)
+    ]
+    roles.extend(
+        {
+            "id": short_name,
+            "shortName": short_name,
+            "name": names.get(short_name, short_name.title()),
+            "kind": "system",
+            "description": description,
+        }
+        for short_name, description in SYSTEM_ROLE_DESCRIPTIONS.items()
+    )
+    return {"roles": roles}
+
+
+@router.get("/entities")
+def search_entities(request: HttpRequest, q: str) -> dict[str, Any]:
+    """Users and groups whose name contains ``q`` (at least three characters, as Bailo)."""
+    q = q.strip()
+    if len(q) < ENTITY_QUERY_MIN_LENGTH:
+        return {"results": []}
+    # TODO(lead): these two reads belong in bailo_site/core/entities.py (entity_search).
+    users = User.objects.filter(is_active=True, username__icontains=q).order_by("username")
+    groups = Group.objects.filter(name__icontains=q).order_by("name")
+    results = [
+        {"kind": "user", "id": name}
+        for name in users.values_list("username", flat=True)[:ENTITY_QUERY_LIMIT]
+    ]
+    results.extend(
+        {"kind": "group", "id": name}
+        for name in groups.values_list("name", flat=True)[:ENTITY_QUERY_LIMIT]
+    )
+    return {"results": results}

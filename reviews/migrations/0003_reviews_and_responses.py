@@ -8,84 +8,261 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('access', '0002_access_requests'),
-        ('deletion', '0001_initial'),
-        ('models_app', '0002_seed_default_schemas'),
-        ('releases', '0001_initial'),
-        ('reviews', '0002_seed_review_roles'),
+        ("access", "0002_access_requests"),
+        ("deletion", "0001_initial"),
+        ("models_app", "0002_seed_default_schemas"),
+        ("releases", "0001_initial"),
+        ("reviews", "0002_seed_review_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Review',
+            name="Review",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, editable=False, null=True)),
-                ('kind', models.CharField(choices=[('release', 'Release'), ('access', 'Access request')], max_length=16)),
-                ('role', models.CharField(max_length=50)),
-                ('access_request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='access.accessrequest')),
-                ('deleted_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deletion', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deletion.deletion')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='models_app.model')),
-                ('release', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='releases.release')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deleted_at",
+                    models.DateTimeField(blank=True, db_index=True, editable=False, null=True),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("release", "Release"), ("access", "Access request")],
+                        max_length=16,
+                    ),
+                ),
+                ("role", models.CharField(max_length=50)),
+                (
+                    "access_request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reviews",
+                        to="access.accessrequest",
+                    ),
+                ),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deletion",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="deletion.deletion",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reviews",
+                        to="models_app.model",
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reviews",
+                        to="releases.release",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'base_manager_name': 'all_objects',
+                "ordering": ["-created_at"],
+                "base_manager_name": "all_objects",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='Response',
+            name="Response",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, editable=False, null=True)),
-                ('kind', models.CharField(choices=[('review', 'Review'), ('comment', 'Comment')], max_length=16)),
-                ('entity', models.CharField(max_length=200)),
-                ('role', models.CharField(blank=True, max_length=50)),
-                ('decision', models.CharField(blank=True, choices=[('approve', 'Approve'), ('request_changes', 'Request changes'), ('undo', 'Undo')], max_length=20)),
-                ('comment', models.TextField(blank=True)),
-                ('comment_edited_at', models.DateTimeField(blank=True, null=True)),
-                ('access_request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='access.accessrequest')),
-                ('deleted_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deletion', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deletion.deletion')),
-                ('release', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='releases.release')),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('review', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='responses', to='reviews.review')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deleted_at",
+                    models.DateTimeField(blank=True, db_index=True, editable=False, null=True),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("review", "Review"), ("comment", "Comment")], max_length=16
+                    ),
+                ),
+                ("entity", models.CharField(max_length=200)),
+                ("role", models.CharField(blank=True, max_length=50)),
+                (
+                    "decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("approve", "Approve"),
+                            ("request_changes", "Request changes"),
+                            ("undo", "Undo"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("comment_edited_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "access_request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="access.accessrequest",
+                    ),
+                ),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deletion",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="deletion.deletion",
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="releases.release",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "review",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="responses",
+                        to="reviews.review",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'base_manager_name': 'all_objects',
+                "ordering": ["created_at", "id"],
+                "base_manager_name": "all_objects",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddConstraint(
-            model_name='review',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('access_request__isnull', True), ('kind', 'release'), ('release__isnull', False)), models.Q(('access_request__isnull', False), ('kind', 'access'), ('release__isnull', True)), _connector='OR'), name='review_one_subject'),
+            model_name="review",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("access_request__isnull", True),
+                        ("kind", "release"),
+                        ("release__isnull", False),
+                    ),
+                    models.Q(
+                        ("access_request__isnull", False),
+                        ("kind", "access"),
+                        ("release__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="review_one_subject",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='review',
-            constraint=models.UniqueConstraint(condition=models.Q(('release__isnull', False)), fields=('release', 'role'), name='review_unique_release_role'),
+            model_name="review",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("release__isnull", False)),
+                fields=("release", "role"),
+                name="review_unique_release_role",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='review',
-            constraint=models.UniqueConstraint(condition=models.Q(('access_request__isnull', False)), fields=('access_request', 'role'), name='review_unique_access_role'),
+            model_name="review",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("access_request__isnull", False)),
+                fields=("access_request", "role"),
+                name="review_unique_access_role",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'review'), ('review__isnull', False)), models.Q(('kind', 'comment'), ('review__isnull', True)), _connector='OR'), name='response_kind_matches_parent'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "review"), ("review__isnull", False)),
+                    models.Q(("kind", "comment"), ("review__isnull", True)),
+                    _connector="OR",
+                ),
+                name="response_kind_matches_parent",
+            ),
         ),
     ]

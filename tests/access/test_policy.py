@@ -153,3 +153,11 @@ def test_mirrored_models_refuse_local_content(personas: Any, owner: Any) -> None
 def test_expiry_is_checked_by_the_token_itself(personas: Any, make_token: Any) -> None:
     token, _ = make_token(personas["owner"], expires_at=timezone.now())
     assert token.is_usable() is False
+
+
+def test_a_token_for_chosen_models_cannot_create_entries(owner: Any, make_token: Any) -> None:
+    from models_app.services import model_create
+
+    token, _ = make_token(owner, actions=["model:read", "model:write"], scope="models")
+    with pytest.raises(Forbidden, match="chosen models"):
+        model_create(actor=Actor(user=owner, token=token), name="New", description="d")

@@ -70,8 +70,8 @@ def test_password_change_checks_the_old_password(client_for: Any, outsider: User
 def test_only_administrators_see_the_admin_link(
     client_for: Any, outsider: User, site_admin: User
 ) -> None:
-    assert 'href="/admin/"' not in client_for(outsider).get("/").content.decode()
-    assert 'href="/admin/"' in client_for(site_admin).get("/").content.decode()
+    assert 'href="/administration/"' not in client_for(outsider).get("/").content.decode()
+    assert 'href="/administration/"' in client_for(site_admin).get("/").content.decode()
 
 
 def test_admin_group_members_may_use_the_django_admin(

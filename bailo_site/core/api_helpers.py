@@ -1,0 +1,51 @@
+"""Small helpers shared by the API handlers: reading JSON bodies and query flags."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+
+from bailo_site.core.errors import BadRequest, PayloadTooLarge
+
+
+def too_large() -> PayloadTooLarge:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return PayloadTooLarge(
+        f"The request body is larger than the limit of {limit // 1024} kB", {"limitBytes": limit}
+    )
+
+
+def read_json(request: HttpRequest) -> dict[str, Any]:
+    """The request body as a JSON object; an empty body counts as ``{}``.
+
+    Raises ``PayloadTooLarge`` (413) past ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django refuses to read
+    such a body) and ``BadRequest`` (400) for anything that is not a JSON object.
+    """
+    try:
+        raw = request.body
+    except RequestDataTooBig as exc:
+        raise too_large() from exc
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object")
+    return body
+
+
+def query_flag(request: HttpRequest, name: str) -> bool | None:
+    """A true/false query parameter (any case, as Python's ``requests`` sends ``False``)."""
+    value = request.GET.get(name)
+    if value is None or value == "":
+        return None
+    lowered = value.lower()
+    if lowered not in {"true", "false"}:
+        raise BadRequest(f"{name} must be true or false", {name: value})
+    return lowered == "true"

@@ -1,0 +1,493 @@
+"""Every API endpoint, every persona: the exact status each one gets, refusals included.
+
+Each ``Row`` names an endpoint and the statuses of the seven personas, in ``PERSONAS`` order:
+
+    owner, contributor, consumer, reviewer (msro), outsider, site_admin, anonymous
+
+Rows about an entry give one tuple for the private entry and one for the public entry; rows about
+no entry give ``anywhere``. 404 means "unknown or invisible", 403 "visible but not allowed", 401
+"not signed in". A status other than those (409, 501, ...) means the permission check passed and
+the request stopped later for another reason, which proves the check without changing anything.
+
+Adding an endpoint is adding a row. Placeholders in paths and bodies:
+``{model}`` (the entry of the column), ``{template}`` (a public entry that allows templating),
+``{migration}`` (a final migration from the default model schema), ``{spare_schema}`` (a schema no
+card uses), ``{my_token}`` (an access key of the caller's own) and ``{owner_token}`` (one of the
+owner's). Each request runs inside a savepoint that is rolled back, so cells never see each
+other's writes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from access.models import Token
+from access.policy import Actor
+from models_app.models import Model, Schema, SchemaMigration
+from models_app.services import card_from_schema, card_update
+from tests.conftest import PERSONAS, basic
+
+pytestmark = pytest.mark.django_db
+
+Statuses = tuple[int, int, int, int, int, int, int]
+
+GOOD_CARD = {"overview": {"modelSummary": "Finds cats in pictures."}}
+#                   owner contrib consumer reviewer outsider admin anonymous
+SIGNED_IN: Statuses = (200, 200, 200, 200, 200, 200, 401)
+EVERYONE: Statuses = (200, 200, 200, 200, 200, 200, 200)
+ADMINS: Statuses = (403, 403, 403, 403, 403, 200, 401)
+VIEW_PRIVATE: Statuses = (200, 200, 200, 200, 404, 200, 401)
+VIEW_PUBLIC: Statuses = SIGNED_IN
+
+
+@dataclass(frozen=True)
+class Row:
+    """One endpoint and what each persona gets from it."""
+
+    method: str
+    path: str
+    private: Statuses | None = None
+    public: Statuses | None = None
+    anywhere: Statuses | None = None
+    body: Any = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def columns(self) -> list[tuple[str, Statuses]]:
+        found = [
+            (name, statuses)
+            for name, statuses in (
+                ("private", self.private),
+                ("public", self.public),
+                ("anywhere", self.anywhere),
+            )
+            if statuses is not None
+        ]
+        assert found, f"{self.id} gives no expected statuses"
+        return found
+
+
+ROWS: list[Row] = [
+    # --- system (bailo_site/core/api.py) ---------------------------------------------------------
+    Row("GET", "/config/ui", anywhere=EVERYONE),
+    Row("GET", "/system/status", anywhere=EVERYONE),
+    Row("GET", "/openapi.json", anywhere=EVERYONE),
+    Row("GET", "/entities/me", anywhere=SIGNED_IN),
+    # --- entries (models_app/api/entries.py) -----------------------------------------------------
+    Row("POST", "/models", anywhere=SIGNED_IN, body={"name": "New one", "description": "d"}),
+    Row("GET", "/model/no-such-model-000000", anywhere=(404, 404, 404, 404, 404, 404, 401)),
+    Row("GET", "/model/{model}", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row(
+        "PATCH",
+        "/model/{model}",
+        body={"description": "Changed"},
+        private=(200, 403, 403, 403, 404, 200, 401),
+        public=(200, 403, 403, 403, 403, 200, 401),
+    ),
+    Row(
+        "DELETE",
+        "/model/{model}",
+        private=(501, 403, 403, 403, 404, 403, 401),
+        public=(501, 403, 403, 403, 403, 403, 401),
+    ),
+    Row("GET", "/model/{model}/permissions/mine", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/roles", anywhere=SIGNED_IN),
+    Row("GET", "/roles?modelId={model}", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/entities?q=own", anywhere=SIGNED_IN),
+    # --- cards -----------------------------------------------------------------------------------
+    Row("GET", "/model/{model}/model-card/latest", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/model/{model}/model-card/1", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/model/{model}/model-card-revisions", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row(
+        "PUT",
+        "/model/{model}/model-cards",
+        body={"metadata": GOOD_CARD},
+        private=(200, 200, 403, 403, 404, 403, 401),
+        public=(200, 200, 403, 403, 403, 403, 401),
+    ),
+    # The entries already have a card, so the allowed personas get 409 and nothing changes.
+    Row(
+        "POST",
+        "/model/{model}/setup/from-schema",
+        body={"schemaId": "minimal-general-v10"},
+        private=(409, 409, 403, 403, 404, 403, 401),
+        public=(409, 409, 403, 403, 403, 403, 401),
+    ),
+    Row(
+        "POST",
+        "/model/{model}/setup/from-template",
+        body={"templateId": "{template}"},
+        private=(409, 409, 403, 403, 404, 403, 401),
+        public=(409, 409, 403, 403, 403, 403, 401),
+    ),
+    Row(
+        "POST",
+        "/model/{model}/migrate-schema/{migration}",
+        private=(200, 403, 403, 403, 404, 200, 401),
+        public=(200, 403, 403, 403, 403, 200, 401),
+    ),
+    # --- schemas (models_app/api/schemas.py) -----------------------------------------------------
+    Row("GET", "/schemas", anywhere=SIGNED_IN),
+    Row("GET", "/schemas?kind=model&hidden=false", anywhere=SIGNED_IN),
+    Row("GET", "/schema/minimal-general-v10", anywhere=SIGNED_IN),
+    Row("GET", "/schema/no-such-schema", anywhere=(404, 404, 404, 404, 404, 404, 401)),
+    Row(
+        "POST",
+        "/schemas",
+        anywhere=ADMINS,
+        body={
+            "id": "table-schema-v1",
+            "name": "Table schema",
+            "description": "",
+            "kind": "model",
+            "jsonSchema": {"type": "object", "properties": {}},
+            "reviewRoles": [],
+        },
+    ),
+    Row("PATCH", "/schema/{spare_schema}", anywhere=ADMINS, body={"hidden": True}),
+    Row("DELETE", "/schema/{spare_schema}", anywhere=ADMINS),
+    Row("GET", "/schema-migrations", anywhere=SIGNED_IN),
+    Row("GET", "/schema-migrations?sourceSchema=minimal-general-v10", anywhere=SIGNED_IN),
+    Row("GET", "/schema-migration/{migration}", anywhere=SIGNED_IN),
+    Row(
+        "POST",
+        "/schema-migration",
+        anywhere=ADMINS,
+        body={
+            "name": "Table plan",
+            "sourceSchema": "minimal-general-v10",
+            "targetSchema": "{spare_schema}",
+            "questionMigrations": [],
+        },
+    ),
+    Row("PUT", "/schema-migration/{migration}", anywhere=ADMINS, body={"name": "Renamed"}),
+    # --- search (models_app/api/search.py) -------------------------------------------------------
+    Row("GET", "/models/search", anywhere=SIGNED_IN),
+    Row("GET", "/models/search?search=model&kind=model", anywhere=SIGNED_IN),
+    Row("GET", "/models/tags", anywhere=SIGNED_IN),
+    # --- releases and files (releases/api/) ------------------------------------------------------
+    Row("GET", "/model/{model}/releases", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/model/{model}/files", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    # An empty body: those allowed to create releases get 400 (no semver), and nothing is made.
+    Row(
+        "POST",
+        "/model/{model}/releases",
+        body={},
+        private=(400, 400, 403, 403, 404, 403, 401),
+        public=(400, 400, 403, 403, 403, 403, 401),
+    ),
+    # --- personal access tokens (access/api.py) --------------------------------------------------
+    Row(
+        "POST",
+        "/user/tokens",
+        anywhere=SIGNED_IN,
+        body={"description": "From the table", "scope": "all", "actions": ["model:read"]},
+    ),
+    Row("GET", "/user/tokens", anywhere=SIGNED_IN),
+    Row("GET", "/user/tokens/list", anywhere=SIGNED_IN),
+    Row("DELETE", "/user/token/{my_token}", anywhere=SIGNED_IN),
+    # Someone else's token looks exactly like an unknown one.
+    Row("DELETE", "/user/token/{owner_token}", anywhere=(200, 404, 404, 404, 404, 404, 401)),
+]
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """A request made with the owner's token, and what a token like that must get."""
+
+    name: str
+    method: str
+    path: str
+    status: int
+    actions: tuple[str, ...] = ("model:read", "model:write")
+    scope_models: tuple[str, ...] = ()  # "private" / "public": a token limited to those entries
+    revoked: bool = False
+    expired: bool = False
+    body: Any = None
+
+
+TOKEN_ROWS: list[TokenRow] = [
+    TokenRow("a token with the actions works", "GET", "/model/{private}", 200),
+    TokenRow(
+        "a token without model:read cannot read",
+        "GET",
+        "/model/{private}",
+        403,
+        actions=("model:write",),
+    ),
+    TokenRow(
+        "a token without model:write cannot update",
+        "PATCH",
+        "/model/{private}",
+        403,
+        actions=("model:read",),
+        body={"description": "Changed"},
+    ),
+    TokenRow(
+        "a token without model:write cannot save the card",
+        "PUT",
+        "/model/{private}/model-cards",
+        403,
+        actions=("model:read",),
+        body={"metadata": GOOD_CARD},
+    ),
+    TokenRow(
+        "a token without model:write cannot create entries",
+        "POST",
+        "/models",
+        403,
+        actions=("model:read",),
+        body={"name": "By token", "description": "d"},
+    ),
+    TokenRow(
+        "a token limited to another model does not see this one",
+        "GET",
+        "/model/{private}",
+        404,
+        scope_models=("public",),
+    ),
+    TokenRow(
+        "a token limited to another model cannot update this one",
+        "PATCH",
+        "/model/{private}",
+        404,
+        scope_models=("public",),
+        body={"description": "Changed"},
+    ),
+    TokenRow(
+        "a token limited to a model works on that model",
+        "GET",
+        "/model/{public}",
+        200,
+        scope_models=("public",),
+    ),
+    TokenRow("a revoked token is refused", "GET", "/model/{private}", 401, revoked=True),
+    TokenRow("an expired token is refused", "GET", "/model/{private}", 401, expired=True),
+    TokenRow(
+        "a revoked token is refused on public endpoints too",
+        "GET",
+        "/config/ui",
+        401,
+        revoked=True,
+    ),
+    TokenRow(
+        "a token cannot mint tokens",
+        "POST",
+        "/user/tokens",
+        403,
+        body={"description": "Child", "scope": "all", "actions": ["model:read"]},
+    ),
+]
+
+
+# --- the world the table runs in -----------------------------------------------------------------
+
+
+@pytest.fixture
+def fast_passwords(settings: Any) -> None:
+    """Personas get real password hashes; a fast hasher keeps dozens of them cheap."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(
+    fast_passwords: None,
+    personas: dict[str, Any],
+    entry: Model,
+    public_entry: Model,
+    make_entry: Any,
+    site_admin: Any,
+) -> dict[str, Any]:
+    """Both entries with a card, a template, a spare schema and a final migration plan."""
+    owner = Actor(user=personas["owner"])
+    template = make_entry(
+        "Template model", visibility="public", settings_={"allowTemplating": True}
+    )
+    for model in (entry, public_entry, template):
+        card_from_schema(actor=owner, model=model, schema_id="minimal-general-v10")
+        card_update(actor=owner, model=model, metadata=GOOD_CARD)
+    spare = Schema.objects.create(
+        id="spare-schema-v1",
+        name="Spare",
+        kind="model",
+        json_schema={"type": "object", "properties": {"notes": {"type": "string"}}},
+    )
+    migration = SchemaMigration.objects.create(
+        id="to-spare-abcdef",
+        name="To spare",
+        source_schema_id="minimal-general-v10",
+        target_schema=spare,
+        draft=False,
+        question_migrations=[
+            {
+                "id": "q1",
+                "kind": "move",
+                "sourcePath": "overview.modelSummary",
+                "targetPath": "notes",
+                "propertyType": "string",
+            }
+        ],
+    )
+    return {
+        "entries": {"private": entry, "public": public_entry},
+        "template": template,
+        "spare_schema": spare.id,
+        "migration": migration.id,
+    }
+
+
+def fill(template: Any, values: dict[str, str]) -> Any:
+    """Replace ``{placeholders}`` in a path or (recursively) in a JSON body."""
+    if isinstance(template, str):
+        for key, value in values.items():
+            template = template.replace("{" + key + "}", value)
+        assert "{" not in template, f"unfilled placeholder in {template}"
+        return template
+    if isinstance(template, dict):
+        return {k: fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [fill(v, values) for v in template]
+    return template
+
+
+def request(client: Client, method: str, path: str, body: Any, **extra: Any) -> Any:
+    """One API call inside a savepoint that is rolled back afterwards."""
+    data = json.dumps(body) if body is not None else ""
+    savepoint = transaction.savepoint()
+    try:
+        return getattr(client, method.lower())(
+            f"/api/v2{path}", data=data, content_type="application/json", **extra
+        )
+    finally:
+        transaction.savepoint_rollback(savepoint)
+
+
+def own_token(make_token: Any, user: Any) -> str:
+    token, _ = make_token(user, actions=["model:read"])
+    return str(token.access_key)
+
+
+# --- the tests -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+def test_each_persona_gets_exactly_the_expected_status(
+    row: Row,
+    world: dict[str, Any],
+    personas: dict[str, Any],
+    client_for: Any,
+    make_token: Any,
+) -> None:
+    clients = {name: client_for(user) for name, user in personas.items()}
+    tokens: dict[str, str] = {}
+    if "_token}" in row.path:
+        tokens = {name: own_token(make_token, user) for name, user in personas.items() if user}
+        tokens["anonymous"] = tokens["owner"]
+    mismatches = []
+    for column, expected in row.columns():
+        values = {
+            "template": world["template"].id,
+            "spare_schema": world["spare_schema"],
+            "migration": world["migration"],
+        }
+        if column != "anywhere":
+            values["model"] = world["entries"][column].id
+        for persona, status in zip(PERSONAS, expected, strict=True):
+            if tokens:
+                values |= {"my_token": tokens[persona], "owner_token": tokens["owner"]}
+            path = fill(row.path, values)
+            response = request(clients[persona], row.method, path, fill(row.body, values))
+            if response.status_code != status:
+                mismatches.append(
+                    f"{column:8} {persona:11} expected {status}, got {response.status_code}: "
+                    f"{response.content[:160]!r}"
+                )
+            elif status >= 400:
+                assert set(response.json()) == {"error"}, f"{persona}: {response.content!r}"
+    assert not mismatches, f"{row.id}\n" + "\n".join(mismatches)
+
+
+# Routes whose rows their feature still owes: each feature moves its routes from here into ROWS.
+PENDING_ROUTES: dict[str, str] = {
+    "GET /model/{model_id}/release/{semver}": "releases",
+    "PUT /model/{model_id}/release/{semver}": "releases",
+    "DELETE /model/{model_id}/release/{semver}": "releases",
+    "PATCH /model/{model_id}/file/{file_id}": "files",
+    "DELETE /model/{model_id}/file/{file_id}": "files",
+    "GET /model/{model_id}/file/{file_id}/download": "files",
+    "GET /token/model/{model_id}/file/{file_id}/download": "files",
+    "GET /model/{model_id}/release/{semver}/file/{file_name}/download": "files",
+    "GET /token/model/{model_id}/release/{semver}/file/{file_name}/download": "files",
+    "POST /model/{model_id}/files/upload/simple": "files",
+    "POST /model/{model_id}/files/upload/multipart/start": "files",
+    "POST /model/{model_id}/files/upload/multipart/part": "files",
+    "GET /model/{model_id}/files/upload/multipart/parts": "files",
+    "POST /model/{model_id}/files/upload/multipart/finish": "files",
+    "GET /model/{model_id}/images": "images",
+    "GET /model/{model_id}/image/{name}/{tag}": "images",
+    "DELETE /model/{model_id}/image/{name}/{tag}": "images",
+    "GET /filescanning/info": "scanning",
+    "PUT /filescanning/model/{model_id}/file/{file_id}/scan": "scanning",
+    "PUT /filescanning/model/{model_id}/image/{name}/{tag}/scan": "scanning",
+}
+
+
+def test_every_api_route_has_a_row_in_the_table() -> None:
+    """A new endpoint without a row fails here, so the table keeps up with the API."""
+    from bailo_site.api import api
+
+    row_paths = [(row.method, row.path.split("?")[0]) for row in ROWS]
+    missing = []
+    for prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            # "/model/{model_id}" matches a row's "/model/{model}" or "/model/some-literal-id".
+            pattern = re.compile(
+                "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(prefix + path)) + "$"
+            )
+            for operation in path_view.operations:
+                for method in operation.methods:
+                    route = f"{method} {prefix}{path}"
+                    if route in PENDING_ROUTES:
+                        continue
+                    if not any(m == method and pattern.match(p) for m, p in row_paths):
+                        missing.append(route)
+    assert not missing, "endpoints without a row in ROWS:\n" + "\n".join(sorted(missing))
+
+
+@pytest.mark.parametrize("row", TOKEN_ROWS, ids=[row.name for row in TOKEN_ROWS])
+def test_a_token_is_held_to_its_actions_models_and_lifetime(
+    row: TokenRow, world: dict[str, Any], owner: Any, make_token: Any
+) -> None:
+    fields: dict[str, Any] = {"actions": list(row.actions)}
+    if row.scope_models:
+        fields["scope"] = "models"
+    if row.revoked:
+        fields["revoked_at"] = timezone.now()
+    if row.expired:
+        fields["expires_at"] = timezone.now() - timedelta(minutes=1)
+    token, secret = make_token(owner, **fields)
+    token.scoped_models.set([world["entries"][name] for name in row.scope_models])
+    values = {name: model.id for name, model in world["entries"].items()}
+    before = Token.objects.count()
+    response = request(
+        Client(),
+        row.method,
+        fill(row.path, values),
+        row.body,
+        **basic(token.access_key, secret),
+    )
+    assert response.status_code == row.status, response.content
+    if row.status >= 400:
+        assert set(response.json()) == {"error"}
+    assert Token.objects.count() == before
