@@ -102,6 +102,8 @@ class Model(TimeStampedModel, CreatedByModel, SoftDeleteModel):
         base_manager_name = "all_objects"
         ordering = ["-updated_at"]
         indexes = [
+            # The marketplace's default order: newest first.
+            models.Index(fields=["-updated_at", "id"], name="model_recent_first"),
             models.Index(fields=["kind", "visibility"]),
             models.Index(fields=["organisation"]),
             models.Index(fields=["state"]),

@@ -12,6 +12,7 @@ def ui(request: HttpRequest) -> dict[str, Any]:
     """Banner, announcement and the caller's admin flag for the base layout."""
     return {
         "bailo_ui": settings.BAILO_UI,
-        "is_site_admin": is_admin(request.user),
+        # A request refused before authentication (a bad Host header) has no user.
+        "is_site_admin": is_admin(user) if (user := getattr(request, "user", None)) else False,
         "oidc_enabled": settings.OIDC_ENABLED,
     }

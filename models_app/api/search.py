@@ -1,5 +1,104 @@
+"""Marketplace search over the API: ``GET /models/search`` and ``GET /models/tags``.
+
+Query parameters follow Bailo's: lists may repeat (``states=a&states=b``, what the official
+client sends) or carry brackets (``states[]=a``, what browsers' query builders send). Bad values
+give 400 in Bailo's error shape, never a 500.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpRequest
 from ninja import Router
 
-router = Router()
+from access.policy import Actor, check_token_action
+from bailo_site.core.errors import BadRequest, Forbidden
+from models_app.search import entry_summary_json, model_search, visible_entries
+from models_app.selectors import popular_tags
+
+router = Router(tags=["model"])
+
+API_PAGE_SIZE = 100
+API_MAX_PAGE_SIZE = 500
+
+
+def _values(request: HttpRequest, name: str) -> list[str]:
+    return request.GET.getlist(name) + request.GET.getlist(f"{name}[]")
+
+
+def _flag(request: HttpRequest, name: str) -> bool | None:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return None
+    lowered = raw.lower()
+    if lowered in {"true", "1"}:
+        return True
+    if lowered in {"false", "0"}:
+        return False
+    raise BadRequest(f"{name} must be true or false, got '{raw[:20]}'", {name: raw[:20]})
+
+
+def _whole_number(request: HttpRequest, name: str, default: int) -> int:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(
+            f"{name} must be a whole number, got '{raw[:20]}'", {name: raw[:20]}
+        ) from None
+
+
+@router.get("/models/search", summary="Search the entries you can see")
+def search_models(request: HttpRequest) -> dict[str, Any]:
+    """Entries visible to the caller, name matches first, then full-text matches.
+
+    Paginated: ``page`` (from 1) and ``pageSize`` (default 100, at most 500); ``totalEntries``
+    counts all pages.
+    """
+    actor = Actor.from_request(request)
+    check_token_action(actor, "model:read")
+    if _flag(request, "adminAccess") and not actor.is_admin:
+        raise Forbidden("Only administrators may search with adminAccess")
+    tags = _values(request, "libraries")
+    task = request.GET.get("task", "").strip()
+    if task:
+        tags.append(task)
+    page = model_search(
+        user=actor.user,
+        token=actor.token,
+        text=request.GET.get("search", ""),
+        title_only=bool(_flag(request, "titleOnly")),
+        kinds=_values(request, "kind"),
+        organisations=_values(request, "organisations"),
+        states=_values(request, "states"),
+        tags=tags,
+        roles=_values(request, "filters"),
+        schema_id=request.GET.get("schemaId") or None,
+        allow_templating=_flag(request, "allowTemplating"),
+        page=_whole_number(request, "page", 1),
+        page_size=_whole_number(request, "pageSize", API_PAGE_SIZE),
+        max_page_size=API_MAX_PAGE_SIZE,
+        with_collaborators=True,
+    )
+    # Federation with other instances is not offered: say so per peer instead of ignoring it.
+    errors = {
+        peer: {"peerId": peer, "message": "Federated search is not enabled", "code": 400}
+        for peer in _values(request, "peers")
+    }
+    return {
+        "models": [entry_summary_json(entry) for entry in page.entries],
+        "errors": errors,
+        "totalEntries": page.total,
+        "page": page.page,
+        "pageSize": page.page_size,
+    }
+
+
+@router.get("/models/tags", summary="The ten most used tags on entries you can see")
+def popular_model_tags(request: HttpRequest) -> dict[str, Any]:
+    actor = Actor.from_request(request)
+    check_token_action(actor, "model:read")
+    return {"tags": popular_tags(visible_entries(actor.user, actor.token))}

@@ -1,14 +1,305 @@
+"""The marketplace: browse and search the entries you can see (Bailo's home page).
+
+Everything the page shows is in its URL (a GET form), so it works without JavaScript, can be
+bookmarked and shared; htmx, when present, swaps only the results as filters change.
+"""
+
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import path
+from django.utils.html import strip_tags
+
+from access.policy import Actor
+from bailo_site.core.errors import BadRequest, BailoError
+from bailo_site.core.markdown import render_markdown
+from models_app.models import EntryKind, Model, SystemRole
+from models_app.search import MINE, SearchPage, model_search, visible_entries
+from models_app.selectors import popular_tags
+
+PAGE_SIZE = 20
+PAGE_SIZES = (10, 20, 50)
+EXCERPT_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Tab:
+    slug: str
+    label: str
+    noun: str
+    kinds: tuple[str, ...]
+
+
+TABS = (
+    Tab("models", "Models", "models", (EntryKind.MODEL.value, EntryKind.MIRRORED_MODEL.value)),
+    Tab("data-cards", "Data cards", "data cards", (EntryKind.DATA_CARD.value,)),
+)
+TAB_BY_SLUG = {tab.slug: tab for tab in TABS}
+KIND_LABELS = dict(EntryKind.choices)
+ROLE_FILTERS = (MINE, *SystemRole.values)
+
+
+def _values(data: QueryDict, name: str) -> list[str]:
+    found: list[str] = []
+    for value in data.getlist(name):
+        value = value.strip()
+        if value and value not in found:
+            found.append(value)
+    return found
+
+
+@dataclass
+class MarketplaceQuery:
+    """The page's GET parameters as given; ``checked`` turns them into search arguments."""
+
+    tab: str = "models"
+    text: str = ""
+    name_only: bool = False
+    kinds: list[str] = field(default_factory=list)
+    organisations: list[str] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    page: str = "1"
+    per_page: str = str(PAGE_SIZE)
+
+    @classmethod
+    def from_get(cls, data: QueryDict) -> MarketplaceQuery:
+        return cls(
+            tab=data.get("tab", "models").strip() or "models",
+            text=data.get("q", "").strip(),
+            name_only=data.get("name_only", "") not in {"", "0", "false"},
+            kinds=_values(data, "kind"),
+            organisations=_values(data, "organisation"),
+            states=_values(data, "state"),
+            tags=_values(data, "tag"),
+            roles=_values(data, "role"),
+            page=data.get("page", "1").strip() or "1",
+            per_page=data.get("per_page", str(PAGE_SIZE)).strip() or str(PAGE_SIZE),
+        )
+
+    @property
+    def current_tab(self) -> Tab:
+        return TAB_BY_SLUG.get(self.tab, TABS[0])
+
+    @property
+    def filtered(self) -> bool:
+        return bool(
+            self.text or self.kinds or self.organisations or self.states or self.tags or self.roles
+        )
+
+    def checked(self) -> dict[str, Any]:
+        """Arguments for ``model_search``; raises ``BadRequest`` saying what is wrong."""
+        tab = TAB_BY_SLUG.get(self.tab)
+        if tab is None:
+            raise BadRequest(f"There is no '{self.tab[:30]}' tab: choose Models or Data cards")
+        wrong = [k for k in self.kinds if k not in tab.kinds]
+        if wrong:
+            allowed = ", ".join(KIND_LABELS[k] for k in tab.kinds)
+            raise BadRequest(
+                f"'{wrong[0][:30]}' is not a kind of entry on the {tab.label} tab "
+                f"(choose from: {allowed})"
+            )
+        wrong = [r for r in self.roles if r not in ROLE_FILTERS]
+        if wrong:
+            raise BadRequest(
+                f"'{wrong[0][:30]}' is not a role filter: choose mine, owner, contributor "
+                "or consumer"
+            )
+        try:
+            page = int(self.page)
+        except ValueError:
+            page = 0
+        if page < 1:
+            raise BadRequest(f"'{self.page[:20]}' is not a page number: use 1, 2, 3...")
+        try:
+            per_page = int(self.per_page)
+        except ValueError:
+            per_page = 0
+        if per_page not in PAGE_SIZES:
+            raise BadRequest(f"Results per page must be one of {', '.join(map(str, PAGE_SIZES))}")
+        return {
+            "text": self.text,
+            "title_only": self.name_only,
+            "kinds": self.kinds or list(tab.kinds),
+            "organisations": self.organisations,
+            "states": self.states,
+            "tags": self.tags,
+            "roles": self.roles,
+            "page": page,
+            "page_size": per_page,
+        }
+
+    def params(self, **changes: Any) -> str:
+        """This query as a URL query string, with ``changes`` applied (None drops a key)."""
+        pairs: dict[str, Any] = {
+            "tab": self.current_tab.slug if self.current_tab.slug != "models" else None,
+            "q": self.text or None,
+            "name_only": "1" if self.name_only else None,
+            "kind": self.kinds,
+            "organisation": self.organisations,
+            "state": self.states,
+            "tag": self.tags,
+            "role": self.roles,
+            "per_page": self.per_page if self.per_page != str(PAGE_SIZE) else None,
+            "page": self.page if self.page != "1" else None,
+        }
+        pairs.update(changes)
+        kept = [(k, v) for k, v in pairs.items() if v not in (None, "", [])]
+        return "?" + urlencode(kept, doseq=True) if kept else "?"
+
+
+def description_excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
+    """The start of a markdown description as plain text, cut at a word boundary."""
+    # Rendering only the start keeps long descriptions cheap; markup rarely triples the length.
+    plain = html.unescape(strip_tags(render_markdown(text[: limit * 4])))
+    plain = " ".join(plain.split())
+    if len(plain) <= limit:
+        return plain
+    cut = plain[:limit].rsplit(" ", 1)[0].rstrip(" ,.;:-")
+    return cut + "…"
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    entry: Model
+    url: str
+    excerpt: str
+    tags: list[str]
+    roles: list[str]
+
+
+def _rows(page: SearchPage) -> list[ResultRow]:
+    names = settings.BAILO_UI.get("roleDisplayNames", {})
+    return [
+        ResultRow(
+            entry=entry,
+            url=f"/model/{entry.pk}",
+            excerpt=description_excerpt(entry.description),
+            tags=[t.name for t in entry.tag_rows.all()],
+            roles=[names.get(r, r) for r in page.roles.get(entry.pk, [])],
+        )
+        for entry in page.entries
+    ]
+
+
+def _options(known: list[str], chosen: list[str]) -> list[dict[str, Any]]:
+    """Checkbox options: the known values, then any chosen value the list does not have."""
+    values = [*known, *[c for c in chosen if c not in known]]
+    return [{"value": v, "checked": v in chosen} for v in values]
+
+
+def _page_links(query: MarketplaceQuery, page: SearchPage) -> list[dict[str, Any]]:
+    """Links to the first, last and nearby pages; None marks a gap."""
+    numbers = sorted(
+        {1, page.pages, *range(max(1, page.page - 2), min(page.pages, page.page + 2) + 1)}
+    )
+    links: list[dict[str, Any]] = []
+    previous = 0
+    for number in numbers:
+        if number - previous > 1:
+            links.append({"gap": True})
+        links.append(
+            {
+                "number": number,
+                "url": query.params(page=str(number) if number > 1 else None),
+                "current": number == page.page,
+            }
+        )
+        previous = number
+    return links
+
+
+def _results_context(
+    query: MarketplaceQuery, page: SearchPage | None, error: BailoError | None
+) -> dict[str, Any]:
+    """What the results partial needs: rows, pagination links, or the error to show."""
+    context: dict[str, Any] = {
+        "query": query,
+        "tab": query.current_tab,
+        "page": page,
+        "rows": [],
+        "page_links": [],
+        "previous_url": "",
+        "next_url": "",
+        "past_last_page": False,
+        "first_page_url": query.params(page=None),
+        "clear_url": query.params(
+            q=None, name_only=None, kind=None, organisation=None, state=None, tag=None,
+            role=None, page=None,
+        ),
+        "error": error.message if error else "",
+        "text_error": bool(error and "search" in error.context),
+    }  # fmt: skip
+    if page is None:
+        return context
+    context["rows"] = _rows(page)
+    context["past_last_page"] = bool(page.total and not page.entries)
+    if page.pages > 1:
+        context["page_links"] = _page_links(query, page)
+    if page.has_previous:
+        context["previous_url"] = query.params(page=str(page.page - 1) if page.page > 2 else None)
+    if page.has_next:
+        context["next_url"] = query.params(page=str(page.page + 1))
+    return context
+
+
+def _filters_context(actor: Actor, query: MarketplaceQuery) -> dict[str, Any]:
+    """Tabs and the filter choices of the form."""
+    ui = settings.BAILO_UI["modelDetails"]
+    tab = query.current_tab
+
+    def tab_url(other: Tab) -> str:
+        return query.params(
+            tab=other.slug if other.slug != "models" else None, kind=None, page=None
+        )
+
+    return {
+        "tabs": [{"tab": t, "url": tab_url(t), "current": t.slug == tab.slug} for t in TABS],
+        "kind_options": [
+            {"value": k, "label": KIND_LABELS[k], "checked": k in query.kinds}
+            for k in (tab.kinds if len(tab.kinds) > 1 else ())
+        ],
+        "organisation_options": _options(list(ui["organisations"]), query.organisations),
+        "state_options": _options(list(ui["states"]), query.states),
+        "tag_options": _options(popular_tags(visible_entries(actor.user)), query.tags),
+        "role_options": [
+            {
+                "value": r,
+                "label": "Mine (any role)" if r == MINE else SystemRole(r).label,
+                "checked": r in query.roles,
+            }
+            for r in ROLE_FILTERS
+        ],
+        "page_sizes": [{"value": str(n), "selected": str(n) == query.per_page} for n in PAGE_SIZES],
+    }
 
 
 @login_required
 def marketplace(request: HttpRequest) -> HttpResponse:
-    return render(request, "models_app/marketplace.html", {})
+    actor = Actor.from_request(request)
+    query = MarketplaceQuery.from_get(request.GET)
+    page: SearchPage | None = None
+    error: BailoError | None = None
+    try:
+        page = model_search(user=actor.user, with_my_roles=True, **query.checked())
+    except BailoError as exc:
+        error = exc
+    status = error.status if error else 200
+    context = _results_context(query, page, error)
+    if request.headers.get("HX-Request") == "true":
+        # htmx asks for the results only; the form and its filters stay as the user left them.
+        return render(request, "models_app/_marketplace_results.html", context, status=status)
+    context.update(_filters_context(actor, query))
+    return render(request, "models_app/marketplace.html", context, status=status)
 
 
 urlpatterns = [path("", marketplace, name="home")]
