@@ -34,11 +34,13 @@ urlpatterns: list[Any] = [
     ),
     path("api/v2/", api.urls),
     path("admin/", admin.site.urls),
-    # Unknown API paths answer JSON in Bailo's error shape, whatever DEBUG says.
-    re_path(r"^api/", views.not_found),
     path("", include("access.views")),
+    path("", include("reviews.urls")),
     path("", include("releases.urls")),
     path("", include("models_app.urls")),
+    # Unknown API paths answer JSON in Bailo's error shape, whatever DEBUG says. Last, so every
+    # app's API routes (such as /api/v1/registry_auth) come first.
+    re_path(r"^api/", views.not_found),
 ]
 
 if settings.OIDC_ENABLED:

@@ -235,6 +235,12 @@ REGISTRY_TOKEN_LIFETIME = env.duration("REGISTRY_TOKEN_LIFETIME", timedelta(hour
 # --- File scanning ------------------------------------------------------------------------------
 CLAMD_HOST = env.string("CLAMD_HOST")
 CLAMD_PORT = env.integer("CLAMD_PORT", 3310)
+FILE_SCANNERS = env.strings("FILE_SCANNERS", [*(["clamAV"] if CLAMD_HOST else []), "modelScan"])
+MODELSCAN_BLOCKS_DOWNLOAD = env.boolean("MODELSCAN_BLOCKS_DOWNLOAD", False)
+FILE_SCAN_TIMEOUT = env.integer("FILE_SCAN_TIMEOUT", 900)
+FILE_SCAN_RESCAN_DELAY_MINUTES = env.integer("FILE_SCAN_RESCAN_DELAY_MINUTES", 60)
+FILE_SCAN_RETRY_AFTER_MINUTES = env.integer("FILE_SCAN_RETRY_AFTER_MINUTES", 15)
+FILE_SCAN_MAX_ATTEMPTS = env.integer("FILE_SCAN_MAX_ATTEMPTS", 5)
 
 # --- Deletion -----------------------------------------------------------------------------------
 DELETION_RETENTION = env.duration("DELETION_RETENTION", timedelta(days=30))
