@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
+from access.access_request_api import router as access_requests_router
 from access.api import router as tokens_router
 from access.authentication import ApiAuthenticationFailed, api_auth
 from bailo_site.core.api import router as core_router
@@ -27,6 +28,7 @@ from releases.api.files import router as files_router
 from releases.api.images import router as images_router
 from releases.api.releases import router as releases_router
 from releases.api.scanning import router as scanning_router
+from reviews.api import router as reviews_router
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +123,5 @@ api.add_router("", releases_router)
 api.add_router("", files_router)
 api.add_router("", images_router)
 api.add_router("", scanning_router)
+api.add_router("", reviews_router)
+api.add_router("", access_requests_router)

@@ -35,8 +35,10 @@ urlpatterns: list[Any] = [
     path("api/v2/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("access.views")),
+    path("", include("access.access_request_urls")),
     path("", include("reviews.urls")),
     path("", include("releases.urls")),
+    path("", include("deletion.urls")),
     path("", include("models_app.urls")),
     # Unknown API paths answer JSON in Bailo's error shape, whatever DEBUG says. Last, so every
     # app's API routes (such as /api/v1/registry_auth) come first.

@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from access.models import AccessRequest, Token
-from access.policy import Action, Actor, check
+from access.policy import Action, Actor, check, get_model_for
 from bailo_site.core.audit import AuditAction, audit_record
 from bailo_site.core.errors import BadRequest, Conflict, NotFound
 from deletion.models import Deletion
@@ -95,6 +95,8 @@ def _model_images(model_id: str) -> tuple[int | None, list[dict[str, Any]]]:
 
 
 def model_deletion_preview(*, actor: Actor, model: Model) -> ModelDeletionPreview:
+    """What deleting ``model`` would take with it (owners only), counted from live rows; images
+    come from the registry and are ``None`` when it cannot be reached."""
     check(actor, Action.MODEL_DELETE, model)
     files = File.objects.filter(model=model)
     images, image_tags = _model_images(model.pk)
@@ -130,25 +132,42 @@ def _schedule_purge_if_due(deletion: Deletion) -> None:
         transaction.on_commit(lambda: purge_deletion.delay(deletion.pk))
 
 
-def model_delete(*, actor: Actor, model_id: str, confirm_name: Any) -> Deletion:
+def _check_confirmation(model: Model, confirm_name: Any) -> None:
+    """The typed name must be the entry's name exactly: no trimming, no case folding."""
+    if not isinstance(confirm_name, str) or not confirm_name:
+        raise BadRequest("Type the model's name to confirm the deletion", {"modelId": model.pk})
+    if confirm_name != model.name:
+        raise BadRequest(
+            "The name you typed does not match the model's name exactly",
+            {"modelId": model.pk},
+        )
+
+
+def model_delete(
+    *, actor: Actor, model_id: str, confirm_name: Any = None, confirm: bool = True
+) -> Deletion:
     """Soft-delete an entry and everything under it (owners only; the exact name confirms).
 
-    The entry row is locked first, so a second request racing this one waits, then finds the
-    entry gone (404) instead of deleting it twice.
+    ``confirm=False`` skips the typed name: the API's explicit ``DELETE`` request (the official
+    client cannot type a name) is its own confirmation. Permission is checked either way.
+
+    Refusals come before anything else is asked, the registry included. The entry row is then
+    locked and checked again, so a second request racing this one waits, then finds the entry
+    gone (404) instead of deleting it twice, and a rename that landed in between is honoured.
     """
-    if not isinstance(confirm_name, str):
-        raise BadRequest("Type the model's name to confirm the deletion")
-    preview_images = _model_images(model_id)
+    model = get_model_for(actor, model_id, Action.MODEL_DELETE)
+    if confirm:
+        _check_confirmation(model, confirm_name)
+    # Outside the transaction: the registry may be slow, and the row lock should not wait on it.
+    preview_images = _model_images(model.pk)
     with transaction.atomic():
-        model = Model.objects.select_for_update().filter(pk=model_id).first()
-        if model is None:
+        locked: Model | None = Model.objects.select_for_update().filter(pk=model_id).first()
+        if locked is None:
             raise NotFound(f"Model {model_id} not found", {"modelId": model_id})
+        model = locked
         check(actor, Action.MODEL_DELETE, model)
-        if confirm_name != model.name:
-            raise BadRequest(
-                "The name you typed does not match the model's name exactly",
-                {"modelId": model_id},
-            )
+        if confirm:
+            _check_confirmation(model, confirm_name)
         now = timezone.now()
         user = actor.user
         files = File.objects.filter(model=model, deleted_at__isnull=True)

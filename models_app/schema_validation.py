@@ -101,6 +101,10 @@ def validation_errors(
                 )
             continue
         problems.append({"property": _property_path(location), "message": error.message})
+    # Some jsonschema versions report each missing required property as its own error; the
+    # expansion above then names it more than once.
+    unique = {(p["property"], p["message"]): p for p in problems}
+    problems = list(unique.values())
     for path in state_required(json_schema, state):
         if _empty(_lookup(metadata, path)):
             problems.append({"property": path, "message": f"is required in state '{state}'"})

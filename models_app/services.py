@@ -488,9 +488,15 @@ def schema_update(*, actor: Actor, schema: Schema, changes: dict[str, Any]) -> S
             if not isinstance(changes[key], bool):
                 raise BadRequest(f"{key} must be true or false")
             setattr(schema, key, changes[key])
+    roles_before = list(schema.review_roles)
     if "reviewRoles" in changes:
         schema.review_roles = _clean_review_roles(changes["reviewRoles"])
-    schema.save()
+    with transaction.atomic():
+        schema.save()
+        if schema.review_roles != roles_before:
+            from reviews.role_services import reviews_backfill_for_schema
+
+            reviews_backfill_for_schema(schema)
     audit_record(action=AuditAction.SCHEMA_UPDATE, actor=actor.user, subject=schema.id)
     return schema
 

@@ -141,7 +141,9 @@ class ScanResult(TimeStampedModel, SoftDeleteModel):
     layer_digest = models.CharField(max_length=100, blank=True)
     tool_name = models.CharField(max_length=50)
     scanner_version = models.CharField(max_length=100, blank=True)
-    state = models.CharField(max_length=20, choices=ScanState.choices, default=ScanState.NOT_SCANNED)
+    state = models.CharField(
+        max_length=20, choices=ScanState.choices, default=ScanState.NOT_SCANNED
+    )
     summary = models.JSONField(default=list, blank=True)
     additional_info = models.JSONField(default=dict, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)

@@ -5,3 +5,8 @@ from django.apps import AppConfig
 
 class ReviewsConfig(AppConfig):
     name = "reviews"
+
+    def ready(self) -> None:
+        from reviews import hooks
+
+        hooks.register()

@@ -136,6 +136,8 @@ def comment_add(
         raise BadRequest("comment must not be empty")
     if len(text) > 20_000:
         raise BadRequest("comment must be at most 20,000 characters")
+    subject = release.model_id if release is not None else getattr(access_request, "model_id", "")
+    audit_record(action=AuditAction.COMMENT_ADD, actor=actor.user, subject=subject)
     return Response.objects.create(
         kind=Response.Kind.COMMENT,
         user=actor.user,

@@ -46,6 +46,33 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def seed_defaults() -> None:
+    """Write again the review roles and default schemas that data migrations seed (idempotent).
+
+    Transactional tests flush the database; ``serialized_rollback`` restores the seeds, except
+    after a browser test: Playwright's event loop hands this thread a new connection object
+    without the serialized copy, and the seeds would be missing for every later test.
+    """
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    for module in (
+        "reviews.migrations.0002_seed_review_roles",
+        "models_app.migrations.0002_seed_default_schemas",
+    ):
+        importlib.import_module(module).seed(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _seeds_in_transactional_tests(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and marker.kwargs.get("transaction", False)
+    if transactional or "live_server" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        seed_defaults()
+
+
 @pytest.fixture(autouse=True)
 def _no_server_errors() -> Iterator[None]:
     """Any unhandled exception inside a request fails the test that caused it."""

@@ -57,6 +57,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("administration/helm", "Helm"),
             ("administration/isolated-environments", "Isolated environments"),
             ("administration/schemas", "Schemas"),
+            ("administration/review-roles", "Review roles"),
             ("administration/migrations", "Migrations"),
             ("administration/database-scripts", "Database scripts"),
         ],

@@ -136,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bailo_site.core.context_processors.ui",
+                "reviews.context_processors.reviews",
             ],
         },
     },

@@ -15,7 +15,8 @@ from ninja import Router
 
 from access.policy import Action, Actor, get_model_for, permissions_mine
 from bailo_site.core.api_helpers import query_flag, read_json
-from bailo_site.core.errors import BadRequest, NotFound, NotImplementedYet
+from bailo_site.core.errors import BadRequest, NotFound
+from deletion.services import model_delete
 from models_app.models import EntryKind, Model, SchemaMigration
 from models_app.selectors import card_json, card_revision, card_revisions, model_get_detailed
 from models_app.selectors import model_json as _model_json
@@ -101,8 +102,10 @@ def patch_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
 
 @router.delete("/model/{model_id}")
 def delete_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
-    get_model_for(Actor.from_request(request), model_id, Action.MODEL_DELETE)
-    raise NotImplementedYet("Deleting models arrives with the deletion feature")
+    """Delete an entry and everything under it (owners). The official client sends no name to
+    confirm with: the explicit ``DELETE`` request is the confirmation."""
+    model_delete(actor=Actor.from_request(request), model_id=model_id, confirm=False)
+    return {"message": "Successfully removed model."}
 
 
 @router.get("/model/{model_id}/permissions/mine")

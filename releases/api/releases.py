@@ -1,5 +1,91 @@
+"""The v2 API for releases: Bailo's paths and JSON shapes.
+
+Handlers parse the request, call one service or selector and serialise the answer. The entry
+loads through ``get_model_for``, so an unknown entry and one the caller may not see answer 404.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpRequest
 from ninja import Router
 
-router = Router()
+from access.policy import Action, Actor, check, get_model_for
+from bailo_site.core.errors import NotImplementedYet
+from models_app.api.entries import read_json
+from releases.selectors import (
+    parse_semver_query,
+    release_get_visible,
+    release_json,
+    release_list_visible,
+)
+from releases.services import release_create, release_update
+
+router = Router(tags=["release"])
+
+
+@router.post("/model/{model_id}/releases", operation_id="postRelease")
+def create_release(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    """Create a release: ``semver``, ``notes``, ``modelCardVersion`` (default: the current card),
+    ``minor``, ``draft``, ``fileIds`` and ``images`` (``{repository, name, tag}``)."""
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.RELEASE_CREATE)
+    body = read_json(request)
+    release = release_create(
+        actor=actor,
+        model=model,
+        semver=body.get("semver"),
+        notes=body.get("notes"),
+        minor=body.get("minor", False),
+        draft=body.get("draft", False),
+        model_card_version=body.get("modelCardVersion"),
+        file_ids=body.get("fileIds", []),
+        images=body.get("images", []),
+    )
+    fresh = release_get_visible(actor=actor, model=model, semver=release.semver)
+    return {"release": release_json(fresh)}
+
+
+@router.get("/model/{model_id}/releases", operation_id="getReleases")
+def get_releases(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    """The entry's releases, newest version first; ``querySemver`` takes an npm-style range
+    such as ``^1.2``, ``~1.2.3``, ``>=2 <3``, ``1.x`` or ``1.0.0 - 2.0.0``."""
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.RELEASE_VIEW)
+    query = parse_semver_query(request.GET.get("querySemver"))
+    releases = release_list_visible(actor=actor, model=model, query=query)
+    return {"releases": [release_json(r) for r in releases]}
+
+
+@router.get("/model/{model_id}/release/{semver}", operation_id="getRelease")
+def get_release(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.RELEASE_VIEW)
+    release = release_get_visible(actor=actor, model=model, semver=semver)
+    return {"release": release_json(release, with_files=True)}
+
+
+@router.put("/model/{model_id}/release/{semver}", operation_id="putRelease")
+def put_release(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
+    """Change ``notes``, ``draft`` (publish only), ``modelCardVersion``, ``fileIds`` or
+    ``images``; the version and the minor flag never change."""
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.RELEASE_EDIT)
+    release = release_get_visible(actor=actor, model=model, semver=semver)
+    release_update(actor=actor, release=release, changes=read_json(request))
+    fresh = release_get_visible(actor=actor, model=model, semver=release.semver)
+    return {"release": release_json(fresh)}
+
+
+@router.delete("/model/{model_id}/release/{semver}", operation_id="deleteRelease")
+def delete_release(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
+    """Not yet: release deletion arrives with the deletion feature (after the usual checks)."""
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.RELEASE_VIEW)
+    release = release_get_visible(actor=actor, model=model, semver=semver)
+    check(actor, Action.RELEASE_DELETE, model)
+    raise NotImplementedYet(
+        f"Deleting releases is not available yet; release {release.semver} was not deleted",
+        {"modelId": model.pk, "semver": release.semver},
+    )

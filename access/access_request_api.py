@@ -1,0 +1,171 @@
+"""The v2 API for access requests: Bailo's paths and JSON shapes, as the official client uses them
+(``AccessRequest.create / from_id / update / delete``, ``post_access_request_review``).
+
+Entries load through ``get_model_for`` (``access_request:create`` to make a request, token action
+``access_request:write``; ``access_request:view``, token action ``access_request:read``, for the
+rest), so an unknown entry and one the caller may not see both answer 404; the services check the
+rest (changing needs ``access_request:write`` and to be named or an owner; a review needs the role
+and ``model:write``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from access.access_request_selectors import (
+    access_request_get,
+    access_request_json,
+    access_request_list,
+    access_request_search,
+)
+from access.access_requests import (
+    access_request_create,
+    access_request_delete,
+    access_request_may_change,
+    access_request_update,
+)
+from access.policy import Action, Actor, check, get_model_for
+from bailo_site.core.api_helpers import query_flag, read_json
+from bailo_site.core.errors import BadRequest, NotFound
+from reviews.models import Review
+from reviews.selectors import response_json
+from reviews.services import comment_add, review_respond
+
+router = Router(tags=["access-request"])
+
+
+def _load(request: HttpRequest, model_id: str, access_request_id: str) -> tuple[Actor, Any]:
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.ACCESS_REQUEST_VIEW)
+    return actor, access_request_get(model=model, access_request_id=access_request_id)
+
+
+@router.post("/model/{model_id}/access-requests")
+def create_access_request(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    """Ask for access: ``{schemaId, metadata}``; opens the reviews of the schema's roles."""
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.ACCESS_REQUEST_CREATE)
+    body = read_json(request)
+    created = access_request_create(
+        actor=actor, model=model, schema_id=body.get("schemaId"), metadata=body.get("metadata")
+    )
+    return {"accessRequest": access_request_json(created)}
+
+
+@router.get("/model/{model_id}/access-requests")
+def list_access_requests(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    """Every live access request of the entry (anyone who can view the entry sees them)."""
+    model = get_model_for(Actor.from_request(request), model_id, Action.ACCESS_REQUEST_VIEW)
+    return {"accessRequests": [access_request_json(ar) for ar in access_request_list(model=model)]}
+
+
+@router.get("/model/{model_id}/access-request/{access_request_id}")
+def get_access_request(
+    request: HttpRequest, model_id: str, access_request_id: str
+) -> dict[str, Any]:
+    _, access_request = _load(request, model_id, access_request_id)
+    return {"accessRequest": access_request_json(access_request)}
+
+
+@router.patch("/model/{model_id}/access-request/{access_request_id}")
+def patch_access_request(
+    request: HttpRequest, model_id: str, access_request_id: str
+) -> dict[str, Any]:
+    """Replace the answers: ``{metadata}`` (the schema of a request cannot change)."""
+    actor, access_request = _load(request, model_id, access_request_id)
+    body = read_json(request)
+    if "schemaId" in body and body["schemaId"] != access_request.schema_id:
+        raise BadRequest(
+            "The schema of an access request cannot change; make a new request instead",
+            {"schemaId": body["schemaId"]},
+        )
+    if "metadata" not in body:
+        raise BadRequest("metadata is required")
+    updated = access_request_update(
+        actor=actor, access_request=access_request, metadata=body["metadata"]
+    )
+    return {"accessRequest": access_request_json(updated)}
+
+
+@router.delete("/model/{model_id}/access-request/{access_request_id}")
+def delete_access_request(
+    request: HttpRequest, model_id: str, access_request_id: str
+) -> dict[str, Any]:
+    """Withdraw the request (and its reviews)."""
+    actor, access_request = _load(request, model_id, access_request_id)
+    access_request_delete(actor=actor, access_request=access_request)
+    return {"message": "Successfully removed access request."}
+
+
+@router.post("/model/{model_id}/access-request/{access_request_id}/comment")
+def comment_access_request(
+    request: HttpRequest, model_id: str, access_request_id: str
+) -> dict[str, Any]:
+    """Anyone who can view the entry comments on its access requests: ``{comment}``."""
+    actor, access_request = _load(request, model_id, access_request_id)
+    check(actor, Action.ACCESS_REQUEST_CREATE, access_request.model)
+    body = read_json(request)
+    response = comment_add(actor=actor, text=body.get("comment"), access_request=access_request)
+    return {"accessRequestComment": response_json(response)}
+
+
+@router.post("/model/{model_id}/access-request/{access_request_id}/review")
+def review_access_request(
+    request: HttpRequest, model_id: str, access_request_id: str
+) -> dict[str, Any]:
+    """A holder of ``role`` decides: ``{role, decision, comment}``."""
+    actor, access_request = _load(request, model_id, access_request_id)
+    body = read_json(request)
+    role = body.get("role")
+    if not isinstance(role, str) or not role:
+        raise BadRequest("role is required")
+    review = Review.objects.filter(access_request=access_request, role=role).first()
+    if review is None:
+        raise NotFound(
+            f"This access request has no review for the role {role}",
+            {"accessRequestId": access_request.pk, "role": role},
+        )
+    comment = body.get("comment")
+    response = review_respond(
+        actor=actor,
+        review=review,
+        decision=body.get("decision"),
+        comment=comment if comment is not None else "",
+    )
+    return {"response": response_json(response)}
+
+
+@router.get("/model/{model_id}/access-request/{access_request_id}/permissions/mine")
+def access_request_permissions(
+    request: HttpRequest, model_id: str, access_request_id: str
+) -> dict[str, Any]:
+    """Whether the caller may edit or withdraw the request (Bailo's permission shape)."""
+    actor, access_request = _load(request, model_id, access_request_id)
+    may = access_request_may_change(actor, access_request)
+    entry: dict[str, Any] = {"hasPermission": may}
+    if not may:
+        entry["info"] = (
+            "Only the people named in this access request and the entry's owners may change it"
+        )
+    return {"permissions": {"editAccessRequest": entry, "deleteAccessRequest": dict(entry)}}
+
+
+class SearchQuery(Schema):
+    modelId: list[str] = []
+    schemaId: str = ""
+
+
+@router.get("/access-requests/search")
+def search_access_requests(request: HttpRequest, filters: Query[SearchQuery]) -> dict[str, Any]:
+    """Access requests across the entries the caller can see; ``mine=true`` keeps those they
+    made or are named in."""
+    found = access_request_search(
+        actor=Actor.from_request(request),
+        model_ids=filters.modelId,
+        schema_id=filters.schemaId,
+        mine=bool(query_flag(request, "mine")),
+    )
+    return {"accessRequests": [access_request_json(ar) for ar in found]}

@@ -1,0 +1,664 @@
+"""Transfer benchmark: a 1 GiB file up and down through the app, and directly through boto3.
+
+Run from the repository root: ``.venv/bin/python bench/transfer/run.py`` (see README.md).
+
+1. Reads the running stack's S3 settings from ``.env``, creates (or reuses) the PostgreSQL
+   database ``bailo_bench_transfer`` and migrates it; creates a user, a private entry and a
+   personal access token with ``file:read`` and ``file:write``.
+2. Starts gunicorn (sync workers, ``--workers 2``) on a free loopback port against that database
+   and the stack's SeaweedFS, with Celery pointed at an empty Redis database of its own so tasks
+   queued on upload (scans) wait there instead of running in the web process.
+3. In one run, against the same bucket: uploads the file directly (boto3 ``upload_fileobj``) and
+   through the app (``POST .../files/upload/simple``, one streamed request body), then downloads
+   it directly (boto3 ``download_fileobj``) and through the app (``GET .../download``, one
+   streamed response). Optionally (``--multipart``) also uploads through the multipart API with
+   as many parallel part requests as there are workers, the way the browser uploader does.
+4. Prints MB/s for each, the app/direct ratios, the peak resident memory (``VmHWM``) of each web
+   worker, and the load average.
+
+The file is generated on the fly from a pool of random blocks, never held whole in memory; its
+sha256 is computed once before the timed transfers and compared with what the app recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+MiB = 1024 * 1024
+BLOCK = MiB
+POOL_BLOCKS = 64
+
+
+# --- the generated file -----------------------------------------------------------------------
+
+
+class Generated:
+    """``size`` bytes made of 1 MiB blocks drawn (seeded) from a pool of random blocks.
+
+    Iterating yields memoryviews of the pool (no copies); ``read`` serves file-like readers.
+    """
+
+    def __init__(self, size: int, seed: int = 7) -> None:
+        rng = random.Random(seed)
+        self.size = size
+        self.pool = [rng.randbytes(BLOCK) for _ in range(POOL_BLOCKS)]
+        self.order = [rng.randrange(POOL_BLOCKS) for _ in range(-(-size // BLOCK))]
+        self.position = 0
+
+    def block(self, index: int) -> memoryview:
+        length = min(BLOCK, self.size - index * BLOCK)
+        return memoryview(self.pool[self.order[index]])[:length]
+
+    def __iter__(self) -> Iterator[memoryview]:
+        for index in range(len(self.order)):
+            yield self.block(index)
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for piece in self:
+            digest.update(piece)
+        return digest.hexdigest()
+
+    def bytes_at(self, start: int, end: int) -> bytes:
+        """Bytes ``start..end`` inclusive."""
+        out = bytearray()
+        while start <= end:
+            index, offset = divmod(start, BLOCK)
+            block = self.block(index)
+            piece = block[offset : offset + (end - start + 1)]
+            out += piece
+            start += len(piece)
+        return bytes(out)
+
+    # File-like, for boto3.
+    def read(self, size: int = -1) -> bytes:
+        if self.position >= self.size:
+            return b""
+        if size is None or size < 0:
+            size = self.size - self.position
+        end = min(self.size, self.position + size) - 1
+        data = self.bytes_at(self.position, end)
+        self.position += len(data)
+        return data
+
+    def rewind(self) -> Generated:
+        self.position = 0
+        return self
+
+
+class Discard:
+    """A seekable sink that keeps nothing (boto3's managed download writes parts out of order)."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        self.position += len(data)
+        self.written += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.position = offset if whence == 0 else self.position + offset
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def seekable(self) -> bool:
+        return True
+
+
+# --- environment ------------------------------------------------------------------------------
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+def psql(sql: str, database: str = "postgres") -> str:
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-tAc", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+def ensure_database(name: str) -> None:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise SystemExit(f"database name {name!r} must be a plain lower-case identifier")
+    if name in {"bailo", "postgres", "template0", "template1"}:
+        raise SystemExit(f"refusing to benchmark in the shared database {name!r}")
+    # The name matched a plain identifier above, so it is safe to place in the statement.
+    if psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":  # noqa: S608
+        psql(f"CREATE DATABASE {name}")
+        print(f"created database {name}")
+
+
+def empty_redis_db(url: str) -> str:
+    """A Redis database index (15 down to 10) holding no keys, for this run's task queues."""
+    import redis
+
+    base = url.rsplit("/", 1)[0] if re.search(r"/\d+$", url) else url.rstrip("/")
+    for index in range(15, 9, -1):
+        candidate = f"{base}/{index}"
+        if redis.Redis.from_url(candidate).dbsize() == 0:
+            return candidate
+    raise SystemExit("no empty Redis database between 10 and 15 for the benchmark's queues")
+
+
+def configure(database: str, stack: dict[str, str]) -> str:
+    for name in ("S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"):
+        if not stack.get(name):
+            raise SystemExit(f"{name} is missing from .env: is the local stack running?")
+    redis_url = empty_redis_db(stack.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    os.environ.update(
+        {
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+            "BAILO_ENV_FILE": "none",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": "bailo_site.settings",
+        }
+    )
+    for name in ("S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_REGION", "S3_BUCKET_UPLOADS"):
+        if stack.get(name):
+            os.environ[name] = stack[name]
+    os.environ.pop("CLAMD_HOST", None)
+    sys.path.insert(0, str(ROOT))
+    subprocess.run(
+        [str(PYTHON), "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
+    )
+    import django
+
+    django.setup()
+    return redis_url
+
+
+def make_fixtures() -> tuple[str, str, str]:
+    """A user, a private entry and a token; returns (entry id, access key, secret)."""
+    from django.contrib.auth.models import User
+
+    from access.models import Token
+    from access.policy import Actor
+    from access.tokens import hash_secret, new_access_key, new_secret
+    from models_app.services import model_create
+
+    user, _ = User.objects.get_or_create(username="bench-transfer")
+    entry = model_create(
+        actor=Actor(user=user),
+        name=f"Transfer bench {time.strftime('%Y%m%d-%H%M%S')}",
+        description="Transfer benchmark",
+        visibility="private",
+    )
+    secret = new_secret()
+    token = Token.objects.create(
+        user=user,
+        description="transfer benchmark",
+        access_key=new_access_key(),
+        secret_hash=hash_secret(secret),
+        actions=["file:read", "file:write", "model:read"],
+    )
+    return entry.pk, token.access_key, secret
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(workers: int) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="bench-transfer-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            str(PYTHON),
+            "-m",
+            "gunicorn",
+            "bailo_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "900",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"gunicorn exited early; see {log.name}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/api/v2/system/status")
+                conn.getresponse().read()
+                conn.close()
+                if len(children(proc.pid)) >= workers:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not answer within 60 s; see {log.name}")
+            time.sleep(0.3)
+        yield port, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        print(f"gunicorn log: {log.name}")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command may contain spaces and parentheses: the ppid follows the last ')'.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmHWM:", "VmRSS:")):
+            key, value = line.split(":", 1)
+            values[key] = int(value.split()[0])
+    return values
+
+
+# --- transfers --------------------------------------------------------------------------------
+
+
+def auth_header(access_key: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{access_key}:{secret}".encode()).decode()
+
+
+def app_upload(port: int, auth: str, model_id: str, data: Generated) -> dict[str, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900, blocksize=MiB)
+    conn.putrequest("POST", f"/api/v2/model/{model_id}/files/upload/simple?name=bench.bin")
+    conn.putheader("Authorization", auth)
+    conn.putheader("Content-Type", "application/octet-stream")
+    conn.putheader("Content-Length", str(data.size))
+    conn.endheaders()
+    for piece in data:
+        conn.send(piece)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    if response.status != 200:
+        raise SystemExit(f"app upload failed: {response.status} {body[:500]!r}")
+    return json.loads(body)["file"]  # type: ignore[no-any-return]
+
+
+def app_multipart_upload(
+    port: int, auth: str, model_id: str, data: Generated, parallel: int
+) -> dict[str, Any]:
+    def call(method: str, path: str, body: Any = None, length: int | None = None) -> Any:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900, blocksize=MiB)
+        conn.putrequest(method, path)
+        conn.putheader("Authorization", auth)
+        if isinstance(body, dict):
+            raw = json.dumps(body).encode()
+            conn.putheader("Content-Type", "application/json")
+            conn.putheader("Content-Length", str(len(raw)))
+            conn.endheaders(raw)
+        else:
+            conn.putheader("Content-Type", "application/octet-stream")
+            conn.putheader("Content-Length", str(length or 0))
+            conn.endheaders()
+            for piece in body or []:
+                conn.send(piece)
+        response = conn.getresponse()
+        answer = response.read()
+        conn.close()
+        if response.status != 200:
+            raise SystemExit(f"{method} {path} failed: {response.status} {answer[:300]!r}")
+        return json.loads(answer)
+
+    base = f"/api/v2/model/{model_id}/files/upload/multipart"
+    started = call("POST", f"{base}/start", {"name": "bench-multipart.bin", "size": data.size})
+    file_id, upload_id = started["file"]["id"], started["uploadId"]
+
+    def pieces(start: int, end: int) -> Iterator[memoryview]:
+        while start <= end:
+            index, offset = divmod(start, BLOCK)
+            piece = data.block(index)[offset : offset + (end - start + 1)]
+            yield piece
+            start += len(piece)
+
+    def send(number: int, chunk: dict[str, int]) -> dict[str, Any]:
+        length = chunk["endByte"] - chunk["startByte"] + 1
+        answer = call(
+            "POST",
+            f"{base}/part?fileId={file_id}&uploadId={upload_id}&partNumber={number}",
+            pieces(chunk["startByte"], chunk["endByte"]),
+            length,
+        )
+        return {"PartNumber": number, "ETag": answer["ETag"]}
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        parts = list(pool.map(lambda nc: send(*nc), enumerate(started["chunks"], start=1)))
+    done = call(
+        "POST", f"{base}/finish", {"fileId": file_id, "uploadId": upload_id, "parts": parts}
+    )
+    return done["file"]  # type: ignore[no-any-return]
+
+
+def app_download(port: int, auth: str, model_id: str, file_id: str) -> tuple[int, dict[str, str]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+    conn.request(
+        "GET", f"/api/v2/model/{model_id}/file/{file_id}/download", headers={"Authorization": auth}
+    )
+    response = conn.getresponse()
+    if response.status != 200:
+        raise SystemExit(f"app download failed: {response.status} {response.read()[:300]!r}")
+    buffer = bytearray(MiB)
+    view = memoryview(buffer)
+    received = 0
+    while True:
+        n = response.readinto(view)
+        if not n:
+            break
+        received += n
+    headers = dict(response.getheaders())
+    conn.close()
+    return received, headers
+
+
+def warm_up(port: int, auth: str, model_id: str) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", f"/api/v2/model/{model_id}/files", headers={"Authorization": auth})
+    conn.getresponse().read()
+    conn.close()
+
+
+def app_range(port: int, auth: str, model_id: str, file_id: str, start: int, end: int) -> bytes:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(
+        "GET",
+        f"/api/v2/model/{model_id}/file/{file_id}/download",
+        headers={"Authorization": auth, "Range": f"bytes={start}-{end}"},
+    )
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    if response.status != 206:
+        raise SystemExit(f"range request failed: {response.status}")
+    return body
+
+
+def s3_client(stack: dict[str, str]) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # The same client options as the app's storage adapter, so both paths do the same work per
+    # byte (no payload signing, no extra checksums).
+    return boto3.client(
+        "s3",
+        endpoint_url=stack["S3_ENDPOINT"],
+        aws_access_key_id=stack["S3_ACCESS_KEY"],
+        aws_secret_access_key=stack["S3_SECRET_KEY"],
+        region_name=stack.get("S3_REGION") or "us-east-1",
+        config=Config(
+            s3={"addressing_style": "path", "payload_signing_enabled": False},
+            signature_version="s3v4",
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def reset_peak(pid: int) -> None:
+    """Start ``VmHWM`` again from the current resident size (Linux ``clear_refs`` 5)."""
+    with suppress(OSError):
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def seaweed_pid() -> int | None:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if command and command[0].endswith(b"weed") and b"mini" in command:
+            return int(entry.name)
+    return None
+
+
+class Probe:
+    """CPU seconds of the client, the web workers and SeaweedFS, and the workers' peak memory,
+    for one timed transfer."""
+
+    def __init__(self, workers: list[int]) -> None:
+        self.workers = workers
+        self.weed = seaweed_pid()
+        self.peaks: dict[str, float] = {}
+
+    def measure(self, label: str, size: int, action: Any) -> tuple[float, Any]:
+        for pid in self.workers:
+            reset_peak(pid)
+        cpu_before = self._cpu()
+        print(f"  {label} ...", end="", flush=True)
+        started = time.perf_counter()
+        result = action()
+        seconds = time.perf_counter() - started
+        cpu = {k: v - cpu_before[k] for k, v in self._cpu().items()}
+        peak = max(memory_kib(pid)["VmHWM"] for pid in self.workers) / 1024
+        self.peaks[label] = peak
+        rate = size / seconds / 1e6
+        print(
+            f" {seconds:.1f} s, {rate:.0f} MB/s; CPU s: client {cpu['client']:.1f}, "
+            f"web {cpu['web']:.1f}, seaweedfs {cpu['seaweedfs']:.1f}; worker peak {peak:.0f} MiB"
+        )
+        return rate, result
+
+    def _cpu(self) -> dict[str, float]:
+        return {
+            "client": time.process_time(),
+            "web": sum(cpu_seconds(pid) for pid in self.workers),
+            "seaweedfs": cpu_seconds(self.weed) if self.weed else 0.0,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--database", default="bailo_bench_transfer")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--multipart", action="store_true", help="also upload through the multipart API"
+    )
+    args = parser.parse_args()
+
+    stack = read_dotenv(ROOT / ".env")
+    ensure_database(args.database)
+    redis_url = configure(args.database, stack)
+    model_id, access_key, secret = make_fixtures()
+    auth = auth_header(access_key, secret)
+    size = args.size_mib * MiB
+    data = Generated(size)
+    print(f"file: {size / MiB:.0f} MiB generated from {POOL_BLOCKS} random 1 MiB blocks")
+    expected = data.sha256()
+    print(f"sha256 {expected}")
+    print(f"load average before: {os.getloadavg()} on {os.cpu_count()} cores")
+
+    from bailo_site.core.storage import blob_store
+
+    bucket = os.environ.get("S3_BUCKET_UPLOADS", "uploads")
+    client = s3_client(stack)
+    direct_key = f"bench/transfer/{uuid.uuid4()}"
+    cleanup_keys = [direct_key]
+    results: dict[str, float] = {}
+    try:
+        with gunicorn(args.workers) as (port, master):
+            workers = children(master.pid)
+            started = {pid: memory_kib(pid) for pid in workers}
+            # A few authenticated requests so each worker has served one and checked a token.
+            for _ in range(2 * args.workers):
+                warm_up(port, auth, model_id)
+            before = {pid: memory_kib(pid) for pid in workers}
+            print(f"gunicorn on 127.0.0.1:{port}, workers {workers}")
+            probe = Probe(workers)
+            timed = probe.measure
+
+            results["direct_up"], _ = timed(
+                "direct upload (boto3 upload_fileobj)",
+                size,
+                lambda: client.upload_fileobj(data.rewind(), bucket, direct_key),
+            )
+            results["app_up"], file = timed(
+                "app upload (simple, one streamed request)",
+                size,
+                lambda: app_upload(port, auth, model_id, data),
+            )
+            if file["sha256"] != expected or file["size"] != size:
+                raise SystemExit(f"the app stored something else: {file}")
+            results["direct_down"], sink = timed(
+                "direct download (boto3 download_fileobj)",
+                size,
+                lambda: _direct_download(client, bucket, direct_key),
+            )
+            if sink.written != size:
+                raise SystemExit(f"direct download got {sink.written} bytes")
+            results["app_down"], (received, headers) = timed(
+                "app download (one streamed response)",
+                size,
+                lambda: app_download(port, auth, model_id, file["id"]),
+            )
+            if received != size or headers.get("X-Content-SHA256") != expected:
+                raise SystemExit(f"the app sent something else: {received} bytes, {headers}")
+            for start, end in (
+                (0, MiB - 1),
+                (size // 2, size // 2 + 12345),
+                (size - MiB, size - 1),
+            ):
+                if app_range(port, auth, model_id, file["id"], start, end) != data.bytes_at(
+                    start, end
+                ):
+                    raise SystemExit(f"bytes {start}-{end} differ")
+            if args.multipart:
+                results["app_up_multipart"], multi = timed(
+                    f"app upload (multipart API, {args.workers} parts at a time)",
+                    size,
+                    lambda: app_multipart_upload(port, auth, model_id, data, args.workers),
+                )
+                if multi["size"] != size:
+                    raise SystemExit(f"the multipart upload stored something else: {multi}")
+            master_memory = memory_kib(master.pid)
+    finally:
+        from releases.models import File
+
+        cleanup_keys += list(
+            File.all_objects.filter(model_id=model_id).values_list("storage_key", flat=True)
+        )
+        for key in cleanup_keys:
+            blob_store().delete(key)
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+
+    print()
+    print(f"{'direction':<10} {'app MB/s':>10} {'direct MB/s':>12} {'app/direct':>11}")
+    for direction, app_key, direct_key_ in (
+        ("upload", "app_up", "direct_up"),
+        ("download", "app_down", "direct_down"),
+    ):
+        ratio = results[app_key] / results[direct_key_]
+        print(
+            f"{direction:<10} {results[app_key]:>10.0f} {results[direct_key_]:>12.0f} "
+            f"{ratio:>11.2f}"
+        )
+    if "app_up_multipart" in results:
+        ratio = results["app_up_multipart"] / results["direct_up"]
+        print(
+            f"{'upload*':<10} {results['app_up_multipart']:>10.0f} {'':>12} {ratio:>11.2f}"
+            "   (* multipart API)"
+        )
+    print()
+    print("web worker memory (MiB): resident at start -> after warm-up (peak while warming up)")
+    for pid in workers:
+        print(
+            f"  worker {pid}: {started[pid]['VmRSS'] / 1024:.0f} -> "
+            f"{before[pid]['VmRSS'] / 1024:.0f} ({before[pid]['VmHWM'] / 1024:.0f})"
+        )
+    print(f"  master {master.pid}: peak {master_memory['VmHWM'] / 1024:.0f}")
+    for label, value in probe.peaks.items():
+        print(f"  peak during {label}: {value:.0f}")
+    peak = max([*probe.peaks.values(), *(before[pid]["VmHWM"] / 1024 for pid in workers)])
+    print(f"peak worker memory {peak:.0f} MiB (target < 200)")
+    print(f"load average after: {os.getloadavg()}")
+
+
+def _direct_download(client: Any, bucket: str, key: str) -> Discard:
+    sink = Discard()
+    client.download_fileobj(bucket, key, sink)
+    return sink
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    main()

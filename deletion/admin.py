@@ -1,0 +1,251 @@
+"""The Django admin for deletions: the list, restore and "purge now", and read-only views of
+soft-deleted rows.
+
+The admin is where soft-deleted rows are visible, and the only place: these classes list
+``all_objects`` (every other part of the site reads through ``objects``, which hides them). Every
+class here is read-only; the only writes are the two actions, and they go through the deletion
+services, which check that the actor is an administrator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Model as DjangoModel
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from access.models import AccessRequest
+from access.policy import Actor
+from bailo_site.core.entities import is_admin
+from bailo_site.core.errors import BailoError
+from deletion.models import Deletion
+from deletion.purge import deletion_purge_now
+from deletion.services import deletion_restore
+from models_app.models import Model as Entry
+from releases.models import File, Release
+from reviews.models import Review
+
+
+class ReadOnlyForAdministrators:
+    """Visible to site administrators (the admin group, not only Django superusers, so Django's
+    per-model permissions are not consulted); nobody adds, edits or deletes rows here."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_admin(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin(request.user)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+COUNT_LABELS = {
+    "releases": ("release", "releases"),
+    "files": ("file", "files"),
+    "images": ("image", "images"),
+    "accessRequests": ("access request", "access requests"),
+    "reviews": ("review", "reviews"),
+    "responses": ("response", "responses"),
+    "cardRevisions": ("card revision", "card revisions"),
+    "scans": ("scan", "scans"),
+    "tokens": ("token", "tokens"),
+}
+
+
+def counts_text(counts: dict[str, Any]) -> str:
+    """``{"releases": 1, "files": 3}`` as "1 release, 3 files" ("-" when nothing)."""
+    parts = []
+    for key, (one, many) in COUNT_LABELS.items():
+        value = counts.get(key)
+        if isinstance(value, int) and value:
+            parts.append(f"{value} {one if value == 1 else many}")
+    return ", ".join(parts) or "-"
+
+
+@admin.register(Deletion)
+class DeletionAdmin(ReadOnlyForAdministrators, admin.ModelAdmin[Deletion]):
+    list_display = (
+        "what",
+        "deleted_by",
+        "deleted_at",
+        "purge_due",
+        "state",
+        "counts_summary",
+        "size",
+    )
+    list_filter = ("state", "kind")
+    search_fields = ("subject", "subject_name", "model_id")
+    list_select_related = ("deleted_by", "restored_by")
+    date_hierarchy = "deleted_at"
+    actions = ["restore", "purge_now"]
+    fields = (
+        "kind",
+        "subject",
+        "subject_name",
+        "model_id",
+        "deleted_by",
+        "deleted_at",
+        "purge_due",
+        "state",
+        "counts_summary",
+        "size",
+        "hidden_rows",
+        "counts",
+        "progress",
+        "purged_at",
+        "restored_at",
+        "restored_by",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="What", ordering="subject_name")
+    def what(self, obj: Deletion) -> str:
+        return f"{obj.get_kind_display()} {obj.subject_name or obj.subject}"
+
+    @admin.display(description="Counts")
+    def counts_summary(self, obj: Deletion) -> str:
+        return counts_text(obj.counts or {})
+
+    @admin.display(description="Bytes", ordering="total_bytes")
+    def size(self, obj: Deletion) -> str:
+        return f"{filesizeformat(obj.total_bytes)} ({obj.total_bytes:,} bytes)"
+
+    @admin.display(description="Rows it hides")
+    def hidden_rows(self, obj: Deletion) -> str:
+        """Links to the soft-deleted rows of this deletion, in the read-only admin lists."""
+        if obj.state in (Deletion.State.PURGED, Deletion.State.RESTORED):
+            return f"None: the deletion is {obj.get_state_display().lower()}"
+        links = []
+        for model_class in (Entry, Release, File, AccessRequest, Review):
+            opts = model_class._meta
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            links.append((f"{url}?deletion={obj.pk}", str(opts.verbose_name_plural)))
+        return format_html_join(", ", '<a href="{}">{}</a>', links)
+
+    @admin.action(description="Restore the selected deletions")
+    def restore(self, request: HttpRequest, queryset: QuerySet[Deletion]) -> None:
+        actor = Actor.from_request(request)
+        for deletion in queryset.order_by("deleted_at", "pk"):
+            try:
+                restored = deletion_restore(actor=actor, deletion_id=deletion.pk)
+            except BailoError as exc:
+                self.message_user(
+                    request,
+                    f"{self.what(deletion)} was not restored: {exc.message}",
+                    messages.ERROR,
+                )
+                continue
+            back = counts_text(restored.counts or {})
+            self.message_user(
+                request,
+                f"Restored {self.what(restored)}" + (f" with its {back}." if back != "-" else "."),
+                messages.SUCCESS,
+            )
+
+    @admin.action(description="Purge the selected deletions now")
+    def purge_now(self, request: HttpRequest, queryset: QuerySet[Deletion]) -> None:
+        actor = Actor.from_request(request)
+        for deletion in queryset.order_by("deleted_at", "pk"):
+            try:
+                after = deletion_purge_now(actor=actor, deletion_id=deletion.pk)
+            except BailoError as exc:
+                self.message_user(
+                    request, f"{self.what(deletion)} was not purged: {exc.message}", messages.ERROR
+                )
+                continue
+            if after.state == Deletion.State.PURGED:
+                self.message_user(request, f"Purged {self.what(after)}.", messages.SUCCESS)
+            else:
+                self.message_user(
+                    request,
+                    f"The purge of {self.what(after)} is queued; its state shows its progress.",
+                    messages.INFO,
+                )
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("deleted", "Deleted"), ("live", "Live")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "live":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
+
+
+class SoftDeletedRowsAdmin(ReadOnlyForAdministrators, admin.ModelAdmin[Any]):
+    """Every row, deleted or not, with the deletion that hid it."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        model_class: type[DjangoModel] = self.model
+        queryset = model_class.all_objects.all()  # type: ignore[attr-defined]
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        own = [field.name for field in self.model._meta.concrete_fields]
+        return [*own, "deletion_link"]
+
+    @admin.display(description="Deletion", ordering="deletion")
+    def deletion_link(self, obj: Any) -> str:
+        if obj.deletion_id is None:
+            return "-"
+        url = reverse("admin:deletion_deletion_change", args=[obj.deletion_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.deletion_id)
+
+
+@admin.register(Entry)
+class EntryAdmin(SoftDeletedRowsAdmin):
+    list_display = ("name", "id", "kind", "visibility", "deleted_at", "deleted_by", "deletion_link")
+    list_filter = (DeletedFilter, "kind", "visibility")
+    search_fields = ("id", "name")
+    list_select_related = ("deleted_by",)
+
+
+@admin.register(Release)
+class ReleaseAdmin(SoftDeletedRowsAdmin):
+    list_display = ("model", "semver", "draft", "created_at", "deleted_at", "deletion_link")
+    list_filter = (DeletedFilter, "draft")
+    search_fields = ("model__id", "model__name", "semver")
+    list_select_related = ("model",)
+
+
+@admin.register(File)
+class FileAdmin(SoftDeletedRowsAdmin):
+    list_display = ("name", "id", "model", "size", "complete", "deleted_at", "deletion_link")
+    list_filter = (DeletedFilter, "complete")
+    search_fields = ("id", "name", "model__id", "model__name", "storage_key")
+    list_select_related = ("model",)
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(SoftDeletedRowsAdmin):
+    list_display = ("id", "model", "created_by", "created_at", "deleted_at", "deletion_link")
+    list_filter = (DeletedFilter,)
+    search_fields = ("id", "model__id", "model__name")
+    list_select_related = ("model", "created_by")
+
+
+@admin.register(Review)
+class ReviewAdmin(SoftDeletedRowsAdmin):
+    list_display = ("model", "kind", "role", "release", "created_at", "deleted_at", "deletion_link")
+    list_filter = (DeletedFilter, "kind", "role")
+    search_fields = ("model__id", "model__name", "role")
+    list_select_related = ("model", "release")

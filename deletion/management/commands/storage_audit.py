@@ -1,0 +1,119 @@
+"""``manage.py storage_audit``: compare the uploads bucket with the File rows.
+
+Two kinds of problem:
+- orphans: blobs under the prefix (``beta/model/`` by default) that no File row names, deleted or
+  not (a purge that lost track of a blob, an upload that died between storing and recording);
+- missing blobs: complete File rows, soft-deleted ones included (until they are purged they can
+  still be restored and downloaded), whose blob is not in the bucket.
+
+Exit codes: 0 nothing found, 1 orphans or missing blobs found, 2 the audit could not run.
+
+The File keys under the prefix are held in memory (one string per file); the bucket listing is
+streamed page by page. A blob stored or removed while the listing runs could look like a problem,
+so every suspect is checked once more, against the database and the bucket, before it is
+reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from bailo_site.core.storage import BlobStore, blob_store
+from deletion.purge import MODEL_BLOB_PREFIX
+from releases.models import File
+
+FOUND = 1
+FAILED = 2
+RECHECK_BATCH = 500
+
+
+def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class Command(BaseCommand):
+    help = (
+        "List blobs in the uploads bucket that no file row references (orphans) and complete "
+        "file rows whose blob is missing. Exits 1 when it finds either, 2 when it cannot run."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--prefix",
+            default=MODEL_BLOB_PREFIX,
+            help=f"Only audit keys under this prefix (default: {MODEL_BLOB_PREFIX})",
+        )
+        parser.add_argument(
+            "--quiet", action="store_true", help="Print only the counts, not every key"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        prefix: str = options["prefix"]
+        quiet: bool = options["quiet"]
+        store = blob_store()
+        try:
+            orphans, missing = self.audit(store, prefix)
+        except Exception as exc:  # storage unreachable, bad credentials, no bucket...
+            raise CommandError(
+                f"The audit could not run: {exc.__class__.__name__}: {exc}", returncode=FAILED
+            ) from exc
+
+        self.stdout.write(f"Bucket {store.bucket}, prefix {prefix!r}")
+        self.stdout.write(f"Orphaned blobs (no file row references them): {len(orphans)}")
+        if not quiet:
+            for key in orphans:
+                self.stdout.write(f"  {key}")
+        self.stdout.write(f"Missing blobs (complete file rows without bytes): {len(missing)}")
+        if not quiet:
+            for line in missing:
+                self.stdout.write(f"  {line}")
+        if orphans or missing:
+            raise CommandError(
+                f"Storage audit found {len(orphans)} orphaned and {len(missing)} missing blobs",
+                returncode=FOUND,
+            )
+        self.stdout.write(self.style.SUCCESS("Storage audit: no problems found"))
+
+    def audit(self, store: BlobStore, prefix: str) -> tuple[list[str], list[str]]:
+        # Rows first, listing second: a blob stored after the rows were read shows up as a
+        # suspect orphan, and the recheck finds its row.
+        complete_by_key: dict[str, bool] = dict(
+            File.all_objects.filter(storage_key__startswith=prefix)
+            .values_list("storage_key", "complete")
+            .iterator(chunk_size=5000)
+        )
+        suspects: list[str] = []
+        for key in store.list_keys(prefix):
+            if complete_by_key.pop(key, None) is None:
+                suspects.append(key)
+        unseen = [key for key, complete in complete_by_key.items() if complete]
+        return self._confirm_orphans(store, suspects), self._confirm_missing(store, unseen)
+
+    @staticmethod
+    def _confirm_orphans(store: BlobStore, suspects: list[str]) -> list[str]:
+        orphans: list[str] = []
+        for batch in _batches(suspects, RECHECK_BATCH):
+            recorded = set(
+                File.all_objects.filter(storage_key__in=batch).values_list("storage_key", flat=True)
+            )
+            orphans.extend(k for k in batch if k not in recorded and store.exists(k))
+        return sorted(orphans)
+
+    @staticmethod
+    def _confirm_missing(store: BlobStore, unseen: list[str]) -> list[str]:
+        missing: list[str] = []
+        for batch in _batches(unseen, RECHECK_BATCH):
+            rows = File.all_objects.filter(storage_key__in=batch, complete=True).values_list(
+                "storage_key", "id", "model_id", "deleted_at"
+            )
+            for key, file_id, model_id, deleted_at in rows:
+                if not store.exists(key):
+                    state = "soft-deleted" if deleted_at else "live"
+                    missing.append(f"{key} (file {file_id} of {model_id}, {state})")
+        return sorted(missing)

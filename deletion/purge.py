@@ -1,0 +1,406 @@
+"""Purging a deletion once its retention window has passed: blobs, then manifests, then rows.
+
+The order matters: rows go last, in one transaction that also marks the deletion purged, so a
+purge that stops half way (a killed worker, S3 or the registry down) still knows every blob and
+manifest it has left to remove, and the next run finishes the job. Each step is idempotent: a
+blob or manifest that is already gone counts as removed. Progress is written to
+``Deletion.progress`` after every batch, with a heartbeat that tells the sweep a worker is on it.
+
+``progress`` keys written here: ``purgeStep`` (blobs | manifests | rows | done), ``purgeAttempts``,
+``heartbeat`` (ISO time), ``blobsTotal``, ``blobsDeleted``, ``uploadsAborted``,
+``manifestsTotal``, ``manifestsDeleted``, ``manifestsKept``, and ``seconds`` per step once done.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from access.models import AccessRequest, AccessRequestEntity
+from access.policy import Actor
+from bailo_site.core.audit import AuditAction, audit_record
+from bailo_site.core.errors import Conflict, Forbidden, NotFound
+from bailo_site.core.storage import blob_store
+from deletion.models import Deletion
+from models_app.models import Model, ModelCardRevision
+from releases.models import File, FilePart, Release, ReleaseFile, ScanResult
+from reviews.models import Response, Review
+
+log = logging.getLogger(__name__)
+
+BLOB_BATCH = 1000
+# Where an entry's file blobs live in the uploads bucket (see releases.file_services).
+MODEL_BLOB_PREFIX = "beta/model/"
+# A purge that has not reported progress for this long is taken to be dead and is picked up again
+# by the sweep (a live one writes a heartbeat after every batch of blobs and every manifest).
+STALE_AFTER = timedelta(minutes=15)
+ACTIVE = (Deletion.State.PENDING, Deletion.State.PURGING)
+
+
+def model_blob_prefix(model_id: str) -> str:
+    return f"{MODEL_BLOB_PREFIX}{model_id}/"
+
+
+# --- what is due --------------------------------------------------------------------------------
+
+
+def due_deletions() -> QuerySet[Deletion]:
+    """Deletions whose window has passed and which are not finished (``purging`` ones were
+    interrupted, or are running right now)."""
+    return Deletion.objects.filter(state__in=ACTIVE, purge_due__lte=timezone.now())
+
+
+def _heartbeat(deletion: Deletion) -> datetime | None:
+    value = (deletion.progress or {}).get("heartbeat")
+    return parse_datetime(value) if isinstance(value, str) else None
+
+
+def deletions_to_purge(*, now: datetime | None = None) -> list[int]:
+    """Ids of the due deletions nobody is working on: pending ones, and purging ones whose last
+    heartbeat is older than ``STALE_AFTER`` (their worker died)."""
+    now = now or timezone.now()
+    ids = []
+    for deletion in due_deletions().only("pk", "state", "progress").order_by("purge_due", "pk"):
+        beat = _heartbeat(deletion)
+        if deletion.state == Deletion.State.PURGING and beat and now - beat < STALE_AFTER:
+            continue
+        ids.append(deletion.pk)
+    return ids
+
+
+# --- progress -------------------------------------------------------------------------------------
+
+
+def _save_progress(deletion: Deletion, **changes: Any) -> None:
+    deletion.progress = {
+        **(deletion.progress or {}),
+        **changes,
+        "heartbeat": timezone.now().isoformat(),
+    }
+    Deletion.objects.filter(pk=deletion.pk).update(progress=deletion.progress)
+
+
+# --- blobs ----------------------------------------------------------------------------------------
+
+
+def _files(deletion: Deletion) -> QuerySet[File]:
+    if deletion.kind == Deletion.Kind.MODEL:
+        # Every file of the entry, whichever deletion hid it: the entry's rows all go, so their
+        # blobs must too, or they would be orphaned.
+        return File.all_objects.filter(model_id=deletion.model_id)
+    return File.all_objects.filter(deletion=deletion)
+
+
+def _blob_keys(deletion: Deletion) -> Iterator[str]:
+    """Every key to remove, each once: those the rows name, then (for an entry) anything else
+    stored under the entry's prefix, e.g. the bytes of an upload that never got its row."""
+    known: set[str] = set()
+    for key in _files(deletion).values_list("storage_key", flat=True).iterator(chunk_size=2000):
+        known.add(key)
+        yield key
+    if deletion.kind == Deletion.Kind.MODEL and deletion.model_id:
+        for key in blob_store().list_keys(model_blob_prefix(deletion.model_id)):
+            if key not in known:
+                yield key
+
+
+def _abort_open_uploads(deletion: Deletion) -> int:
+    """Abort multipart uploads still open on these files: their parts are stored, but are not
+    objects yet, so only an abort frees them."""
+    store = blob_store()
+    aborted = 0
+    open_uploads = _files(deletion).exclude(upload_id="").values_list("storage_key", "upload_id")
+    for key, upload_id in open_uploads:
+        store.multipart_abort(key, upload_id)
+        aborted += 1
+    return aborted
+
+
+def _purge_blobs(deletion: Deletion) -> int:
+    store = blob_store()
+    aborted = _abort_open_uploads(deletion)
+    deleted = 0
+    batch: list[str] = []
+    for key in _blob_keys(deletion):
+        batch.append(key)
+        if len(batch) == BLOB_BATCH:
+            store.delete_many(batch)
+            deleted += len(batch)
+            batch = []
+            _save_progress(deletion, blobsDeleted=deleted)
+    if batch:
+        store.delete_many(batch)
+        deleted += len(batch)
+    _save_progress(deletion, blobsDeleted=deleted, blobsTotal=deleted, uploadsAborted=aborted)
+    return deleted
+
+
+# --- registry manifests ---------------------------------------------------------------------------
+
+
+def _image_of(deletion: Deletion) -> dict[str, Any]:
+    """The tag an image deletion removed: ``{repository, tag, digest}`` (``heldIn`` is accepted
+    for ``repository``)."""
+    image = (deletion.progress or {}).get("image") or {}
+    repository = image.get("repository") or image.get("heldIn") or ""
+    return {"repository": repository, "tag": image.get("tag", ""), "digest": image.get("digest")}
+
+
+def _tags_deleted_elsewhere(deletion: Deletion, repository: str) -> set[str]:
+    """Tags of ``repository`` hidden by image deletions that are not restored."""
+    others = Deletion.objects.filter(kind=Deletion.Kind.IMAGE, model_id=deletion.model_id).exclude(
+        state=Deletion.State.RESTORED
+    )
+    tags = set()
+    for other in others:
+        image = _image_of(other)
+        if image["repository"] == repository and image["tag"]:
+            tags.add(image["tag"])
+    return tags
+
+
+def _tags_of(model_id: str, name: str) -> list[tuple[str, str]]:
+    """(tag, digest) of every tag of one image that still resolves to a manifest.
+
+    ``registry.list_images`` fails on a tag that is listed but whose manifest is gone, and some
+    storage drivers (SeaweedFS's S3, the stack's) keep listing the tags of a deleted manifest: a
+    purge run again after its manifest step would then fail for ever. So tags are read one by
+    one here, and a tag without a manifest counts as deleted.
+    """
+    from releases import registry
+
+    repository = registry.repository_name(model_id, name)
+    try:
+        tags = registry._repository_tags(registry._client(), repository)
+    except requests.RequestException as exc:
+        raise registry.RegistryUnavailable(f"The registry could not be read: {exc}") from exc
+    found = []
+    for tag in tags:
+        info = registry.get_tag(model_id, name, tag)
+        if info is not None and info.get("digest"):
+            found.append((tag, str(info["digest"])))
+    return found
+
+
+def _registry_tags(model_id: str) -> list[tuple[str, str]]:
+    """(repository, digest) of every tag the registry holds for the entry."""
+    from releases import registry
+
+    try:
+        repositories = registry._catalogue(registry._client(), model_id)
+    except requests.RequestException as exc:
+        raise registry.RegistryUnavailable(f"The registry could not be read: {exc}") from exc
+    targets: list[tuple[str, str]] = []
+    for repository in repositories:
+        name = repository[len(model_id) + 1 :]
+        targets.extend((repository, digest) for _tag, digest in _tags_of(model_id, name))
+    return targets
+
+
+def _manifest_targets(deletion: Deletion) -> tuple[list[tuple[str, str]], int]:
+    """(repository, digest) pairs to delete, and how many were kept because a live tag still
+    points at the same digest."""
+    targets: list[tuple[str, str]] = []
+    kept = 0
+    if deletion.kind == Deletion.Kind.MODEL:
+        # The tags recorded at deletion time, and whatever the registry holds now (nobody can
+        # push to a deleted entry, but a listing taken while the registry was down is empty).
+        for image in (deletion.progress or {}).get("images") or []:
+            if image.get("repository") and image.get("digest"):
+                targets.append((image["repository"], image["digest"]))
+        targets.extend(_registry_tags(deletion.model_id))
+    elif deletion.kind == Deletion.Kind.IMAGE:
+        image = _image_of(deletion)
+        if image["repository"] and image["digest"]:
+            # Deleting a manifest removes every tag that points at it: keep it while a tag that
+            # was not deleted shares the digest.
+            model_id, _, name = image["repository"].partition("/")
+            hidden = _tags_deleted_elsewhere(deletion, image["repository"])
+            shared = [
+                tag
+                for tag, digest in _tags_of(model_id, name)
+                if digest == image["digest"] and tag not in hidden
+            ]
+            if shared:
+                kept = 1
+            else:
+                targets.append((image["repository"], image["digest"]))
+    return list(dict.fromkeys(targets)), kept
+
+
+def _purge_manifests(deletion: Deletion) -> int:
+    from releases import registry
+
+    if deletion.kind not in (Deletion.Kind.MODEL, Deletion.Kind.IMAGE):
+        return 0
+    if not registry.is_configured():
+        if (deletion.progress or {}).get("images") or _image_of(deletion)["digest"]:
+            log.warning(
+                "Deletion %s names images but no registry is configured; none were removed",
+                deletion.pk,
+            )
+        return 0
+    targets, kept = _manifest_targets(deletion)
+    deleted = 0
+    for repository, digest in targets:
+        registry.delete_manifest(repository, digest)
+        deleted += 1
+        _save_progress(deletion, manifestsDeleted=deleted)
+    _save_progress(
+        deletion, manifestsDeleted=deleted, manifestsTotal=len(targets), manifestsKept=kept
+    )
+    return deleted
+
+
+# --- rows -----------------------------------------------------------------------------------------
+
+
+def _delete_model_rows(model_id: str) -> None:
+    """Every row of an entry, bottom up: the large tables with one DELETE each, then the entry
+    itself, whose cascade takes the small ones (collaborators, tags, token scopes, cards)."""
+    Response.all_objects.filter(
+        Q(review__model_id=model_id)
+        | Q(release__model_id=model_id)
+        | Q(access_request__model_id=model_id)
+    ).delete()
+    Review.all_objects.filter(model_id=model_id).delete()
+    ScanResult.all_objects.filter(file__model_id=model_id).delete()
+    FilePart.objects.filter(file__model_id=model_id).delete()
+    ReleaseFile.objects.filter(release__model_id=model_id).delete()
+    ReleaseFile.objects.filter(file__model_id=model_id).delete()
+    File.all_objects.filter(model_id=model_id).delete()
+    Release.all_objects.filter(model_id=model_id).delete()
+    AccessRequestEntity.objects.filter(access_request__model_id=model_id).delete()
+    AccessRequest.all_objects.filter(model_id=model_id).delete()
+    Model.all_objects.filter(pk=model_id).update(card=None)
+    ModelCardRevision.all_objects.filter(model_id=model_id).delete()
+    Model.all_objects.filter(pk=model_id).delete()
+
+
+def _delete_rows(deletion: Deletion) -> None:
+    if deletion.kind == Deletion.Kind.MODEL:
+        _delete_model_rows(deletion.model_id)
+        # Rows hidden by earlier, still pending deletions of the entry's files, releases or
+        # images went with it: those deletions are finished too.
+        Deletion.objects.filter(model_id=deletion.model_id, state__in=ACTIVE).exclude(
+            pk=deletion.pk
+        ).update(state=Deletion.State.PURGED, purged_at=timezone.now())
+        return
+    for model_class in (Response, Review, ScanResult, AccessRequest, ModelCardRevision):
+        model_class.all_objects.filter(deletion=deletion).delete()
+    # A release's semver stays reserved until its row is purged.
+    Release.all_objects.filter(deletion=deletion).delete()
+    File.all_objects.filter(deletion=deletion).delete()
+
+
+# --- the purge ------------------------------------------------------------------------------------
+
+
+def _begin(deletion_id: int) -> Deletion | None:
+    """Lock the deletion and mark it purging, if it is due. None when there is nothing to do."""
+    with transaction.atomic():
+        deletion = Deletion.objects.select_for_update().filter(pk=deletion_id).first()
+        if deletion is None or deletion.state not in ACTIVE:
+            return None
+        if deletion.state == Deletion.State.PENDING and deletion.purge_due > timezone.now():
+            return None
+        # Marked before any blob goes: from here on the deletion can no longer be restored
+        # (deletion_restore takes the same row lock and refuses anything but pending).
+        deletion.state = Deletion.State.PURGING
+        attempts = int((deletion.progress or {}).get("purgeAttempts", 0)) + 1
+        deletion.progress = {
+            **(deletion.progress or {}),
+            "purgeStep": "blobs",
+            "purgeAttempts": attempts,
+            "heartbeat": timezone.now().isoformat(),
+        }
+        deletion.save(update_fields=["state", "progress"])
+    return deletion
+
+
+def deletion_purge(*, deletion_id: int) -> Deletion | None:
+    """Purge one deletion if it is due. Safe to run twice, concurrently, or after an interrupted
+    run. Returns the deletion as it is afterwards (None if it does not exist)."""
+    deletion = _begin(deletion_id)
+    if deletion is None:
+        return Deletion.objects.filter(pk=deletion_id).first()
+    started = time.monotonic()
+    _purge_blobs(deletion)
+    blobs_done = time.monotonic()
+    _save_progress(deletion, purgeStep="manifests")
+    _purge_manifests(deletion)
+    manifests_done = time.monotonic()
+    _save_progress(deletion, purgeStep="rows")
+    with transaction.atomic():
+        locked = Deletion.objects.select_for_update().get(pk=deletion.pk)
+        if locked.state == Deletion.State.PURGED:
+            return locked  # another run finished first
+        _delete_rows(deletion)
+        locked.state = Deletion.State.PURGED
+        locked.purged_at = timezone.now()
+        locked.progress = {
+            **deletion.progress,
+            "purgeStep": "done",
+            # Seconds per step of the run that finished (earlier, interrupted runs not counted).
+            "seconds": {
+                "blobs": round(blobs_done - started, 3),
+                "manifests": round(manifests_done - blobs_done, 3),
+                "rows": round(time.monotonic() - manifests_done, 3),
+            },
+        }
+        locked.save(update_fields=["state", "purged_at", "progress"])
+        audit_record(
+            action=AuditAction.DELETION_PURGE,
+            actor="system",
+            subject=locked.subject,
+            detail={
+                "deletion": locked.pk,
+                "kind": locked.kind,
+                "counts": locked.counts,
+                "progress": locked.progress,
+            },
+        )
+    return locked
+
+
+def deletion_purge_now(*, actor: Actor, deletion_id: int) -> Deletion:
+    """An administrator's "purge now": the retention window ends at once and the purge is queued
+    (run at once where tasks are eager). Refused for restored and purged deletions."""
+    from deletion.tasks import purge_deletion
+
+    if not actor.is_admin:
+        raise Forbidden("Only administrators may purge deletions")
+    with transaction.atomic():
+        deletion = Deletion.objects.select_for_update().filter(pk=deletion_id).first()
+        if deletion is None:
+            raise NotFound(f"Deletion {deletion_id} not found", {"deletionId": deletion_id})
+        if deletion.state not in ACTIVE:
+            raise Conflict(
+                f"This deletion was already {deletion.get_state_display().lower()}; "
+                "there is nothing left to purge",
+                {"deletionId": deletion_id, "state": deletion.state},
+            )
+        now = timezone.now()
+        if deletion.purge_due > now:
+            deletion.purge_due = now
+            deletion.save(update_fields=["purge_due"])
+        audit_record(
+            action=AuditAction.DELETION_PURGE,
+            actor=actor.user,
+            subject=deletion.subject,
+            detail={"deletion": deletion.pk, "kind": deletion.kind, "requested": "now"},
+        )
+        # robust: where tasks run eagerly, a failing purge must not turn this request into a
+        # 500; the deletion stays "purging" and the sweep retries it.
+        transaction.on_commit(lambda: purge_deletion.delay(deletion_id), robust=True)
+    deletion.refresh_from_db()
+    return deletion

@@ -1,0 +1,65 @@
+"""Purge tasks on the ``purge`` queue, and the beat entry that finds due deletions.
+
+Both tasks are safe to run twice: a purge of a purged (or restored) deletion does nothing, and
+each purge step treats "already gone" as done. ``acks_late`` with ``reject_on_worker_lost``
+hands a purge whose worker died back to the broker; the sweep is the second line of defence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, shared_task
+
+from bailo_site.celery import app
+from deletion.purge import deletion_purge, deletions_to_purge
+
+PURGE_QUEUE = "purge"
+PURGE_SWEEP_SECONDS = 600
+
+
+class PurgeQueueTask(Task):  # type: ignore[misc]
+    """Sent to the ``purge`` queue unless told otherwise, so ``.delay()`` anywhere (the deletion
+    services, retries) lands there without the deprecated ``queue`` task attribute."""
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        options.setdefault("queue", PURGE_QUEUE)
+        return super().apply_async(args, kwargs, **options)
+
+
+@shared_task(
+    name="deletion.purge_deletion",
+    base=PurgeQueueTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=10,
+    soft_time_limit=3000,
+    time_limit=3600,
+)
+def purge_deletion(deletion_id: int) -> str:
+    """Purge one deletion (S3 blobs, registry manifests, then rows)."""
+    deletion = deletion_purge(deletion_id=deletion_id)
+    return deletion.state if deletion is not None else "missing"
+
+
+@shared_task(name="deletion.purge_due", base=PurgeQueueTask, acks_late=True, time_limit=300)
+def purge_due() -> int:
+    """The beat sweep: queue a purge for every due deletion nobody is working on."""
+    ids = deletions_to_purge()
+    for deletion_id in ids:
+        purge_deletion.delay(deletion_id)
+    return len(ids)
+
+
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "deletion-purge-due": {
+        "task": "deletion.purge_due",
+        "schedule": PURGE_SWEEP_SECONDS,
+        "options": {"queue": PURGE_QUEUE},
+    },
+}

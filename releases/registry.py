@@ -1,0 +1,417 @@
+"""The registry port: the tokens the Docker registry trusts, and what it holds for an entry.
+
+The registry (Docker Distribution) delegates authentication to us. It trusts JWTs signed with the
+key in ``REGISTRY_TOKEN_KEY_FILE`` whose certificate is its ``rootcertbundle``. Users get such
+tokens from ``/api/v1/registry_auth`` (``releases.registry_auth``); our own calls mint an internal
+token here, without going through HTTP.
+
+Listing uses ``docker-registry-client`` (catalogue and tags) with our in-process token issuer in
+place of its own token fetching. Manifests are fetched with an explicit ``Accept`` header, since
+the client's own ``manifest()`` asks for schema 1 only and so gets a converted manifest with a
+digest that is not the real one (or a 404 for OCI images).
+
+Images live in repositories named ``<modelId>/<name>``; nothing about them is stored in our
+database.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jwt
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.conf import settings
+from django.core.cache import cache as django_cache
+
+log = logging.getLogger(__name__)
+
+# Subject of the tokens we mint for our own calls to the registry.
+INTERNAL_SUBJECT = "bailo-internal"
+TIMEOUT = 10.0
+CATALOGUE_PAGE = 100
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+INDEX_TYPES = frozenset(MANIFEST_TYPES[2:])
+# Repository path components and tags, as the distribution spec defines them.
+NAME_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+
+
+class RegistryNotConfigured(Exception):
+    """No registry in this deployment (the embedded mode): images are not available."""
+
+
+class RegistryUnavailable(Exception):
+    """The registry did not answer, or answered something we cannot use."""
+
+
+def is_configured() -> bool:
+    return bool(
+        settings.REGISTRY_URL
+        and settings.REGISTRY_TOKEN_KEY_FILE
+        and settings.REGISTRY_TOKEN_CERT_FILE
+    )
+
+
+def repository_name(model_id: str, name: str) -> str:
+    return f"{model_id}/{name}"
+
+
+def valid_image_name(name: str) -> bool:
+    """Whether ``name`` is a repository path (components joined by ``/``) the registry accepts."""
+    return bool(name) and len(name) <= 200 and all(NAME_COMPONENT.match(p) for p in name.split("/"))
+
+
+def valid_tag(tag: str) -> bool:
+    return bool(TAG.match(tag))
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+
+def libtrust_kid(public_key: Any) -> str:
+    """The key id the registry expects in ``kid``: docker/libtrust's format.
+
+    The first 240 bits of the SHA-256 of the DER public key, base32, in twelve ``:``-joined groups
+    of four. Any other spelling of a key id is refused with "invalid token".
+    """
+    der = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    b32 = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode().rstrip("=")
+    return ":".join(b32[i : i + 4] for i in range(0, len(b32), 4))
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    private_key_pem: bytes
+    certificate_pem: bytes
+    kid: str
+    x5c: str
+
+
+@cache
+def _signing_key(key_file: str, cert_file: str) -> SigningKey:
+    private_pem = Path(key_file).read_bytes()
+    cert_pem = Path(cert_file).read_bytes()
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    return SigningKey(
+        private_key_pem=private_pem,
+        certificate_pem=cert_pem,
+        kid=libtrust_kid(cert.public_key()),
+        x5c=base64.b64encode(cert.public_bytes(Encoding.DER)).decode(),
+    )
+
+
+def signing_key() -> SigningKey:
+    if not is_configured():
+        raise RegistryNotConfigured("The Docker registry is not configured on this instance")
+    return _signing_key(settings.REGISTRY_TOKEN_KEY_FILE, settings.REGISTRY_TOKEN_CERT_FILE)
+
+
+def token_lifetime_seconds() -> int:
+    return max(60, int(settings.REGISTRY_TOKEN_LIFETIME.total_seconds()))
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+    issued_at: datetime
+
+
+def issue_token(*, subject: str, access: list[dict[str, Any]]) -> str:
+    """An RS256 JWT granting ``access`` (``[{type, name, actions}]``) to ``subject``."""
+    return issue(subject=subject, access=access).token
+
+
+def issue(*, subject: str, access: list[dict[str, Any]]) -> IssuedToken:
+    key = signing_key()
+    now = datetime.now(UTC).replace(microsecond=0)
+    lifetime = token_lifetime_seconds()
+    stamp = int(now.timestamp())
+    claims = {
+        "iss": settings.REGISTRY_ISSUER,
+        "sub": subject,
+        # The registry compares the audience with its service as one string: a list is refused.
+        "aud": settings.REGISTRY_SERVICE,
+        "iat": stamp,
+        # A little slack for clocks that disagree by a few seconds.
+        "nbf": stamp - 10,
+        "exp": stamp + lifetime,
+        "jti": uuid.uuid4().hex,
+        "access": access,
+    }
+    token = jwt.encode(
+        claims,
+        key.private_key_pem,
+        algorithm="RS256",
+        headers={"typ": "JWT", "kid": key.kid, "x5c": [key.x5c]},
+    )
+    return IssuedToken(token=token, expires_in=lifetime, issued_at=now)
+
+
+def _scope_access(scope: str) -> list[dict[str, Any]]:
+    """``type:name:actions`` as a token's access list (a name may hold ``/``, never the last
+    ``:``)."""
+    kind, _, rest = scope.partition(":")
+    name, _, actions = rest.rpartition(":")
+    if not kind or not name:
+        return []
+    return [{"type": kind, "name": name, "actions": [a for a in actions.split(",") if a]}]
+
+
+def admin_token(scope: str) -> str:
+    """An internal token for one scope, e.g. ``registry:catalog:*``. Never handed to users."""
+    return issue_token(subject=INTERNAL_SUBJECT, access=_scope_access(scope))
+
+
+class _InProcessAuthorisation:
+    """Stands in for docker-registry-client's ``AuthorizationService``: instead of asking a token
+    server (it would call ``<url>/v2/token`` with a made-up service name), we mint the token for
+    the scope the client wants next."""
+
+    def __init__(self) -> None:
+        self.token_required = True
+        self.desired_scope = ""
+        self.scope = ""
+        self.token = ""
+
+    def get_new_token(self) -> None:
+        self.token = admin_token(self.desired_scope)
+        self.scope = self.desired_scope
+
+
+def _client() -> Any:
+    if not is_configured():
+        raise RegistryNotConfigured("The Docker registry is not configured on this instance")
+    # Imported here: the package silences every Python warning for the whole process at import,
+    # so only code paths that talk to the registry pay that price.
+    from docker_registry_client import DockerRegistryClient
+
+    client = DockerRegistryClient(settings.REGISTRY_URL, api_version=2, api_timeout=TIMEOUT)
+    client._base_client.auth = _InProcessAuthorisation()
+    return client
+
+
+def _status(exc: requests.HTTPError) -> int:
+    return exc.response.status_code if exc.response is not None else 0
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+@dataclass
+class TagInfo:
+    tag: str
+    digest: str
+    size: int | None
+    media_type: str
+    created_at: str | None = None
+    platforms: list[str] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "tag": self.tag,
+            "digest": self.digest,
+            "size": self.size,
+            "mediaType": self.media_type,
+        }
+        if self.created_at:
+            body["createdAt"] = self.created_at
+        if self.platforms:
+            body["platforms"] = self.platforms
+        return body
+
+
+def _catalogue_key(name: str) -> str:
+    # The registry sorts its catalogue path by path: "/" sorts before every other character.
+    return name.replace("/", "\x00")
+
+
+def _catalogue(client: Any, model_id: str) -> list[str]:
+    """Repository names under ``<model_id>/``, reading only the part of the catalogue from it.
+
+    The catalogue is sorted (``/`` first) and ``last`` starts a page after a name, so the
+    entry's repositories come first from ``last=<model_id>``, and the first other name ends them.
+    """
+    from requests import get
+
+    prefix = f"{model_id}/"
+    found: list[str] = []
+    base = client._base_client
+    last = model_id
+    while True:
+        base.auth.desired_scope = "registry:catalog:*"
+        answer = base._http_call(
+            "/v2/_catalog?n={n}&last={last}", get, n=CATALOGUE_PAGE, last=quote(last, safe="")
+        )
+        page = answer.get("repositories") or []
+        for repo in page:
+            if repo.startswith(prefix):
+                found.append(repo)
+            elif _catalogue_key(repo) > _catalogue_key(prefix):
+                return found
+        if len(page) < CATALOGUE_PAGE:
+            return found
+        last = page[-1]
+
+
+def _repository_tags(client: Any, repository: str) -> list[str]:
+    try:
+        tags = client.repository(repository).tags()
+    except requests.HTTPError as exc:
+        if _status(exc) == 404:
+            return []
+        raise
+    return sorted(tags or [])
+
+
+def _manifest(client: Any, repository: str, reference: str) -> tuple[dict[str, Any], str, str]:
+    """The manifest (any of the four current types), its real digest and its media type."""
+    from requests import get
+
+    base = client._base_client
+    base.auth.desired_scope = f"repository:{repository}:pull"
+    response = base._http_response(
+        base.MANIFEST, get, name=repository, reference=reference, schema=", ".join(MANIFEST_TYPES)
+    )
+    body = response.json()
+    media_type = body.get("mediaType") or response.headers.get("Content-Type", "")
+    return body, response.headers.get("Docker-Content-Digest", ""), media_type
+
+
+def _config_created(client: Any, repository: str, digest: str) -> str | None:
+    """When the image was built, as its config records it. Configs never change, so the answer
+    is cached by digest."""
+    from requests import get
+
+    cache_key = f"registry:config-created:{digest}"
+    cached = django_cache.get(cache_key)
+    if cached is not None:
+        return cached or None
+    base = client._base_client
+    base.auth.desired_scope = f"repository:{repository}:pull"
+    try:
+        config = base._http_response(base.BLOB, get, name=repository, digest=digest).json()
+    except (requests.RequestException, ValueError):
+        return None
+    created = config.get("created") if isinstance(config, dict) else None
+    created = created if isinstance(created, str) else ""
+    django_cache.set(cache_key, created, timeout=24 * 3600)
+    return created or None
+
+
+def _image_size(manifest: dict[str, Any]) -> int:
+    parts = [manifest.get("config") or {}, *(manifest.get("layers") or [])]
+    return sum(int(p.get("size") or 0) for p in parts)
+
+
+def _tag_info(client: Any, repository: str, tag: str) -> TagInfo:
+    manifest, digest, media_type = _manifest(client, repository, tag)
+    if media_type in INDEX_TYPES or "manifests" in manifest:
+        # A multi-platform image: its size is the sum of the platforms it holds.
+        size = 0
+        platforms = []
+        for entry in manifest.get("manifests") or []:
+            platform = entry.get("platform") or {}
+            label = (
+                "/".join(p for p in (platform.get("os"), platform.get("architecture")) if p)
+                or "unknown"
+            )
+            if platform.get("variant"):
+                label += f"/{platform['variant']}"
+            platforms.append(label)
+            child, _, _ = _manifest(client, repository, entry["digest"])
+            size += _image_size(child)
+        return TagInfo(tag, digest, size, media_type, platforms=platforms)
+    config_digest = (manifest.get("config") or {}).get("digest")
+    created = _config_created(client, repository, config_digest) if config_digest else None
+    return TagInfo(tag, digest, _image_size(manifest), media_type, created_at=created)
+
+
+def list_images(model_id: str) -> list[dict[str, Any]]:
+    """Every image of an entry with its tags: ``[{name, tags: [TagInfo json]}]``.
+
+    Repositories whose tags were all removed stay in the registry's catalogue; they are left out.
+    """
+    client = _client()
+    try:
+        images = []
+        for repository in _catalogue(client, model_id):
+            name = repository[len(model_id) + 1 :]
+            tags = [_tag_info(client, repository, t) for t in _repository_tags(client, repository)]
+            if tags:
+                images.append({"name": name, "tags": [t.as_json() for t in tags]})
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be read: {exc}") from exc
+    return sorted(images, key=lambda i: i["name"])
+
+
+def get_tag(model_id: str, name: str, tag: str) -> dict[str, Any] | None:
+    """One tag of one image, or None when the registry does not hold it."""
+    if not (valid_image_name(name) and valid_tag(tag)):
+        return None
+    client = _client()
+    repository = repository_name(model_id, name)
+    try:
+        return _tag_info(client, repository, tag).as_json()
+    except requests.HTTPError as exc:
+        if _status(exc) == 404:
+            return None
+        raise RegistryUnavailable(f"The registry could not be read: {exc}") from exc
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be read: {exc}") from exc
+
+
+def tag_exists(model_id: str, name: str, tag: str) -> bool:
+    """Whether ``<model_id>/<name>:<tag>`` is in the registry (for releases that name images)."""
+    if not (valid_image_name(name) and valid_tag(tag)):
+        return False
+    client = _client()
+    repository = repository_name(model_id, name)
+    from requests import head
+
+    base = client._base_client
+    base.auth.desired_scope = f"repository:{repository}:pull"
+    try:
+        base._http_response(
+            base.MANIFEST, head, name=repository, reference=tag, schema=", ".join(MANIFEST_TYPES)
+        )
+    except requests.HTTPError as exc:
+        if _status(exc) == 404:
+            return False
+        raise RegistryUnavailable(f"The registry could not be read: {exc}") from exc
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be read: {exc}") from exc
+    return True
+
+
+def delete_manifest(repository: str, digest: str) -> bool:
+    """Delete a manifest by digest (every tag pointing at it goes too). False if already gone,
+    so purges can run twice."""
+    client = _client()
+    try:
+        client.repository(repository).delete_manifest(digest)
+    except requests.HTTPError as exc:
+        if _status(exc) == 404:
+            return False
+        raise RegistryUnavailable(f"The registry refused the deletion: {exc}") from exc
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be reached: {exc}") from exc
+    return True

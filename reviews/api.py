@@ -1,0 +1,290 @@
+"""The v2 API for reviews, responses and review roles: Bailo's paths and JSON shapes.
+
+Handlers parse the request, call one service or selector and serialise the answer. Entries load
+through ``get_model_for``, so an unknown entry and one the caller may not see both answer 404.
+
+``parentId`` of a response: a decision's is its review's ``_id``; a comment's is
+``release:<n>`` for a release (releases have no public id of their own) or the access request's
+id. ``GET /responses?parentIds[]=`` takes the same values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import Router
+
+from access.authentication import optional_api_auth
+from access.policy import Action, Actor, allowed, check_token_action, get_model_for, require_admin
+from bailo_site.core.api_helpers import query_flag, read_json
+from bailo_site.core.errors import BadRequest, NotFound
+from models_app.models import Model
+from releases.selectors import release_get_visible
+from reviews import role_services, selectors, services
+from reviews.models import Response, Review, ReviewKind
+
+router = Router(tags=["review"])
+
+RELEASE_PARENT_PREFIX = "release:"
+
+
+def _json_with_count(body: dict[str, Any], count: int) -> HttpResponse:
+    response = JsonResponse(body)
+    response["x-count"] = str(count)
+    return response
+
+
+# --- reviews ------------------------------------------------------------------------------------
+
+
+def _reviews_query(request: HttpRequest) -> QuerySet[Review]:
+    """The reviews matching the request's filters, for the caller."""
+    actor = Actor.from_request(request)
+    check_token_action(actor, "model:read")
+    mine = query_flag(request, "mine")
+    is_open = query_flag(request, "open")
+    if is_open is None:
+        is_open = query_flag(request, "active")
+    token_models = actor.token.scoped_models.all() if actor.token_is_scoped_to_models() else None
+    qs = selectors.reviews_for_user(
+        user=actor.user,
+        open=is_open,
+        mine=True if mine is None else mine,
+        token_models=token_models,
+    )
+    model_id = request.GET.get("modelId")
+    if model_id:
+        qs = qs.filter(model_id=model_id)
+    semver = request.GET.get("semver")
+    if semver:
+        qs = qs.filter(kind=ReviewKind.RELEASE, release__semver=semver.strip().lstrip("v"))
+    access_request_id = request.GET.get("accessRequestId")
+    if access_request_id:
+        qs = qs.filter(access_request_id=access_request_id)
+    kind = request.GET.get("kind")
+    if kind:
+        if kind not in ReviewKind.values:
+            raise BadRequest(f"kind must be one of: {', '.join(ReviewKind.values)}", {"kind": kind})
+        qs = qs.filter(kind=kind)
+    return qs
+
+
+@router.get("/reviews", operation_id="getReviews")
+def get_reviews(request: HttpRequest) -> HttpResponse:
+    """Reviews matching ``modelId``, ``semver``, ``accessRequestId``, ``kind`` (release or
+    access); ``mine`` (default true: reviews of roles you hold); ``open`` (true: not yet
+    answered by you; false: answered; the official client sends it as ``active``). The count is
+    also in the ``x-count`` header."""
+    qs = _reviews_query(request)
+    reviews = list(selectors.reviews_with_subjects(qs).order_by("-created_at"))
+    return _json_with_count({"reviews": selectors.reviews_json(reviews)}, len(reviews))
+
+
+@router.api_operation(["HEAD"], "/reviews", auth=optional_api_auth, operation_id="headReviews")
+def head_reviews(request: HttpRequest) -> HttpResponse:
+    """The count of ``GET /reviews`` in ``x-count`` (the navigation badge). Anonymous callers
+    owe no reviews: their count is 0."""
+    return _json_with_count({}, _reviews_query(request).count())
+
+
+def _review_of_release(request: HttpRequest, model_id: str, semver: str, role: Any) -> Review:
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.RELEASE_VIEW)
+    if not isinstance(role, str) or not role:
+        raise BadRequest("role is required: the short name of the review role you answer as")
+    release = release_get_visible(actor=actor, model=model, semver=semver)
+    review = (
+        Review.objects.filter(release=release, role=role).select_related("model", "release").first()
+    )
+    if review is None:
+        raise BadRequest(
+            f"Release {release.semver} has no review for the role {role}",
+            {"modelId": model.pk, "semver": release.semver, "role": role},
+        )
+    return review
+
+
+def _respond(request: HttpRequest, review: Review, body: dict[str, Any]) -> dict[str, Any]:
+    response = services.review_respond(
+        actor=Actor.from_request(request),
+        review=review,
+        decision=body.get("decision"),
+        comment=body.get("comment") or "",
+    )
+    fresh = selectors.reviews_with_subjects(Review.objects.filter(pk=review.pk)).get()
+    return {"review": selectors.review_json(fresh), "response": selectors.response_json(response)}
+
+
+@router.post("/model/{model_id}/release/{semver}/review", operation_id="postReleaseReview")
+def post_release_review(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
+    """A holder of ``role`` on the entry answers the release's review: ``{role, decision,
+    comment}`` with ``decision`` one of approve, request_changes (needs a comment) or undo."""
+    body = read_json(request)
+    review = _review_of_release(request, model_id, semver, body.get("role"))
+    return _respond(request, review, body)
+
+
+@router.post("/model/{model_id}/release/{semver}/comment", operation_id="postReleaseComment")
+def post_release_comment(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
+    """Anyone who can view the release comments on it: ``{comment}``."""
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.RELEASE_VIEW)
+    check_token_action(actor, "model:write")
+    body = read_json(request)
+    text = body.get("comment")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("comment must not be empty")
+    release = release_get_visible(actor=actor, model=model, semver=semver)
+    response = services.comment_add(actor=actor, text=text, release=release)
+    return {"response": selectors.response_json(response)}
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+def _visible_models(actor: Actor) -> Any:
+    models = Model.objects.visible_to(actor.user)
+    if actor.token_is_scoped_to_models():
+        models = models.filter(pk__in=actor.token.scoped_models.values("pk"))
+    return models
+
+
+def _visible_response(actor: Actor, response_id: str) -> Response:
+    """A live response whose entry, release or access request the actor can see."""
+    if not response_id.isdigit():
+        raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
+    response = (
+        Response.objects.filter(pk=int(response_id))
+        .select_related("review", "release", "access_request")
+        .first()
+    )
+    model_id = None
+    if response is not None:
+        if response.review is not None and response.review.deleted_at is None:
+            model_id = response.review.model_id
+        elif response.release is not None and response.release.deleted_at is None:
+            model_id = response.release.model_id
+        elif response.access_request is not None and response.access_request.deleted_at is None:
+            model_id = response.access_request.model_id
+    if model_id is None or not _visible_models(actor).filter(pk=model_id).exists():
+        raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
+    assert response is not None
+    if response.release is not None and response.release.draft:
+        model = Model.objects.get(pk=model_id)
+        if not allowed(actor, Action.RELEASE_VIEW_DRAFT, model):
+            raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
+    return response
+
+
+@router.get("/responses", operation_id="getResponses")
+def get_responses(request: HttpRequest) -> dict[str, Any]:
+    """Responses whose parent is one of ``parentIds[]`` (review ids, ``release:<n>`` or access
+    request ids), oldest first; ``mine=true`` keeps your own."""
+    actor = Actor.from_request(request)
+    check_token_action(actor, "model:read")
+    parent_ids = request.GET.getlist("parentIds[]") + request.GET.getlist("parentIds")
+    if not parent_ids:
+        raise BadRequest("parentIds is required: review ids, release:<n> or access request ids")
+    review_ids = [int(p) for p in parent_ids if p.isdigit()]
+    release_ids = [
+        int(p[len(RELEASE_PARENT_PREFIX) :])
+        for p in parent_ids
+        if p.startswith(RELEASE_PARENT_PREFIX) and p[len(RELEASE_PARENT_PREFIX) :].isdigit()
+    ]
+    request_ids = [p for p in parent_ids if not p.isdigit() and ":" not in p]
+    models = _visible_models(actor)
+    qs = Response.objects.filter(
+        Q(review_id__in=review_ids, review__deleted_at__isnull=True, review__model__in=models)
+        | Q(
+            release_id__in=release_ids,
+            release__deleted_at__isnull=True,
+            release__model__in=models,
+        )
+        | Q(
+            access_request_id__in=request_ids,
+            access_request__deleted_at__isnull=True,
+            access_request__model__in=models,
+        )
+    ).select_related("release__model")
+    if query_flag(request, "mine"):
+        qs = qs.filter(user=actor.user)
+    # Comments on a draft release are for those who may see drafts (reviews never open on one).
+    responses = [
+        r
+        for r in qs.order_by("created_at", "id")
+        if r.release is None
+        or not r.release.draft
+        or allowed(actor, Action.RELEASE_VIEW_DRAFT, r.release.model)
+    ]
+    return {"responses": [selectors.response_json(r) for r in responses]}
+
+
+@router.patch("/response/{response_id}", operation_id="patchResponse")
+def patch_response(request: HttpRequest, response_id: str) -> dict[str, Any]:
+    """The author changes the comment of their comment or decision: ``{comment}``."""
+    actor = Actor.from_request(request)
+    response = _visible_response(actor, response_id)
+    check_token_action(actor, "model:write")
+    body = read_json(request)
+    if "comment" not in body:
+        raise BadRequest("comment is required")
+    updated = services.comment_edit(actor=actor, response=response, text=body.get("comment"))
+    return {"response": selectors.response_json(updated)}
+
+
+# --- review roles -------------------------------------------------------------------------------
+
+
+@router.get("/review/roles", operation_id="getReviewRoles")
+def get_review_roles(request: HttpRequest) -> HttpResponse:
+    """Every review role, or those of ``schemaId``."""
+    actor = Actor.from_request(request)
+    check_token_action(actor, "reviewRole:read")
+    roles = list(role_services.review_role_list(schema_id=request.GET.get("schemaId")))
+    return _json_with_count(
+        {"reviewRoles": [role_services.review_role_json(r) for r in roles]}, len(roles)
+    )
+
+
+def _create_role(request: HttpRequest) -> dict[str, Any]:
+    role = role_services.review_role_create(
+        actor=Actor.from_request(request), body=read_json(request)
+    )
+    return {"reviewRole": role_services.review_role_json(role)}
+
+
+@router.post("/review/roles", operation_id="postReviewRoles")
+def post_review_roles(request: HttpRequest) -> dict[str, Any]:
+    """Create a review role (administrators): ``{shortName, name, description,
+    defaultEntities, lockEntities}``."""
+    return _create_role(request)
+
+
+@router.post("/review/role", operation_id="postReviewRole")
+def post_review_role(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's spelling of ``POST /review/roles``."""
+    return _create_role(request)
+
+
+@router.put("/review/role/{short_name}", operation_id="putReviewRole")
+def put_review_role(request: HttpRequest, short_name: str) -> dict[str, Any]:
+    """Change a review role (administrators): ``name``, ``description``, ``defaultEntities``,
+    ``lockEntities``."""
+    actor = Actor.from_request(request)
+    require_admin(actor, "reviewRole:write")
+    role = role_services.review_role_get(short_name)
+    role = role_services.review_role_update(actor=actor, role=role, body=read_json(request))
+    return {"reviewRole": role_services.review_role_json(role)}
+
+
+@router.delete("/review/role/{short_name}", operation_id="deleteReviewRole")
+def delete_review_role(request: HttpRequest, short_name: str) -> dict[str, Any]:
+    """Delete a review role (administrators): it leaves every schema, every entry's
+    collaborators, and its reviews go."""
+    actor = Actor.from_request(request)
+    require_admin(actor, "reviewRole:write")
+    role = role_services.review_role_get(short_name)
+    counts = role_services.review_role_delete(actor=actor, role=role)
+    return {"deleted": True, **counts}

@@ -1,0 +1,322 @@
+"""Reads about reviews: the reviews a user owes or has answered, Bailo's JSON shapes, and what a
+review panel shows.
+
+A user "holds" a review's role when a collaborator row on the review's entry gives that role to
+them or to one of their groups. Their **open** reviews are live reviews (on live entries and live
+subjects) of a role they hold that they have not answered yet; their **archived** reviews are those
+they answered at least once (a decision, an undo included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from access.models import AccessRequest
+from access.policy import Actor
+from bailo_site.core.entities import entities_of
+from models_app.models import Collaborator, Model
+from releases.models import Release
+from reviews.models import Decision, Response, Review, ReviewKind, ReviewRole
+from reviews.services import latest_decisions, outcome
+
+STATE_LABELS = {
+    Decision.APPROVE.value: "Approved",
+    Decision.REQUEST_CHANGES.value: "Changes requested",
+    None: "Awaiting review",
+}
+DECISION_LABELS = {
+    Decision.APPROVE.value: "Approved",
+    Decision.REQUEST_CHANGES.value: "Requested changes",
+    Decision.UNDO.value: "Undid their decision",
+}
+OUTCOME_LABELS = {
+    "approved": "Approved",
+    "changes_requested": "Changes requested",
+    "pending": "Awaiting review",
+}
+
+
+# --- which reviews a user sees -------------------------------------------------------------------
+
+
+def _live() -> Q:
+    """Reviews whose entry and subject are both live (soft-deleted rows drop out)."""
+    return Q(model__deleted_at__isnull=True) & (
+        Q(kind=ReviewKind.RELEASE, release__deleted_at__isnull=True)
+        | Q(kind=ReviewKind.ACCESS, access_request__deleted_at__isnull=True)
+    )
+
+
+def _held_by(user: Any) -> Exists:
+    return Exists(
+        Collaborator.objects.filter(
+            model_id=OuterRef("model_id"), role=OuterRef("role"), entity__in=entities_of(user)
+        )
+    )
+
+
+def _answered_by(user: Any) -> Exists:
+    return Exists(
+        Response.objects.filter(review_id=OuterRef("pk"), kind=Response.Kind.REVIEW, user=user)
+    )
+
+
+def _with_subjects(qs: QuerySet[Review]) -> QuerySet[Review]:
+    responses = Response.objects.order_by("created_at", "id")
+    return qs.select_related("model", "release", "access_request").prefetch_related(
+        Prefetch("responses", queryset=responses)
+    )
+
+
+def reviews_for_user(
+    *, user: Any, open: bool | None = None, mine: bool = True, token_models: Any = None
+) -> QuerySet[Review]:
+    """Live reviews for ``user``.
+
+    ``mine`` keeps reviews of roles the user holds (Bailo's default); without it, administrators
+    see every review and others the reviews of entries they can see. ``open=True`` keeps the
+    ones the user has not answered, ``open=False`` the ones they have (archived), ``None`` both.
+    ``token_models`` (a queryset of entries) narrows the result to a token's chosen models.
+    """
+    if not user.is_authenticated:
+        return Review.objects.none()
+    scope = _held_by(user) if mine else Q(model__in=Model.objects.visible_to(user))
+    qs = Review.objects.filter(_live()).filter(scope)
+    if open is True:
+        qs = qs.exclude(_answered_by(user))
+    elif open is False:
+        qs = qs.filter(_answered_by(user))
+    if token_models is not None:
+        qs = qs.filter(model__in=token_models)
+    return qs
+
+
+def open_review_count(user: Any) -> int:
+    """How many reviews wait for this user (the navigation badge)."""
+    return reviews_for_user(user=user, open=True).count()
+
+
+@dataclass
+class ReviewGroups:
+    """Reviews split by kind, for the reviews page."""
+
+    releases: list[Review] = field(default_factory=list)
+    access_requests: list[Review] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.releases) + len(self.access_requests)
+
+
+def reviews_page_groups(*, user: Any, open: bool) -> ReviewGroups:
+    """The user's open (or archived) reviews, newest first, grouped as releases and access
+    requests. Two queries whatever the number of reviews."""
+    reviews = list(_with_subjects(reviews_for_user(user=user, open=open)).order_by("-created_at"))
+    decisions = latest_decisions(reviews)
+    groups = ReviewGroups()
+    for review in reviews:
+        review.state = decisions[review.pk]  # type: ignore[attr-defined]
+        review.state_label = STATE_LABELS[decisions[review.pk]]  # type: ignore[attr-defined]
+        if review.kind == ReviewKind.RELEASE:
+            groups.releases.append(review)
+        else:
+            groups.access_requests.append(review)
+    return groups
+
+
+# --- Bailo's JSON shapes --------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def response_json(response: Response) -> dict[str, Any]:
+    """A response as Bailo's API gives it (``parentId`` is the review for decisions, the release
+    or access request for comments)."""
+    if response.kind == Response.Kind.REVIEW:
+        parent_id: Any = str(response.review_id)
+    elif response.release_id is not None:
+        parent_id = f"release:{response.release_id}"
+    else:
+        parent_id = response.access_request_id
+    body: dict[str, Any] = {
+        "_id": str(response.pk),
+        "id": str(response.pk),
+        "entity": response.entity,
+        "kind": response.kind,
+        "parentId": parent_id,
+        "comment": response.comment,
+        "reactions": [],
+        "createdAt": _iso(response.created_at),
+        "updatedAt": _iso(response.updated_at),
+    }
+    if response.kind == Response.Kind.REVIEW:
+        body["role"] = response.role
+        body["decision"] = response.decision
+    if response.comment_edited_at is not None:
+        body["commentEditedAt"] = _iso(response.comment_edited_at)
+    return body
+
+
+def review_json(review: Review, decision: str | None = None) -> dict[str, Any]:
+    """A review as Bailo's API gives it, with its computed ``status`` (the latest decision, or
+    null) and its ``responses``. Expects ``responses`` prefetched in creation order."""
+    responses = [r for r in review.responses.all() if r.deleted_at is None]
+    if decision is None:
+        decision = latest_decisions([review])[review.pk]
+    body: dict[str, Any] = {
+        "_id": str(review.pk),
+        "id": str(review.pk),
+        "kind": review.kind,
+        "modelId": review.model_id,
+        "role": review.role,
+        "status": decision,
+        "responses": [response_json(r) for r in responses],
+        "createdAt": _iso(review.created_at),
+        "updatedAt": _iso(review.updated_at),
+    }
+    if review.kind == ReviewKind.RELEASE and review.release is not None:
+        body["semver"] = review.release.semver
+    if review.kind == ReviewKind.ACCESS:
+        body["accessRequestId"] = review.access_request_id
+    return body
+
+
+def reviews_json(reviews: Iterable[Review]) -> list[dict[str, Any]]:
+    reviews = list(reviews)
+    decisions = latest_decisions(reviews)
+    return [review_json(r, decisions[r.pk]) for r in reviews]
+
+
+def reviews_with_subjects(qs: QuerySet[Review]) -> QuerySet[Review]:
+    """``qs`` with entries, subjects and responses loaded (for JSON and pages)."""
+    return _with_subjects(qs)
+
+
+# --- the review panel ---------------------------------------------------------------------------
+
+
+@dataclass
+class PanelRole:
+    """One review in the panel: its role, its state and, for holders, their form."""
+
+    review: Review
+    role_name: str
+    state: str | None
+    state_label: str
+    can_respond: bool
+    error: str = ""
+    comment: str = ""
+
+
+@dataclass
+class PanelEntry:
+    """One line of the conversation: a decision or a comment, who and when."""
+
+    response: Response
+    who: str
+    when: datetime
+    is_decision: bool
+    label: str
+
+
+@dataclass
+class ReviewPanel:
+    """What ``templates/reviews/_review_panel.html`` renders."""
+
+    model: Model
+    roles: list[PanelRole]
+    conversation: list[PanelEntry]
+    outcome: str
+    outcome_label: str
+    comment_url: str
+    return_url: str
+    can_comment: bool
+    comment_error: str = ""
+    comment: str = ""
+
+    def show_error(self, *, review_pk: int | None, message: str, comment: str = "") -> None:
+        """Put a refusal beside the form it is about (a review's form, else the comment form)."""
+        for role in self.roles:
+            if role.review.pk == review_pk:
+                role.error, role.comment = message, comment
+                return
+        self.comment_error, self.comment = message, comment
+
+
+def role_display_names() -> dict[str, str]:
+    return dict(ReviewRole.objects.values_list("short_name", "name"))
+
+
+def _who(entity: str) -> str:
+    return entity.partition(":")[2] or entity
+
+
+def review_panel(
+    *,
+    actor: Actor,
+    model: Model,
+    release: Release | None = None,
+    access_request: AccessRequest | None = None,
+    comment_url: str,
+    return_url: str,
+) -> ReviewPanel:
+    """The panel of one release or access request: each role's state, the conversation in order
+    (decisions and comments), and which forms this actor gets. Three queries."""
+    subject: dict[str, Any] = (
+        {"release": release} if release is not None else {"access_request": access_request}
+    )
+    reviews = list(
+        Review.objects.filter(**subject)
+        .prefetch_related(Prefetch("responses", queryset=Response.objects.select_related("user")))
+        .order_by("role")
+    )
+    decisions = latest_decisions(reviews)
+    names = role_display_names()
+    held = actor.roles_on(model) if actor.user.is_authenticated else frozenset()
+    roles = [
+        PanelRole(
+            review=review,
+            role_name=names.get(review.role, review.role),
+            state=decisions[review.pk],
+            state_label=STATE_LABELS[decisions[review.pk]],
+            can_respond=review.role in held,
+        )
+        for review in reviews
+    ]
+    items: list[Response] = [r for review in reviews for r in review.responses.all()]
+    items += list(Response.objects.filter(kind=Response.Kind.COMMENT, **subject))
+    items.sort(key=lambda r: (r.created_at, r.pk))
+    role_of = {review.pk: names.get(review.role, review.role) for review in reviews}
+    conversation = [
+        PanelEntry(
+            response=r,
+            who=_who(r.entity),
+            when=r.created_at,
+            is_decision=r.kind == Response.Kind.REVIEW,
+            label=(
+                f"{DECISION_LABELS.get(r.decision, r.decision)}"
+                f" as {role_of.get(r.review_id or 0, r.role)}"
+                if r.kind == Response.Kind.REVIEW
+                else "Commented"
+            ),
+        )
+        for r in items
+    ]
+    result = outcome(reviews)
+    return ReviewPanel(
+        model=model,
+        roles=roles,
+        conversation=conversation,
+        outcome=result,
+        outcome_label=OUTCOME_LABELS[result],
+        comment_url=comment_url,
+        return_url=return_url,
+        can_comment=actor.user.is_authenticated,
+    )

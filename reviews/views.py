@@ -1,0 +1,273 @@
+"""Review pages: the reviews page, the review panel's forms, and a release's review page.
+
+The panel (``templates/reviews/_review_panel.html``) is included by the release page and the access
+request page. Its forms post here: a decision to ``review-respond`` and a release comment to
+``release-comment``; each carries a ``next`` field naming the page to return to. A refused post
+(no role, request changes without a comment, an unknown decision) re-renders the panel on the
+review page with the message beside the form and the refusal's status; nothing is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from access.models import AccessRequest
+from access.policy import Action, Actor
+from bailo_site.core.errors import BailoError, NotFound
+from models_app.models import Model
+from models_app.views.entry import entry_context, entry_page, load_entry
+from releases.models import Release
+from releases.selectors import release_get_visible
+from reviews import selectors, services
+from reviews.models import Review, ReviewKind
+
+# --- where a subject lives ----------------------------------------------------------------------
+
+
+def _reverse_first(names: list[str], **kwargs: Any) -> str | None:
+    for name in names:
+        try:
+            return reverse(name, kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def release_page_url(model: Model, release: Release) -> str:
+    return reverse("release-detail", kwargs={"model_id": model.pk, "semver": release.semver})
+
+
+def access_request_page_url(model: Model, access_request: AccessRequest) -> str:
+    """The access request's page (the access-requests feature names it), else the entry."""
+    found = _reverse_first(
+        ["access-request-detail", "access-request"],
+        model_id=model.pk,
+        access_request_id=access_request.pk,
+    )
+    return found or reverse("entry-overview", kwargs={"model_id": model.pk})
+
+
+def release_comment_url(model: Model, release: Release) -> str:
+    return reverse("release-comment", kwargs={"model_id": model.pk, "semver": release.semver})
+
+
+def access_request_comment_url(model: Model, access_request: AccessRequest) -> str:
+    found = _reverse_first(
+        ["access-request-comment"], model_id=model.pk, access_request_id=access_request.pk
+    )
+    return found or ""
+
+
+def review_subject_url(review: Review) -> str:
+    """The page of the release or access request a review is about."""
+    if review.kind == ReviewKind.RELEASE and review.release is not None:
+        return release_page_url(review.model, review.release)
+    if review.access_request is not None:
+        return access_request_page_url(review.model, review.access_request)
+    return reverse("entry-overview", kwargs={"model_id": review.model_id})
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+# --- panels -------------------------------------------------------------------------------------
+
+
+def release_review_panel(
+    request: HttpRequest, model: Model, release: Release, *, return_url: str | None = None
+) -> selectors.ReviewPanel:
+    """The panel for a release page (``{% include "reviews/_review_panel.html" %}`` with it as
+    ``panel``)."""
+    return selectors.review_panel(
+        actor=Actor.from_request(request),
+        model=model,
+        release=release,
+        comment_url=release_comment_url(model, release),
+        return_url=return_url or release_page_url(model, release),
+    )
+
+
+def access_request_review_panel(
+    request: HttpRequest,
+    model: Model,
+    access_request: AccessRequest,
+    *,
+    comment_url: str | None = None,
+    return_url: str | None = None,
+) -> selectors.ReviewPanel:
+    """The panel for an access request page."""
+    return selectors.review_panel(
+        actor=Actor.from_request(request),
+        model=model,
+        access_request=access_request,
+        comment_url=comment_url or access_request_comment_url(model, access_request),
+        return_url=return_url or access_request_page_url(model, access_request),
+    )
+
+
+def render_review_page(
+    request: HttpRequest,
+    model: Model,
+    panel: selectors.ReviewPanel,
+    *,
+    release: Release | None = None,
+    access_request: AccessRequest | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The review page of a release or an access request: its title, a link back and the panel.
+    Refused posts land here with their message beside the form."""
+    tab = "releases" if release is not None else "access-requests"
+    context = entry_context(request, model, tab=tab)
+    if release is not None:
+        title = f"Reviews of release {release.semver}"
+        back, back_label = release_page_url(model, release), f"Release {release.semver}"
+    else:
+        assert access_request is not None
+        title = f"Reviews of access request {access_request.name}"
+        back = access_request_page_url(model, access_request)
+        back_label = f"Access request {access_request.name}"
+    context.update({"panel": panel, "title": title, "back": back, "back_label": back_label})
+    return render(request, "reviews/review_page.html", context, status=status)
+
+
+# --- posts from the panel -----------------------------------------------------------------------
+
+
+def _load_review(request: HttpRequest, model: Model, review_pk: int) -> Review:
+    review = (
+        Review.objects.filter(pk=review_pk, model=model)
+        .select_related("model", "release", "access_request")
+        .first()
+    )
+    if review is None:
+        raise NotFound("Review not found", {"reviewId": review_pk})
+    if review.kind == ReviewKind.RELEASE:
+        assert review.release is not None
+        # A release the user may not see (or one since deleted) hides its reviews too.
+        release_get_visible(
+            actor=Actor.from_request(request), model=model, semver=review.release.semver
+        )
+    elif review.access_request is None or review.access_request.deleted_at is not None:
+        raise NotFound("Review not found", {"reviewId": review_pk})
+    return review
+
+
+@entry_page
+@require_http_methods(["POST"])
+def review_respond(request: HttpRequest, model_id: str, review_pk: int) -> HttpResponse:
+    """A holder of the review's role approves, requests changes or undoes."""
+    model = load_entry(request, model_id, Action.MODEL_VIEW)
+    review = _load_review(request, model, review_pk)
+    comment = request.POST.get("comment", "")
+    return_url = _safe_next(request, review_subject_url(review))
+    try:
+        response = services.review_respond(
+            actor=Actor.from_request(request),
+            review=review,
+            decision=request.POST.get("decision", ""),
+            comment=comment,
+        )
+    except BailoError as exc:
+        if review.release is not None:
+            panel = release_review_panel(request, model, review.release, return_url=return_url)
+        else:
+            assert review.access_request is not None
+            panel = access_request_review_panel(
+                request, model, review.access_request, return_url=return_url
+            )
+        panel.show_error(review_pk=review.pk, message=exc.message, comment=comment)
+        return render_review_page(
+            request,
+            model,
+            panel,
+            release=review.release,
+            access_request=review.access_request,
+            status=exc.status,
+        )
+    done = {
+        "approve": "Your approval was recorded.",
+        "request_changes": "Your request for changes was recorded.",
+        "undo": "Your decision was undone.",
+    }[response.decision]
+    messages.success(request, done)
+    return redirect(return_url)
+
+
+@entry_page
+@require_http_methods(["POST"])
+def release_comment(request: HttpRequest, model_id: str, semver: str) -> HttpResponse:
+    """Anyone who can view a release comments on it."""
+    model = load_entry(request, model_id, Action.RELEASE_VIEW)
+    actor = Actor.from_request(request)
+    release = release_get_visible(actor=actor, model=model, semver=semver)
+    text = request.POST.get("comment", "")
+    return_url = _safe_next(request, release_page_url(model, release))
+    try:
+        services.comment_add(actor=actor, text=text, release=release)
+    except BailoError as exc:
+        panel = release_review_panel(request, model, release, return_url=return_url)
+        panel.show_error(review_pk=None, message=exc.message, comment=text)
+        return render_review_page(request, model, panel, release=release, status=exc.status)
+    messages.success(request, "Your comment was added.")
+    return redirect(return_url)
+
+
+@entry_page
+@require_http_methods(["GET", "HEAD"])
+def release_review_page(request: HttpRequest, model_id: str, semver: str) -> HttpResponse:
+    """A release's reviews on their own page (Bailo's ``/release/{semver}/review``)."""
+    model = load_entry(request, model_id, Action.RELEASE_VIEW)
+    release = release_get_visible(actor=Actor.from_request(request), model=model, semver=semver)
+    panel = release_review_panel(request, model, release)
+    return render_review_page(request, model, panel, release=release)
+
+
+# --- the reviews page ---------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def reviews_page(request: HttpRequest) -> HttpResponse:
+    """Your open reviews and your archived ones, each grouped as releases and access requests."""
+    archived = request.GET.get("tab") == "archived"
+    groups = selectors.reviews_page_groups(user=request.user, open=not archived)
+    names = selectors.role_display_names()
+    for review in [*groups.releases, *groups.access_requests]:
+        review.role_name = names.get(review.role, review.role)  # type: ignore[attr-defined]
+        review.subject_url = review_subject_url(review)  # type: ignore[attr-defined]
+    context = {"groups": groups, "archived": archived}
+    return render(request, "reviews/reviews.html", context)
+
+
+urlpatterns = [
+    path("reviews", reviews_page, name="reviews"),
+    path(
+        "model/<str:model_id>/review/<int:review_pk>/respond",
+        review_respond,
+        name="review-respond",
+    ),
+    path(
+        "model/<str:model_id>/release/<str:semver>/comment",
+        release_comment,
+        name="release-comment",
+    ),
+    path(
+        "model/<str:model_id>/release/<str:semver>/review",
+        release_review_page,
+        name="release-review",
+    ),
+]

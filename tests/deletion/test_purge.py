@@ -1,0 +1,394 @@
+"""The purge: after the retention window, blobs leave S3, manifests leave the registry and rows
+leave the database, and nothing is orphaned, even when a purge dies half way and runs again.
+
+Blobs go to the real S3 server and images to the real registry when the stack's variables are
+set (``scripts/test.sh``); without them, blobs go to a temporary directory and the registry tests
+skip (they fail instead when ``BAILO_REQUIRE_STACK=1``).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+from celery.exceptions import Retry
+from django.conf import settings as django_settings
+from django.core.management import call_command
+
+from access.models import Token
+from access.policy import Actor
+from bailo_site.core.audit import AuditAction
+from bailo_site.core.errors import Conflict
+from bailo_site.core.models import AuditEvent
+from bailo_site.core.storage import blob_store
+from deletion import purge as purge_module
+from deletion.models import Deletion
+from deletion.purge import STALE_AFTER, deletions_to_purge, model_blob_prefix
+from deletion.services import deletion_restore, model_delete
+from deletion.tasks import purge_deletion, purge_due
+from models_app.models import Collaborator, Model
+from releases import registry
+from releases.models import File, ReleaseFile
+from tests.deletion.model_helpers import (
+    SOFT_DELETABLE,
+    FullModel,
+    build_full_model,
+    deletion_env,
+    rows_of,
+)
+from tests.deletion.purge_helpers import (
+    audit_entry,
+    keys_under,
+    require_registry,
+    stored,
+    window_passed,
+)
+from tests.releases.release_helpers import push_tiny_image
+
+pytestmark = pytest.mark.django_db
+
+__all__ = ["deletion_env"]
+
+
+@pytest.fixture(autouse=True)
+def _env(deletion_env: None) -> None:
+    """Eager tasks and a private blob directory for every test here."""
+
+
+@pytest.fixture
+def full(
+    entry: Model,
+    public_entry: Model,
+    owner: Any,
+    reviewer: Any,
+    consumer: Any,
+    make_token: Any,
+) -> FullModel:
+    return build_full_model(
+        entry=entry,
+        other_entry=public_entry,
+        owner=owner,
+        reviewer=reviewer,
+        consumer=consumer,
+        make_token=make_token,
+        files=5,
+    )
+
+
+def delete(owner: Any, model: Model) -> Deletion:
+    return model_delete(actor=Actor(user=owner), model_id=model.pk, confirm_name=model.name)
+
+
+def assert_nothing_left_of(model_id: str, blob_keys: list[str]) -> None:
+    """No row of the entry in any table, no blob in storage, and the audit agrees."""
+    rows = rows_of(model_id)
+    for name in [*SOFT_DELETABLE, "releaseFiles"]:
+        assert rows[name] == [], f"{name} rows of the purged entry remain"
+    assert not Collaborator.objects.filter(model_id=model_id).exists()
+    assert stored(blob_keys) == []
+    assert keys_under(model_id) == []
+    code, report = audit_entry(model_id)
+    assert code == 0, report
+    assert "Orphaned blobs (no file row references them): 0" in report
+
+
+def manifest_status(repository: str, digest: str) -> int:
+    token = registry.admin_token(f"repository:{repository}:pull")
+    answer = requests.head(
+        f"{django_settings.REGISTRY_URL}/v2/{repository}/manifests/{digest}",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": ", ".join(registry.MANIFEST_TYPES),
+        },
+        timeout=10,
+    )
+    return answer.status_code
+
+
+def retag(repository: str, tag: str, new_tag: str) -> None:
+    """Point ``new_tag`` at the manifest ``tag`` points at (same digest)."""
+    token = registry.admin_token(f"repository:{repository}:pull,push")
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"{django_settings.REGISTRY_URL}/v2/{repository}/manifests"
+    got = requests.get(
+        f"{base}/{tag}",
+        headers={**headers, "Accept": ", ".join(registry.MANIFEST_TYPES)},
+        timeout=10,
+    )
+    got.raise_for_status()
+    put = requests.put(
+        f"{base}/{new_tag}",
+        data=got.content,
+        headers={**headers, "Content-Type": got.headers["Content-Type"]},
+        timeout=10,
+    )
+    put.raise_for_status()
+
+
+# --- the window and the sweep -------------------------------------------------------------------
+
+
+def test_after_the_window_the_sweep_purges_the_models_blobs_and_rows_and_leaves_no_orphans(
+    full: FullModel, owner: Any
+) -> None:
+    deletion = delete(owner, full.model)
+    assert purge_due.delay().get() == 0
+    assert stored(full.blob_keys) == full.blob_keys
+
+    window_passed(deletion)
+    assert purge_due.delay().get() == 1
+
+    deletion.refresh_from_db()
+    assert deletion.state == Deletion.State.PURGED
+    assert deletion.purged_at is not None
+    assert deletion.progress["blobsDeleted"] == len(full.blob_keys) == 5
+    assert deletion.progress["purgeStep"] == "done"
+    assert_nothing_left_of(full.model.pk, full.blob_keys)
+    # Tokens belong to their users: the purge leaves them (revoked, scoped to nothing).
+    assert Token.objects.filter(pk=full.only_token.pk).exists()
+    event = AuditEvent.objects.get(action=AuditAction.DELETION_PURGE, subject=full.model.pk)
+    assert event.actor == "system"
+    assert event.detail["deletion"] == deletion.pk
+
+
+def test_a_retention_of_zero_purges_as_soon_as_the_deletion_commits(
+    full: FullModel, owner: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.DELETION_RETENTION = timedelta(0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deletion = delete(owner, full.model)
+
+    deletion.refresh_from_db()
+    assert deletion.state == Deletion.State.PURGED
+    assert_nothing_left_of(full.model.pk, full.blob_keys)
+
+
+def test_a_deletion_is_left_alone_until_its_window_has_passed(full: FullModel, owner: Any) -> None:
+    deletion = delete(owner, full.model)
+
+    assert purge_deletion.delay(deletion.pk).get() == Deletion.State.PENDING
+    assert deletion.pk not in deletions_to_purge()
+    assert stored(full.blob_keys) == full.blob_keys
+    assert File.all_objects.filter(model=full.model).count() == len(full.files)
+
+
+# --- the registry ---------------------------------------------------------------------------------
+
+
+def test_the_image_manifests_of_a_purged_model_are_gone_from_the_registry(
+    entry: Model, owner: Any
+) -> None:
+    require_registry()
+    app = push_tiny_image(entry.pk, "app", "v1")
+    tools = push_tiny_image(entry.pk, "tools/cli", "2.0")
+    deletion = delete(owner, entry)
+    assert {(i["name"], i["tag"]) for i in deletion.progress["images"]} == {
+        ("app", "v1"),
+        ("tools/cli", "2.0"),
+    }
+    window_passed(deletion)
+
+    assert purge_deletion.delay(deletion.pk).get() == Deletion.State.PURGED
+
+    assert not registry.tag_exists(entry.pk, "app", "v1")
+    assert not registry.tag_exists(entry.pk, "tools/cli", "2.0")
+    assert manifest_status(f"{entry.pk}/app", app) == 404
+    assert manifest_status(f"{entry.pk}/tools/cli", tools) == 404
+    deletion.refresh_from_db()
+    assert deletion.progress["manifestsDeleted"] == 2
+    # A second run finds nothing left to delete, and finishes.
+    Deletion.objects.filter(pk=deletion.pk).update(state=Deletion.State.PURGING)
+    assert purge_deletion.delay(deletion.pk).get() == Deletion.State.PURGED
+
+
+def test_an_image_tag_purge_keeps_a_manifest_that_a_live_tag_still_uses(
+    entry: Model, owner: Any
+) -> None:
+    require_registry()
+    repository = f"{entry.pk}/app"
+    digest = push_tiny_image(entry.pk, "app", "v1")
+    retag(repository, "v1", "latest")
+
+    def image_deletion(tag: str) -> Deletion:
+        # The record an image-tag deletion writes (tag hidden, manifest left for the purge).
+        return Deletion.objects.create(
+            kind=Deletion.Kind.IMAGE,
+            subject=f"{repository}:{tag}",
+            subject_name=f"app:{tag}",
+            model_id=entry.pk,
+            deleted_by=owner,
+            purge_due=Deletion._meta.get_field("deleted_at").get_default(),
+            progress={"image": {"repository": repository, "tag": tag, "digest": digest}},
+        )
+
+    first = image_deletion("v1")
+    assert purge_deletion.delay(first.pk).get() == Deletion.State.PURGED
+    first.refresh_from_db()
+    assert first.progress["manifestsKept"] == 1
+    assert registry.tag_exists(entry.pk, "app", "latest")
+
+    second = image_deletion("latest")
+    assert purge_deletion.delay(second.pk).get() == Deletion.State.PURGED
+    assert manifest_status(repository, digest) == 404
+    assert not registry.tag_exists(entry.pk, "app", "latest")
+
+
+# --- interrupted and repeated purges --------------------------------------------------------------
+
+
+def test_a_purge_killed_half_way_stays_purging_and_the_next_run_finishes_it(
+    full: FullModel, owner: Any, site_admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(purge_module, "BLOB_BATCH", 2)
+    deletion = delete(owner, full.model)
+    window_passed(deletion)
+    hidden_rows = rows_of(full.model.pk)
+    store = blob_store()
+    real_delete_many = store.delete_many
+    batches: list[list[str]] = []
+
+    def dies_after_the_first_batch(keys: list[str]) -> None:
+        batches.append(list(keys))
+        if len(batches) > 1:
+            raise RuntimeError("worker killed")
+        real_delete_many(keys)
+
+    monkeypatch.setattr(store, "delete_many", dies_after_the_first_batch)
+
+    # Eager tasks hand the retry the task asks for back to the caller: the retry is ours to run.
+    with pytest.raises(Retry) as failed:
+        purge_deletion.delay(deletion.pk)
+    assert isinstance(failed.value.exc, RuntimeError)
+
+    deletion.refresh_from_db()
+    assert deletion.state == Deletion.State.PURGING
+    assert deletion.progress["blobsDeleted"] == 2
+    assert deletion.progress["purgeAttempts"] == 1
+    assert len(stored(full.blob_keys)) == len(full.blob_keys) - 2
+    assert rows_of(full.model.pk) == {**hidden_rows, "deletions": rows_of("")["deletions"]}
+    with pytest.raises(Conflict, match="purging"):
+        deletion_restore(actor=Actor(user=site_admin), deletion_id=deletion.pk)
+    # A purge that reported progress lately belongs to its worker; a silent one is picked up.
+    assert deletion.pk not in deletions_to_purge()
+    later = purge_module.timezone.now() + STALE_AFTER + timedelta(minutes=1)
+    assert deletion.pk in deletions_to_purge(now=later)
+
+    monkeypatch.setattr(store, "delete_many", real_delete_many)
+    assert purge_deletion.delay(deletion.pk).get() == Deletion.State.PURGED
+
+    deletion.refresh_from_db()
+    assert deletion.progress["purgeAttempts"] == 2
+    assert_nothing_left_of(full.model.pk, full.blob_keys)
+
+
+def test_running_a_purge_twice_is_harmless(full: FullModel, owner: Any) -> None:
+    deletion = delete(owner, full.model)
+    window_passed(deletion)
+
+    assert purge_deletion.delay(deletion.pk).get() == Deletion.State.PURGED
+    assert purge_deletion.delay(deletion.pk).get() == Deletion.State.PURGED
+    third = purge_module.deletion_purge(deletion_id=deletion.pk)
+    assert third is not None and third.state == Deletion.State.PURGED
+
+    assert AuditEvent.objects.filter(action=AuditAction.DELETION_PURGE).count() == 1
+    assert_nothing_left_of(full.model.pk, full.blob_keys)
+
+
+def test_a_restore_is_refused_once_the_deletion_is_purged(
+    full: FullModel, owner: Any, site_admin: Any
+) -> None:
+    deletion = delete(owner, full.model)
+    window_passed(deletion)
+    purge_deletion.delay(deletion.pk)
+
+    with pytest.raises(Conflict, match="purged"):
+        deletion_restore(actor=Actor(user=site_admin), deletion_id=deletion.pk)
+    assert not Model.all_objects.filter(pk=full.model.pk).exists()
+
+
+def test_files_deleted_before_the_model_and_stray_blobs_are_purged_with_it(
+    full: FullModel, owner: Any
+) -> None:
+    first = full.files[0]
+    # What a file deletion records: its own Deletion, pending, the row hidden under it.
+    earlier = Deletion.objects.create(
+        kind=Deletion.Kind.FILE,
+        subject=first.pk,
+        subject_name=first.name,
+        model_id=full.model.pk,
+        deleted_by=owner,
+        purge_due=purge_module.timezone.now() + timedelta(days=30),
+    )
+    File.all_objects.filter(pk=first.pk).update(
+        deleted_at=earlier.deleted_at, deleted_by=owner, deletion=earlier
+    )
+    ReleaseFile.objects.filter(file=first).delete()
+    # The bytes of an upload that died before its row was written.
+    stray = f"{model_blob_prefix(full.model.pk)}files/stray-upload"
+    blob_store().put(stray, [b"half an upload"])
+    deletion = delete(owner, full.model)
+    window_passed(deletion)
+
+    purge_deletion.delay(deletion.pk)
+
+    earlier.refresh_from_db()
+    assert earlier.state == Deletion.State.PURGED
+    assert earlier.purged_at is not None
+    assert_nothing_left_of(full.model.pk, [*full.blob_keys, stray])
+
+
+# --- purge now and the command --------------------------------------------------------------------
+
+
+def test_purge_now_in_the_admin_queues_the_purge_and_is_refused_the_second_time(
+    full: FullModel,
+    owner: Any,
+    site_admin: Any,
+    client_for: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    deletion = delete(owner, full.model)
+    client = client_for(site_admin)
+    action = {"action": "purge_now", "_selected_action": [str(deletion.pk)]}
+
+    # The purge is queued when the action's transaction commits (the test's transaction stands
+    # in for it here), and runs there and then since tasks are eager.
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        page = client.post("/admin/deletion/deletion/", action, follow=True)
+
+    assert page.status_code == 200
+    assert len(queued) == 1
+    assert (
+        f"The purge of Model {full.model.name} is queued; its state shows its progress."
+        in page.content.decode()
+    )
+    deletion.refresh_from_db()
+    assert deletion.state == Deletion.State.PURGED
+    assert_nothing_left_of(full.model.pk, full.blob_keys)
+    requested = AuditEvent.objects.get(action=AuditAction.DELETION_PURGE, actor__startswith="user:")
+    assert requested.detail == {"deletion": deletion.pk, "kind": "model", "requested": "now"}
+
+    again = client.post("/admin/deletion/deletion/", action, follow=True)
+    assert "was not purged: This deletion was already purged" in again.content.decode()
+
+
+def test_manage_py_purge_due_runs_the_due_purges_without_a_worker(
+    full: FullModel, owner: Any
+) -> None:
+    out = io.StringIO()
+    call_command("purge_due", stdout=out)
+    assert "No deletion is due" in out.getvalue()
+    deletion = delete(owner, full.model)
+    window_passed(deletion)
+
+    call_command("purge_due", "--dry-run", stdout=out)
+    assert f"Due: #{deletion.pk} model {full.model.name}" in out.getvalue()
+    assert stored(full.blob_keys) == full.blob_keys
+
+    call_command("purge_due", stdout=out)
+    assert f"Purged: #{deletion.pk} model {full.model.name}: 5 blobs" in out.getvalue()
+    assert_nothing_left_of(full.model.pk, full.blob_keys)
