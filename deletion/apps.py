@@ -8,8 +8,15 @@ class DeletionConfig(AppConfig):
 
     def ready(self) -> None:
         # The entry's settings page renders registered sections in order; "Deletion" comes last.
+        from access.policy import Action
         from models_app.views.entry import SettingsSection, register_settings_section
 
         register_settings_section(
-            SettingsSection("deletion", "Deletion", "deletion/_settings_section.html", 90)
+            SettingsSection(
+                "deletion",
+                "Deletion",
+                "deletion/_settings_section.html",
+                90,
+                action=Action.MODEL_DELETE,
+            )
         )

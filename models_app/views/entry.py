@@ -91,6 +91,8 @@ class SettingsSection:
     template: str
     order: int
     kinds: frozenset[str] = ALL_KINDS
+    # Shown only to those allowed this action on the entry (None: everyone on the page).
+    action: Action | None = None
 
 
 SETTINGS_SECTIONS: list[SettingsSection] = []
@@ -342,7 +344,12 @@ def entry_settings(request: HttpRequest, model_id: str) -> HttpResponse:
             "errors": errors,
             "role_options": list(names.items()),
             "collaborators": selectors.collaborators_of(model),
-            "extra_sections": [s for s in SETTINGS_SECTIONS if model.kind in s.kinds],
+            "extra_sections": [
+                s
+                for s in SETTINGS_SECTIONS
+                if model.kind in s.kinds
+                and (s.action is None or allowed(Actor.from_request(request), s.action, model))
+            ],
         }
     )
     return render(request, "models_app/entry_settings.html", context, status=status)

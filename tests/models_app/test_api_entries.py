@@ -217,15 +217,7 @@ def test_unknown_fields_in_an_update_are_refused(client_for: Any, owner: Any, en
     assert "colour" in error_of(response, 400)["message"]
 
 
-# --- deleting (arrives with the deletion feature) ------------------------------------------------
-
-
-def test_deleting_answers_501_to_the_owner_until_the_deletion_feature_arrives(
-    client_for: Any, owner: Any, entry: Any
-) -> None:
-    response = client_for(owner).delete(f"/api/v2/model/{entry.id}")
-    assert error_of(response, 501)["message"] == "Deleting models arrives with the deletion feature"
-    assert Model.objects.filter(pk=entry.id).exists()
+# --- deleting ------------------------------------------------
 
 
 @pytest.mark.parametrize(
