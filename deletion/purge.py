@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -148,92 +147,98 @@ def _purge_blobs(deletion: Deletion) -> int:
 
 
 def _image_of(deletion: Deletion) -> dict[str, Any]:
-    """The tag an image deletion removed: ``{repository, tag, digest}`` (``heldIn`` is accepted
-    for ``repository``)."""
+    """The tag an image deletion removed: ``{held, tag, digest, moved}``.
+
+    ``held`` is the repository the deleted tag now lives in: ``heldIn`` (deletion moves the tag to
+    ``soft_deleted/<modelId>/<name>``, see ``deletion.artefacts``), or ``repository`` for a record
+    without one. ``digest`` may be empty when the move was cut short.
+    """
     image = (deletion.progress or {}).get("image") or {}
-    repository = image.get("repository") or image.get("heldIn") or ""
-    return {"repository": repository, "tag": image.get("tag", ""), "digest": image.get("digest")}
+    return {
+        "held": str(image.get("heldIn") or image.get("repository") or ""),
+        "moved_away": bool(image.get("heldIn")),
+        "tag": str(image.get("tag") or ""),
+        "digest": str(image.get("digest") or ""),
+    }
 
 
-def _tags_deleted_elsewhere(deletion: Deletion, repository: str) -> set[str]:
-    """Tags of ``repository`` hidden by image deletions that are not restored."""
-    others = Deletion.objects.filter(kind=Deletion.Kind.IMAGE, model_id=deletion.model_id).exclude(
-        state=Deletion.State.RESTORED
-    )
+def _tags_with_digest(repository: str) -> list[tuple[str, str]]:
+    """(tag, digest) of every tag of ``repository`` that still resolves to a manifest (some
+    storage drivers, the stack's SeaweedFS among them, keep listing tags of deleted manifests)."""
+    from releases import registry
+
+    found = []
+    for tag in registry.repository_tags(repository):
+        digest = registry.manifest_digest(repository, tag)
+        if digest:
+            found.append((tag, digest))
+    return found
+
+
+def _pending_tags_held_in(deletion: Deletion, held: str) -> set[str]:
+    """Tags of ``held`` that other image deletions still hold for a possible restore."""
+    others = Deletion.objects.filter(
+        kind=Deletion.Kind.IMAGE, model_id=deletion.model_id, state=Deletion.State.PENDING
+    ).exclude(pk=deletion.pk)
     tags = set()
     for other in others:
         image = _image_of(other)
-        if image["repository"] == repository and image["tag"]:
+        if image["held"] == held and image["tag"]:
             tags.add(image["tag"])
     return tags
 
 
-def _tags_of(model_id: str, name: str) -> list[tuple[str, str]]:
-    """(tag, digest) of every tag of one image that still resolves to a manifest.
-
-    ``registry.list_images`` fails on a tag that is listed but whose manifest is gone, and some
-    storage drivers (SeaweedFS's S3, the stack's) keep listing the tags of a deleted manifest: a
-    purge run again after its manifest step would then fail for ever. So tags are read one by
-    one here, and a tag without a manifest counts as deleted.
-    """
+def _model_image_targets(deletion: Deletion) -> list[tuple[str, str]]:
+    """Every manifest of a deleted entry: its images, and the deleted tags held for it."""
+    from deletion.artefacts import SOFT_DELETED_PREFIX
     from releases import registry
 
-    repository = registry.repository_name(model_id, name)
-    try:
-        tags = registry._repository_tags(registry._client(), repository)
-    except requests.RequestException as exc:
-        raise registry.RegistryUnavailable(f"The registry could not be read: {exc}") from exc
-    found = []
-    for tag in tags:
-        info = registry.get_tag(model_id, name, tag)
-        if info is not None and info.get("digest"):
-            found.append((tag, str(info["digest"])))
-    return found
-
-
-def _registry_tags(model_id: str) -> list[tuple[str, str]]:
-    """(repository, digest) of every tag the registry holds for the entry."""
-    from releases import registry
-
-    try:
-        repositories = registry._catalogue(registry._client(), model_id)
-    except requests.RequestException as exc:
-        raise registry.RegistryUnavailable(f"The registry could not be read: {exc}") from exc
-    targets: list[tuple[str, str]] = []
-    for repository in repositories:
-        name = repository[len(model_id) + 1 :]
-        targets.extend((repository, digest) for _tag, digest in _tags_of(model_id, name))
+    model_id = deletion.model_id
+    # The tags recorded at deletion time, and whatever the registry holds now (nobody can push
+    # to a deleted entry, but the registry may have been unreadable when it was deleted).
+    targets = [
+        (image["repository"], image["digest"])
+        for image in (deletion.progress or {}).get("images") or []
+        if image.get("repository") and image.get("digest")
+    ]
+    for prefix in (model_id, f"{SOFT_DELETED_PREFIX}/{model_id}"):
+        for image in registry.list_images(prefix):
+            repository = f"{prefix}/{image['name']}"
+            targets.extend(
+                (repository, tag["digest"]) for tag in image.get("tags", []) if tag.get("digest")
+            )
     return targets
 
 
 def _manifest_targets(deletion: Deletion) -> tuple[list[tuple[str, str]], int]:
-    """(repository, digest) pairs to delete, and how many were kept because a live tag still
-    points at the same digest."""
+    """(repository, digest) pairs to delete, and how many were kept because another tag still
+    needs the same manifest."""
+    from releases import registry
+
     targets: list[tuple[str, str]] = []
     kept = 0
     if deletion.kind == Deletion.Kind.MODEL:
-        # The tags recorded at deletion time, and whatever the registry holds now (nobody can
-        # push to a deleted entry, but a listing taken while the registry was down is empty).
-        for image in (deletion.progress or {}).get("images") or []:
-            if image.get("repository") and image.get("digest"):
-                targets.append((image["repository"], image["digest"]))
-        targets.extend(_registry_tags(deletion.model_id))
+        targets = _model_image_targets(deletion)
     elif deletion.kind == Deletion.Kind.IMAGE:
         image = _image_of(deletion)
-        if image["repository"] and image["digest"]:
-            # Deleting a manifest removes every tag that points at it: keep it while a tag that
-            # was not deleted shares the digest.
-            model_id, _, name = image["repository"].partition("/")
-            hidden = _tags_deleted_elsewhere(deletion, image["repository"])
-            shared = [
-                tag
-                for tag, digest in _tags_of(model_id, name)
-                if digest == image["digest"] and tag not in hidden
+        held, tag = image["held"], image["tag"]
+        digest = image["digest"] or (registry.manifest_digest(held, tag) if held and tag else "")
+        if held and digest:
+            # Deleting a manifest removes every tag on it. Keep it while another tag needs it:
+            # one held for a deletion that can still be restored, or (for a tag deleted in
+            # place) a live tag.
+            pending = _pending_tags_held_in(deletion, held)
+            needed = [
+                other
+                for other, other_digest in _tags_with_digest(held)
+                if other != tag
+                and other_digest == digest
+                and (other in pending or not image["moved_away"])
             ]
-            if shared:
+            if needed:
                 kept = 1
             else:
-                targets.append((image["repository"], image["digest"]))
+                targets.append((held, digest))
     return list(dict.fromkeys(targets)), kept
 
 
@@ -243,7 +248,7 @@ def _purge_manifests(deletion: Deletion) -> int:
     if deletion.kind not in (Deletion.Kind.MODEL, Deletion.Kind.IMAGE):
         return 0
     if not registry.is_configured():
-        if (deletion.progress or {}).get("images") or _image_of(deletion)["digest"]:
+        if (deletion.progress or {}).get("images") or _image_of(deletion)["held"]:
             log.warning(
                 "Deletion %s names images but no registry is configured; none were removed",
                 deletion.pk,

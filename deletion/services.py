@@ -263,6 +263,10 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
                 f"This deletion is {deletion.get_state_display().lower()} and cannot be restored"
             )
         _check_restorable(deletion)
+        if deletion.kind == Deletion.Kind.IMAGE:
+            from deletion.artefacts import image_restore
+
+            image_restore(deletion)
         for model_class in _RESTORABLE:
             model_class.all_objects.filter(deletion=deletion).update(
                 deleted_at=None, deleted_by=None, deletion=None

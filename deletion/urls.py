@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from deletion.artefact_views import urlpatterns as artefact_urlpatterns
 from deletion.views import urlpatterns
+
+urlpatterns = [*urlpatterns, *artefact_urlpatterns]
 
 __all__ = ["urlpatterns"]

@@ -31,6 +31,7 @@ from access.policy import Action, Actor, check
 from bailo_site.core.audit import AuditAction, audit_record
 from bailo_site.core.errors import Conflict, Forbidden, NotFound, error_body
 from bailo_site.core.storage import BlobNotFound, BlobStore, blob_store
+from releases.file_services import release_free_memory
 from releases.models import File
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,8 @@ def _in_order(
     finally:
         # A client that goes away closes this generator: stop fetching for it.
         pool.shutdown(wait=False, cancel_futures=True)
+        pending.clear()
+        release_free_memory()
 
 
 def file_etag(file: File) -> str:

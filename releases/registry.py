@@ -345,6 +345,17 @@ def _tag_info(client: Any, repository: str, tag: str) -> TagInfo:
     return TagInfo(tag, digest, _image_size(manifest), media_type, created_at=created)
 
 
+def _live_tag_info(client: Any, repository: str, tag: str) -> TagInfo | None:
+    """A tag's details, or None for a tag still listed after its manifest was deleted (the
+    stack's S3 storage keeps listing such tags)."""
+    try:
+        return _tag_info(client, repository, tag)
+    except requests.HTTPError as exc:
+        if _status(exc) == 404:
+            return None
+        raise
+
+
 def list_images(model_id: str) -> list[dict[str, Any]]:
     """Every image of an entry with its tags: ``[{name, tags: [TagInfo json]}]``.
 
@@ -355,7 +366,11 @@ def list_images(model_id: str) -> list[dict[str, Any]]:
         images = []
         for repository in _catalogue(client, model_id):
             name = repository[len(model_id) + 1 :]
-            tags = [_tag_info(client, repository, t) for t in _repository_tags(client, repository)]
+            tags = [
+                info
+                for t in _repository_tags(client, repository)
+                if (info := _live_tag_info(client, repository, t)) is not None
+            ]
             if tags:
                 images.append({"name": name, "tags": [t.as_json() for t in tags]})
     except requests.RequestException as exc:
@@ -415,3 +430,128 @@ def delete_manifest(repository: str, digest: str) -> bool:
     except requests.RequestException as exc:
         raise RegistryUnavailable(f"The registry could not be reached: {exc}") from exc
     return True
+
+
+# --- moving tags (image deletion and restore) -----------------------------------------------------
+
+
+class ManifestNotFound(Exception):
+    """The registry holds no manifest under that repository and reference."""
+
+
+def _internal_headers(*scopes: str) -> dict[str, str]:
+    """An ``Authorization`` header for our own calls, granting every one of ``scopes``."""
+    if not is_configured():
+        raise RegistryNotConfigured("The Docker registry is not configured on this instance")
+    access = [grant for scope in scopes for grant in _scope_access(scope)]
+    token = issue_token(subject=INTERNAL_SUBJECT, access=access)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _url(path: str) -> str:
+    return f"{settings.REGISTRY_URL.rstrip('/')}/v2/{path}"
+
+
+def get_manifest_bytes(repository: str, reference: str) -> tuple[bytes, str, str]:
+    """A manifest exactly as stored: ``(bytes, content type, digest)``. The digest is the SHA-256
+    of those bytes, which is what the registry names the manifest by."""
+    headers = {
+        **_internal_headers(f"repository:{repository}:pull"),
+        "Accept": ", ".join(MANIFEST_TYPES),
+    }
+    try:
+        response = requests.get(
+            _url(f"{repository}/manifests/{reference}"), headers=headers, timeout=TIMEOUT
+        )
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be reached: {exc}") from exc
+    if response.status_code == 404:
+        raise ManifestNotFound(f"{repository}:{reference} is not in the registry")
+    if response.status_code != 200:
+        raise RegistryUnavailable(
+            f"The registry answered {response.status_code} for {repository}:{reference}"
+        )
+    body = response.content
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    return body, content_type, f"sha256:{hashlib.sha256(body).hexdigest()}"
+
+
+def manifest_digest(repository: str, reference: str) -> str | None:
+    """The digest a tag points at, or None when the registry does not hold it."""
+    headers = {
+        **_internal_headers(f"repository:{repository}:pull"),
+        "Accept": ", ".join(MANIFEST_TYPES),
+    }
+    try:
+        response = requests.head(
+            _url(f"{repository}/manifests/{reference}"), headers=headers, timeout=TIMEOUT
+        )
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be reached: {exc}") from exc
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise RegistryUnavailable(
+            f"The registry answered {response.status_code} for {repository}:{reference}"
+        )
+    return response.headers.get("Docker-Content-Digest") or None
+
+
+def repository_tags(repository: str) -> list[str]:
+    """Every tag of one repository (none when the repository does not exist)."""
+    try:
+        return _repository_tags(_client(), repository)
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be read: {exc}") from exc
+
+
+def mount_blob(dest: str, source: str, digest: str) -> None:
+    """Link a blob of ``source`` into ``dest`` without copying it (a cross-repository mount)."""
+    headers = _internal_headers(f"repository:{dest}:push,pull", f"repository:{source}:pull")
+    try:
+        response = requests.post(
+            _url(f"{dest}/blobs/uploads/"),
+            params={"mount": digest, "from": source},
+            headers=headers,
+            timeout=TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be reached: {exc}") from exc
+    if response.status_code == 201:
+        return
+    if response.status_code == 202 and response.headers.get("Location"):
+        # The registry opened an upload instead of mounting (it does not hold the blob under
+        # ``source``): close it, it would only linger.
+        location = response.headers["Location"]
+        if location.startswith("/"):
+            location = settings.REGISTRY_URL.rstrip("/") + location
+        try:
+            requests.delete(location, headers=headers, timeout=TIMEOUT)
+        except requests.RequestException:
+            log.warning("Could not cancel the upload the registry opened at %s", location)
+    raise RegistryUnavailable(
+        f"The registry did not mount blob {digest} from {source} into {dest} "
+        f"(answered {response.status_code})"
+    )
+
+
+def put_manifest(repository: str, reference: str, body: bytes, content_type: str) -> None:
+    """Store a manifest under a tag (or a digest), byte for byte."""
+    headers = {
+        **_internal_headers(f"repository:{repository}:push,pull"),
+        "Content-Type": content_type,
+    }
+    try:
+        response = requests.put(
+            _url(f"{repository}/manifests/{reference}"),
+            data=body,
+            headers=headers,
+            timeout=TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be reached: {exc}") from exc
+    if response.status_code != 201:
+        raise RegistryUnavailable(
+            f"The registry refused manifest {repository}:{reference} "
+            f"({response.status_code}: {response.text[:200]})"
+        )

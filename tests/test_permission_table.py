@@ -188,6 +188,27 @@ ROWS: list[Row] = [
         private=(400, 400, 403, 403, 404, 403, 401),
         public=(400, 400, 403, 403, 403, 403, 401),
     ),
+    # Deletion of one file, release or image tag (deletion/artefacts.py). No such file, release
+    # or tag: those who may get that far learn only that (404), and nothing is deleted; refusals
+    # by role come first for images (tests/deletion/test_artefact_delete.py covers real ones).
+    Row(
+        "DELETE",
+        "/model/{model}/file/no-such-file-000000",
+        private=(404, 404, 404, 404, 404, 404, 401),
+        public=(404, 404, 404, 404, 404, 404, 401),
+    ),
+    Row(
+        "DELETE",
+        "/model/{model}/release/9.9.9",
+        private=(404, 404, 404, 404, 404, 404, 401),
+        public=(404, 404, 404, 404, 404, 404, 401),
+    ),
+    Row(
+        "DELETE",
+        "/model/{model}/image/no-such-image/v1",
+        private=(404, 404, 403, 403, 404, 403, 401),
+        public=(404, 404, 403, 403, 403, 403, 401),
+    ),
     # --- reviews and review roles (reviews/api.py) -----------------------------------------------
     Row("GET", "/reviews", anywhere=SIGNED_IN),
     Row("GET", "/reviews?open=false&mine=false&kind=release", anywhere=SIGNED_IN),
@@ -525,9 +546,7 @@ def test_each_persona_gets_exactly_the_expected_status(
 PENDING_ROUTES: dict[str, str] = {
     "GET /model/{model_id}/release/{semver}": "releases",
     "PUT /model/{model_id}/release/{semver}": "releases",
-    "DELETE /model/{model_id}/release/{semver}": "releases",
     "PATCH /model/{model_id}/file/{file_id}": "files",
-    "DELETE /model/{model_id}/file/{file_id}": "files",
     "GET /model/{model_id}/file/{file_id}/download": "files",
     "GET /token/model/{model_id}/file/{file_id}/download": "files",
     "GET /model/{model_id}/release/{semver}/file/{file_name}/download": "files",
@@ -539,7 +558,6 @@ PENDING_ROUTES: dict[str, str] = {
     "POST /model/{model_id}/files/upload/multipart/finish": "files",
     "GET /model/{model_id}/images": "images",
     "GET /model/{model_id}/image/{name}/{tag}": "images",
-    "DELETE /model/{model_id}/image/{name}/{tag}": "images",
     "GET /filescanning/info": "scanning",
     "PUT /filescanning/model/{model_id}/file/{file_id}/scan": "scanning",
     "PUT /filescanning/model/{model_id}/image/{name}/{tag}/scan": "scanning",

@@ -29,6 +29,7 @@ class AuditAction(StrEnum):
     RELEASE_UPDATE = "release:update"
     RELEASE_DELETE = "release:delete"
     FILE_UPLOAD = "file:upload"
+    FILE_UPDATE = "file:update"
     FILE_DOWNLOAD = "file:download"
     FILE_DELETE = "file:delete"
     IMAGE_DELETE = "image:delete"

@@ -387,24 +387,25 @@ class _IterStream:
     """A read-only file object over an iterator of chunks, so boto3 can stream a request body.
 
     boto3 needs ``read``; it seeks to compute checksums only when the body supports ``seek``, so
-    this object deliberately does not.
+    this object deliberately does not. A memoryview keeps each read from copying what is left.
     """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._pending = b""
+        self._pending = memoryview(b"")
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
-            data = self._pending + b"".join(self._chunks)
-            self._pending = b""
+            data = bytes(self._pending) + b"".join(self._chunks)
+            self._pending = memoryview(b"")
             return data
-        while len(self._pending) < size:
+        while not self._pending:
             try:
-                self._pending += next(self._chunks)
+                self._pending = memoryview(next(self._chunks))
             except StopIteration:
-                break
-        data, self._pending = self._pending[:size], self._pending[size:]
+                return b""
+        data = bytes(self._pending[:size])
+        self._pending = self._pending[size:]
         return data
 
 

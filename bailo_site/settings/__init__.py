@@ -243,6 +243,10 @@ FILE_SCAN_RESCAN_DELAY_MINUTES = env.integer("FILE_SCAN_RESCAN_DELAY_MINUTES", 6
 FILE_SCAN_RETRY_AFTER_MINUTES = env.integer("FILE_SCAN_RETRY_AFTER_MINUTES", 15)
 FILE_SCAN_MAX_ATTEMPTS = env.integer("FILE_SCAN_MAX_ATTEMPTS", 5)
 
+# --- Uploads --------------------------------------------------------------------------------------
+# A multipart upload with no activity for this long is aborted and its file row removed.
+UPLOAD_ABANDON_AFTER = env.duration("UPLOAD_ABANDON_AFTER", timedelta(hours=24))
+
 # --- Deletion -----------------------------------------------------------------------------------
 DELETION_RETENTION = env.duration("DELETION_RETENTION", timedelta(days=30))
 

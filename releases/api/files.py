@@ -21,7 +21,7 @@ from django.http.response import HttpResponseBase
 from ninja import Router
 
 from access.policy import Action, Actor, allowed, check, get_model_for
-from bailo_site.core.errors import BadRequest, NotFound, NotImplementedYet, PayloadTooLarge
+from bailo_site.core.errors import BadRequest, NotFound, PayloadTooLarge
 from models_app.models import Model
 from releases import file_services
 from releases.downloads import download_response
@@ -152,7 +152,10 @@ def delete_file(request: HttpRequest, model_id: str, file_id: str) -> dict[str, 
     model = _entry(request, model_id)
     _complete_file(model, file_id)
     check(actor, Action.FILE_DELETE, model)
-    raise NotImplementedYet("Deleting files arrives with the deletion feature", {"fileId": file_id})
+    from deletion.artefacts import file_delete
+
+    file_delete(actor=actor, model_id=model.pk, file_id=file_id)
+    return {"message": "Successfully removed file."}
 
 
 # --- downloads --------------------------------------------------------------------------------

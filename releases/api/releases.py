@@ -11,8 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from access.policy import Action, Actor, check, get_model_for
-from bailo_site.core.errors import NotImplementedYet
+from access.policy import Action, Actor, get_model_for
 from models_app.api.entries import read_json
 from releases.selectors import (
     parse_semver_query,
@@ -80,12 +79,8 @@ def put_release(request: HttpRequest, model_id: str, semver: str) -> dict[str, A
 
 @router.delete("/model/{model_id}/release/{semver}", operation_id="deleteRelease")
 def delete_release(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
-    """Not yet: release deletion arrives with the deletion feature (after the usual checks)."""
-    actor = Actor.from_request(request)
-    model = get_model_for(actor, model_id, Action.RELEASE_VIEW)
-    release = release_get_visible(actor=actor, model=model, semver=semver)
-    check(actor, Action.RELEASE_DELETE, model)
-    raise NotImplementedYet(
-        f"Deleting releases is not available yet; release {release.semver} was not deleted",
-        {"modelId": model.pk, "semver": release.semver},
-    )
+    """Soft-delete a release (owners only); its semver stays taken until the purge."""
+    from deletion.artefacts import release_delete
+
+    release_delete(actor=Actor.from_request(request), model_id=model_id, semver=semver)
+    return {"message": "Successfully removed release."}

@@ -62,6 +62,7 @@ def render_files(
         "rows": rows,
         "can_upload": allowed(actor, Action.FILE_UPLOAD, model),
         "can_download": allowed(actor, Action.FILE_DOWNLOAD, model),
+        "can_delete_file": allowed(actor, Action.FILE_DELETE, model),
         "upload_error": upload_error,
         "tags_value": request.POST.get("tags", "") if request.method == "POST" else "",
     }

@@ -82,6 +82,7 @@ def registry_tab(request: HttpRequest, model_id: str) -> HttpResponse:
             "example_local": EXAMPLE_LOCAL_IMAGE,
             "can_push": allowed(actor, Action.IMAGE_PUSH, model),
             "can_pull": allowed(actor, Action.IMAGE_PULL, model),
+            "can_delete_image": allowed(actor, Action.IMAGE_DELETE, model),
         }
     )
     return render(request, "releases/registry.html", context, status=status)

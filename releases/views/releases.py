@@ -367,6 +367,7 @@ def release_detail(request: HttpRequest, model_id: str, semver: str) -> HttpResp
             "current_card": current_card,
             "can_edit": allowed(actor, Action.RELEASE_EDIT, model),
             "can_download": allowed(actor, Action.FILE_DOWNLOAD, model),
+            "can_delete_release": allowed(actor, Action.RELEASE_DELETE, model),
             "panel": release_review_panel(request, model, release),
         }
     )

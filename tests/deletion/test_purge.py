@@ -25,6 +25,7 @@ from bailo_site.core.errors import Conflict
 from bailo_site.core.models import AuditEvent
 from bailo_site.core.storage import blob_store
 from deletion import purge as purge_module
+from deletion.artefacts import image_delete
 from deletion.models import Deletion
 from deletion.purge import STALE_AFTER, deletions_to_purge, model_blob_prefix
 from deletion.services import deletion_restore, model_delete
@@ -185,6 +186,10 @@ def test_the_image_manifests_of_a_purged_model_are_gone_from_the_registry(
     require_registry()
     app = push_tiny_image(entry.pk, "app", "v1")
     tools = push_tiny_image(entry.pk, "tools/cli", "2.0")
+    old = push_tiny_image(entry.pk, "app", "v0")
+    # A tag deleted before the entry, still held for a restore: the entry's purge takes it too.
+    earlier = image_delete(actor=Actor(user=owner), model_id=entry.pk, name="app", tag="v0")
+    held = earlier.progress["image"]["heldIn"]
     deletion = delete(owner, entry)
     assert {(i["name"], i["tag"]) for i in deletion.progress["images"]} == {
         ("app", "v1"),
@@ -198,43 +203,57 @@ def test_the_image_manifests_of_a_purged_model_are_gone_from_the_registry(
     assert not registry.tag_exists(entry.pk, "tools/cli", "2.0")
     assert manifest_status(f"{entry.pk}/app", app) == 404
     assert manifest_status(f"{entry.pk}/tools/cli", tools) == 404
+    assert manifest_status(held, old) == 404
+    earlier.refresh_from_db()
+    assert earlier.state == Deletion.State.PURGED
     deletion.refresh_from_db()
-    assert deletion.progress["manifestsDeleted"] == 2
+    assert deletion.progress["manifestsDeleted"] == 3
     # A second run finds nothing left to delete, and finishes.
     Deletion.objects.filter(pk=deletion.pk).update(state=Deletion.State.PURGING)
     assert purge_deletion.delay(deletion.pk).get() == Deletion.State.PURGED
 
 
-def test_an_image_tag_purge_keeps_a_manifest_that_a_live_tag_still_uses(
+def test_purging_a_deleted_tag_leaves_a_live_tag_on_the_same_manifest_alone(
     entry: Model, owner: Any
 ) -> None:
     require_registry()
     repository = f"{entry.pk}/app"
     digest = push_tiny_image(entry.pk, "app", "v1")
     retag(repository, "v1", "latest")
+    deletion = image_delete(actor=Actor(user=owner), model_id=entry.pk, name="app", tag="v1")
+    held = deletion.progress["image"]["heldIn"]
+    window_passed(deletion)
 
-    def image_deletion(tag: str) -> Deletion:
-        # The record an image-tag deletion writes (tag hidden, manifest left for the purge).
-        return Deletion.objects.create(
-            kind=Deletion.Kind.IMAGE,
-            subject=f"{repository}:{tag}",
-            subject_name=f"app:{tag}",
-            model_id=entry.pk,
-            deleted_by=owner,
-            purge_due=Deletion._meta.get_field("deleted_at").get_default(),
-            progress={"image": {"repository": repository, "tag": tag, "digest": digest}},
-        )
+    assert purge_deletion.delay(deletion.pk).get() == Deletion.State.PURGED
 
-    first = image_deletion("v1")
+    assert manifest_status(held, digest) == 404
+    assert registry.tag_exists(entry.pk, "app", "latest")
+    assert manifest_status(repository, digest) == 200
+    registry.delete_manifest(repository, digest)
+
+
+def test_a_held_manifest_stays_while_another_deleted_tag_on_it_can_be_restored(
+    entry: Model, owner: Any
+) -> None:
+    require_registry()
+    repository = f"{entry.pk}/app"
+    digest = push_tiny_image(entry.pk, "app", "v1")
+    retag(repository, "v1", "latest")
+    actor = Actor(user=owner)
+    first = image_delete(actor=actor, model_id=entry.pk, name="app", tag="v1")
+    second = image_delete(actor=actor, model_id=entry.pk, name="app", tag="latest")
+    held = first.progress["image"]["heldIn"]
+    window_passed(first)
+
     assert purge_deletion.delay(first.pk).get() == Deletion.State.PURGED
     first.refresh_from_db()
     assert first.progress["manifestsKept"] == 1
-    assert registry.tag_exists(entry.pk, "app", "latest")
+    assert manifest_status(held, digest) == 200  # "latest" can still be restored
 
-    second = image_deletion("latest")
+    window_passed(second)
     assert purge_deletion.delay(second.pk).get() == Deletion.State.PURGED
+    assert manifest_status(held, digest) == 404
     assert manifest_status(repository, digest) == 404
-    assert not registry.tag_exists(entry.pk, "app", "latest")
 
 
 # --- interrupted and repeated purges --------------------------------------------------------------

@@ -90,8 +90,8 @@ def test_upload_two_files_release_them_and_download_one(
     assert page.get_by_label("Upload progress of weights.bin").evaluate("p => p.value === p.max")
     # The list refreshed in place with both files.
     listing = page.locator("#files-list")
-    listing.get_by_role("link", name="weights.bin").wait_for()
-    listing.get_by_role("link", name="labels.csv").wait_for()
+    listing.get_by_role("link", name="weights.bin", exact=True).wait_for()
+    listing.get_by_role("link", name="labels.csv", exact=True).wait_for()
 
     stored = {f.name: f for f in File.objects.filter(model=entry)}
     assert set(stored) == {"weights.bin", "labels.csv"}

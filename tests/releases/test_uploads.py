@@ -181,6 +181,15 @@ def test_a_malformed_media_type_is_refused(client_for: Any, owner: Any, entry: A
     assert "mime" in error(response)
 
 
+def test_a_data_card_takes_no_files(client_for: Any, owner: Any, make_entry: Any) -> None:
+    card = make_entry("A data card", kind="data-card")
+    response = simple_upload(client_for(owner), card.pk, b"data")
+    assert response.status_code == 400
+    assert "Data cards have no files" in error(response)
+    assert start(client_for(owner), card.pk, 10).status_code == 400
+    assert not File.all_objects.filter(model=card).exists()
+
+
 def test_a_consumer_cannot_upload(client_for: Any, consumer: Any, entry: Any) -> None:
     response = simple_upload(client_for(consumer), entry.pk, b"data")
     assert response.status_code == 403
@@ -560,15 +569,14 @@ def test_a_rename_that_would_clash_inside_a_release_is_refused(
     assert "1.0.0" in error(response)
 
 
-def test_deleting_a_file_is_checked_then_left_to_the_deletion_feature(
+def test_only_uploaders_may_delete_a_file_and_a_deleted_file_is_no_longer_listed(
     client_for: Any, owner: Any, consumer: Any, entry: Any
 ) -> None:
     file_id = simple_upload(client_for(owner), entry.pk, b"abc").json()["file"]["id"]
     assert client_for(consumer).delete(api(f"/model/{entry.pk}/file/{file_id}")).status_code == 403
-    response = client_for(owner).delete(api(f"/model/{entry.pk}/file/{file_id}"))
-    assert response.status_code == 501
-    assert "deletion" in error(response)
     assert client_for(owner).delete(api(f"/model/{entry.pk}/file/unknown")).status_code == 404
+    assert client_for(owner).delete(api(f"/model/{entry.pk}/file/{file_id}")).status_code == 200
+    assert client_for(owner).get(api(f"/model/{entry.pk}/files")).json()["files"] == []
 
 
 def test_listing_files_costs_the_same_queries_for_one_file_or_many(
