@@ -129,7 +129,9 @@ def _schedule_purge_if_due(deletion: Deletion) -> None:
     if deletion.purge_due <= timezone.now():
         from deletion.tasks import purge_deletion
 
-        transaction.on_commit(lambda: purge_deletion.delay(deletion.pk))
+        # robust: the deletion has committed; a failing purge is retried by the sweep, and must
+        # not turn the user's successful delete into an error.
+        transaction.on_commit(lambda: purge_deletion.delay(deletion.pk), robust=True)
 
 
 def _check_confirmation(model: Model, confirm_name: Any) -> None:
@@ -245,6 +247,13 @@ _RESTORABLE: list[Any] = [
 ]
 
 
+_RESTORE_REFUSALS = {
+    Deletion.State.PURGING: "This deletion cannot be restored: purging has started",
+    Deletion.State.PURGED: "This deletion cannot be restored: it has been purged",
+    Deletion.State.RESTORED: "This deletion has already been restored",
+}
+
+
 def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
     """Bring back every row of a deletion, and its token scopes (administrators only).
 
@@ -260,7 +269,7 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
             raise NotFound(f"Deletion {deletion_id} not found")
         if deletion.state != Deletion.State.PENDING:
             raise Conflict(
-                f"This deletion is {deletion.get_state_display().lower()} and cannot be restored"
+                _RESTORE_REFUSALS.get(deletion.state, "This deletion cannot be restored")
             )
         _check_restorable(deletion)
         if deletion.kind == Deletion.Kind.IMAGE:

@@ -506,6 +506,11 @@ storage:
     disable: true
   cache:
     blobdescriptor: inmemory
+  # The upload purger panics on the directory markers SeaweedFS lists (purgeuploads.go:73);
+  # abandoned registry uploads are left for registry_gc instead.
+  maintenance:
+    uploadpurging:
+      enabled: false
 http:
   addr: $HOST:$REG_PORT
   secret: $(cat "$dir/http-secret")
@@ -638,6 +643,7 @@ REGISTRY_SERVICE=RegistryAuth
 REGISTRY_ISSUER=RegistryIssuer
 REGISTRY_TOKEN_KEY_FILE=$STATE/registry/token.key
 REGISTRY_TOKEN_CERT_FILE=$STATE/registry/token.crt
+REGISTRY_CONFIG_FILE=$STATE/registry/config.yml
 CLAMD_HOST=$HOST
 CLAMD_PORT=$CLAMD_PORT
 ENV

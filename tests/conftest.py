@@ -49,9 +49,10 @@ def _fast_password_hashing(settings: Any) -> None:
 def seed_defaults() -> None:
     """Write again the review roles and default schemas that data migrations seed (idempotent).
 
-    Transactional tests flush the database; ``serialized_rollback`` restores the seeds, except
-    after a browser test: Playwright's event loop hands this thread a new connection object
-    without the serialized copy, and the seeds would be missing for every later test.
+    Transactional tests flush the database, seeds included. ``serialized_rollback`` is not used:
+    after a browser test, Playwright's event loop hands this thread a new connection object
+    without the serialized copy, and mixing serialized and plain transactional tests breaks
+    set-up; writing the seeds again before each transactional test is simple and always works.
     """
     import importlib
 

@@ -232,6 +232,9 @@ REGISTRY_ISSUER = env.string("REGISTRY_ISSUER", "RegistryIssuer")
 REGISTRY_TOKEN_KEY_FILE = env.string("REGISTRY_TOKEN_KEY_FILE")
 REGISTRY_TOKEN_CERT_FILE = env.string("REGISTRY_TOKEN_CERT_FILE")
 REGISTRY_TOKEN_LIFETIME = env.duration("REGISTRY_TOKEN_LIFETIME", timedelta(hours=1))
+# For `manage.py registry_gc`: the registry's own configuration file and binary.
+REGISTRY_CONFIG_FILE = env.string("REGISTRY_CONFIG_FILE")
+REGISTRY_BINARY = env.string("REGISTRY_BINARY")
 
 # --- File scanning ------------------------------------------------------------------------------
 CLAMD_HOST = env.string("CLAMD_HOST")

@@ -19,7 +19,7 @@ from access.policy import Action, Actor, allowed
 from models_app.models import Model as Entry
 from tests.access.access_request_helpers import answers
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

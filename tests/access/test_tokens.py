@@ -567,7 +567,7 @@ def test_the_list_marks_expired_tokens(client_for: Any, outsider: User, make_tok
 # --- the official client ----------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_official_client_works_with_a_token_minted_through_the_api(
     live_server: Any, client_for: Any, outsider: User
 ) -> None:

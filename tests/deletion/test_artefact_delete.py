@@ -466,7 +466,7 @@ def test_purging_an_image_deletion_removes_the_held_manifest(
 
 
 @pytest.mark.stack
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_deleted_tag_cannot_be_pulled_until_an_administrator_restores_it(
     token_server: str,  # noqa: F811
     stack_registry: str,  # noqa: F811

@@ -19,7 +19,7 @@ from tests.conftest import PASSWORD
 from tests.releases.files_support import blobs  # noqa: F401
 from tests.releases.release_helpers import make_file
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tests.conftest import PASSWORD
 from tests.releases.release_helpers import make_release, with_card
 from tests.reviews.conftest import seed_defaults
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CONTEXT_PROCESSOR = "reviews.context_processors.reviews"
 

@@ -18,7 +18,7 @@ from releases.models import File
 from tests.conftest import PASSWORD, _make_entry
 from tests.releases.files_support import blobs  # noqa: F401
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # Records every status text the uploader writes, so progress is seen however fast the upload is.
 WATCH_PROGRESS = """

@@ -21,7 +21,7 @@ from access.policy import TOKEN_ACTION_IDS
 from models_app.models import Model as Entry
 from models_app.models import ModelCardRevision
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SUMMARY = {"overview": {"modelSummary": "Reads handwritten digits."}}
 DATA_CARD = {"overview": {"storageLocation": "s3://digits/raw", "sensitivity": "Internal"}}

@@ -466,7 +466,7 @@ def dev_client(live_server: Any, settings: Any) -> Iterator[Any]:
     agent.session.close()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_official_client_searches_models_and_data_cards(
     dev_client: Any, owner: Any, catalogue: dict[str, Model]
 ) -> None:

@@ -22,7 +22,7 @@ from access.policy import TOKEN_ACTION_IDS
 from releases.models import File
 from tests.releases.files_support import blobs  # noqa: F401
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(params=["dev", "token"])

@@ -31,7 +31,7 @@ from tests.releases.registry_helpers import OciImage, build_oci_image
 
 pytestmark = [
     pytest.mark.stack,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 TOKEN_HOST, TOKEN_PORT = "127.0.0.1", 8765

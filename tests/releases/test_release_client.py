@@ -19,7 +19,7 @@ from releases.models import Release as ReleaseRow
 from releases.selectors import release_files
 from tests.releases.release_helpers import SUMMARY, make_file
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -516,7 +516,7 @@ def test_no_finding_means_no_download_blocker(entry: Model, owner: Any) -> None:
 # --- the official client --------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_official_client_lists_scanners_and_asks_for_a_rescan(
     only_modelscan: None, live_server: Any, owner: Any, make_entry: Any, make_token: Any
 ) -> None:

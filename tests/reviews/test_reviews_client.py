@@ -16,7 +16,7 @@ from releases.models import Release
 from reviews.models import Response
 from tests.releases.release_helpers import make_release, with_card
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
