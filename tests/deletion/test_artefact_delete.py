@@ -445,11 +445,6 @@ def test_a_failing_registry_answers_503_and_leaves_nothing_deleted(
     assert registry.manifest_digest(f"{entry.pk}/{image_name}", "v1") is not None
 
 
-@pytest.mark.xfail(
-    reason="deletion/purge.py still purges progress['image']['repository'] instead of the "
-    "heldIn copy (change proposed to the lead)",
-    strict=False,
-)
 def test_purging_an_image_deletion_removes_the_held_manifest(
     entry: Model, owner: Any, image_name: str
 ) -> None:

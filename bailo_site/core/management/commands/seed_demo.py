@@ -39,3 +39,84 @@ class Command(BaseCommand):
             if admin:
                 user.groups.add(admins)
         self.stdout.write(f"Demo users ready ({created} new); password: {DEMO_PASSWORD}")
+        made = seed_entries()
+        self.stdout.write(f"Demo entries ready ({made} new)")
+
+
+DEMO_ENTRIES: list[dict[str, Any]] = [
+    {
+        "owner": "alice",
+        "name": "Cat detector",
+        "description": "Finds cats in photographs. A **public** demo model with a card.",
+        "visibility": "public",
+        "tags": ["vision", "demo"],
+        "collaborators": [{"entity": "user:bob", "roles": ["contributor"]}],
+        "card": {
+            "overview": {
+                "modelSummary": "Labels photographs that contain a cat.",
+                "tags": ["cats"],
+            },
+            "performance": {"accuracy": 0.93},
+        },
+    },
+    {
+        "owner": "alice",
+        "name": "Sentiment scorer",
+        "description": "Scores the tone of short texts from -1 to 1.",
+        "visibility": "public",
+        "tags": ["nlp", "demo"],
+        "collaborators": [{"entity": "user:carol", "roles": ["consumer", "msro"]}],
+        "card": {"overview": {"modelSummary": "Gives a tone score for short English texts."}},
+    },
+    {
+        "owner": "bob",
+        "name": "Fraud signals",
+        "description": "A **private** model: only its collaborators can find it.",
+        "visibility": "private",
+        "tags": ["finance"],
+        "collaborators": [{"entity": "user:alice", "roles": ["consumer"]}],
+        "card": None,
+    },
+    {
+        "owner": "carol",
+        "name": "Street images 2026",
+        "description": "A data card describing a set of labelled street photographs.",
+        "visibility": "public",
+        "kind": "data-card",
+        "tags": ["vision"],
+        "collaborators": [],
+        "card": {"overview": {"storageLocation": "s3://datasets/street-2026"}},
+    },
+]
+
+
+def seed_entries() -> int:
+    """A handful of public and private entries, created once (matched by name)."""
+    from access.policy import Actor
+    from models_app.models import Model
+    from models_app.services import card_from_schema, card_update, model_create
+
+    made = 0
+    for spec in DEMO_ENTRIES:
+        if Model.objects.filter(name=spec["name"]).exists():
+            continue
+        actor = Actor(user=User.objects.get(username=spec["owner"]))
+        kind = spec.get("kind", "model")
+        model = model_create(
+            actor=actor,
+            name=spec["name"],
+            description=spec["description"],
+            kind=kind,
+            visibility=spec["visibility"],
+            tags=spec["tags"],
+            collaborators=[
+                {"entity": f"user:{spec['owner']}", "roles": ["owner"]},
+                *spec["collaborators"],
+            ],
+        )
+        if spec["card"] is not None:
+            schema = "minimal-data-card-v10" if kind == "data-card" else "minimal-general-v10"
+            card_from_schema(actor=actor, model=model, schema_id=schema)
+            card_update(actor=actor, model=model, metadata=spec["card"])
+        made += 1
+    return made
