@@ -247,7 +247,7 @@ _RESTORABLE: list[Any] = [
 ]
 
 
-_RESTORE_REFUSALS = {
+_RESTORE_REFUSALS: dict[str, str] = {
     Deletion.State.PURGING: "This deletion cannot be restored: purging has started",
     Deletion.State.PURGED: "This deletion cannot be restored: it has been purged",
     Deletion.State.RESTORED: "This deletion has already been restored",
@@ -310,9 +310,27 @@ def _check_restorable(deletion: Deletion) -> None:
 
 
 def _restore_release_files(deletion: Deletion) -> None:
+    """Put a restored file back into the releases that shipped it: those still stored (a purged
+    release is gone), and only where no other file of that name has joined the release since."""
     pairs = (deletion.progress or {}).get("releaseFiles") or []
+    if not pairs:
+        return
+    names = dict(File.all_objects.filter(pk__in={f for _, f in pairs}).values_list("pk", "name"))
+    existing = set(
+        Release.all_objects.filter(pk__in={r for r, _ in pairs}).values_list("pk", flat=True)
+    )
+    taken = set(
+        ReleaseFile.objects.filter(
+            release_id__in=existing, file__deleted_at__isnull=True
+        ).values_list("release_id", "file__name")
+    )
     ReleaseFile.objects.bulk_create(
-        [ReleaseFile(release_id=r, file_id=f) for r, f in pairs], ignore_conflicts=True
+        [
+            ReleaseFile(release_id=r, file_id=f)
+            for r, f in pairs
+            if r in existing and (r, names.get(f)) not in taken
+        ],
+        ignore_conflicts=True,
     )
 
 

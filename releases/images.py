@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from access.policy import Action, Actor, check, get_model_for
-from bailo_site.core.errors import BailoError, NotFound, NotImplementedYet
+from bailo_site.core.errors import BailoError, NotFound
 from models_app.models import EntryKind, Model
 from releases import registry
 
@@ -69,13 +69,3 @@ def image_get(*, actor: Actor, model_id: str, name: str, tag: str) -> dict[str, 
             {"modelId": model_id, "name": name, "tag": tag},
         )
     return {"repository": model.pk, "name": name, **found}
-
-
-def image_delete(*, actor: Actor, model_id: str, name: str, tag: str) -> None:
-    """Permission-checked; the deletion itself (soft delete, then purge) comes with the deletion
-    feature."""
-    get_model_for(actor, model_id, Action.IMAGE_DELETE)
-    raise NotImplementedYet(
-        "Deleting images arrives with the deletion feature; nothing was deleted",
-        {"modelId": model_id, "name": name, "tag": tag},
-    )

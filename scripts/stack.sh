@@ -578,7 +578,7 @@ up_clamd() {
 	clear_stale clamd
 	ensure_port_free clamd "$CLAMD_PORT"
 	# clamd exits (rc=1) with an empty database directory: always ship the project signatures.
-	for f in "$SCRIPT_DIR"/clamd/*.{ndb,hdb,hsb,ldb,cvd,cld}; do
+	for f in "$SCRIPT_DIR"/clamav-signatures/*.{ndb,hdb,hsb,ldb,cvd,cld}; do
 		[[ -f $f ]] || continue
 		cp -f "$f" "$dir/db/"
 		n=$((n + 1))

@@ -7,35 +7,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('models_app', '0001_initial'),
+        ("models_app", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Token',
+            name="Token",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('description', models.CharField(max_length=200)),
-                ('scope', models.CharField(choices=[('all', 'All models'), ('models', 'Chosen models')], default='all', max_length=16)),
-                ('actions', models.JSONField(default=list)),
-                ('access_key', models.CharField(max_length=12, unique=True)),
-                ('secret_hash', models.CharField(max_length=200)),
-                ('hash_method', models.CharField(default='argon2', max_length=16)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('scoped_models', models.ManyToManyField(blank=True, related_name='+', to='models_app.model')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("description", models.CharField(max_length=200)),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[("all", "All models"), ("models", "Chosen models")],
+                        default="all",
+                        max_length=16,
+                    ),
+                ),
+                ("actions", models.JSONField(default=list)),
+                ("access_key", models.CharField(max_length=12, unique=True)),
+                ("secret_hash", models.CharField(max_length=200)),
+                ("hash_method", models.CharField(default="argon2", max_length=16)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "scoped_models",
+                    models.ManyToManyField(blank=True, related_name="+", to="models_app.model"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

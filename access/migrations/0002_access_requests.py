@@ -8,48 +8,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('access', '0001_initial'),
-        ('deletion', '0001_initial'),
-        ('models_app', '0002_seed_default_schemas'),
+        ("access", "0001_initial"),
+        ("deletion", "0001_initial"),
+        ("models_app", "0002_seed_default_schemas"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccessRequest',
+            name="AccessRequest",
             fields=[
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, editable=False, null=True)),
-                ('id', models.CharField(max_length=160, primary_key=True, serialize=False)),
-                ('metadata', models.JSONField(default=dict)),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deleted_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deletion', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deletion.deletion')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='access_requests', to='models_app.model')),
-                ('schema', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='models_app.schema')),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deleted_at",
+                    models.DateTimeField(blank=True, db_index=True, editable=False, null=True),
+                ),
+                ("id", models.CharField(max_length=160, primary_key=True, serialize=False)),
+                ("metadata", models.JSONField(default=dict)),
+                ("end_date", models.DateField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deletion",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="deletion.deletion",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="access_requests",
+                        to="models_app.model",
+                    ),
+                ),
+                (
+                    "schema",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="models_app.schema",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'base_manager_name': 'all_objects',
+                "ordering": ["-created_at"],
+                "base_manager_name": "all_objects",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='AccessRequestEntity',
+            name="AccessRequestEntity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(db_index=True, max_length=200)),
-                ('access_request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entity_rows', to='access.accessrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(db_index=True, max_length=200)),
+                (
+                    "access_request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="entity_rows",
+                        to="access.accessrequest",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('access_request', 'entity'), name='access_request_entity_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("access_request", "entity"), name="access_request_entity_unique"
+                    )
+                ],
             },
         ),
     ]

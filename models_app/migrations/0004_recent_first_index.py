@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deletion', '0001_initial'),
-        ('models_app', '0003_model_fulltext_index'),
+        ("deletion", "0001_initial"),
+        ("models_app", "0003_model_fulltext_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='model',
-            index=models.Index(fields=['-updated_at', 'id'], name='model_recent_first'),
+            model_name="model",
+            index=models.Index(fields=["-updated_at", "id"], name="model_recent_first"),
         ),
     ]

@@ -8,148 +8,334 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('deletion', '0001_initial'),
-        ('models_app', '0003_model_fulltext_index'),
+        ("deletion", "0001_initial"),
+        ("models_app", "0003_model_fulltext_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='File',
+            name="File",
             fields=[
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, editable=False, null=True)),
-                ('id', models.CharField(max_length=32, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=255)),
-                ('size', models.BigIntegerField(default=0)),
-                ('mime', models.CharField(default='application/octet-stream', max_length=255)),
-                ('storage_key', models.CharField(max_length=400, unique=True)),
-                ('complete', models.BooleanField(db_index=True, default=False)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('upload_id', models.CharField(blank=True, max_length=300)),
-                ('part_size', models.BigIntegerField(default=0)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deleted_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deletion', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deletion.deletion')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='models_app.model')),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deleted_at",
+                    models.DateTimeField(blank=True, db_index=True, editable=False, null=True),
+                ),
+                ("id", models.CharField(max_length=32, primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=255)),
+                ("size", models.BigIntegerField(default=0)),
+                ("mime", models.CharField(default="application/octet-stream", max_length=255)),
+                ("storage_key", models.CharField(max_length=400, unique=True)),
+                ("complete", models.BooleanField(db_index=True, default=False)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("upload_id", models.CharField(blank=True, max_length=300)),
+                ("part_size", models.BigIntegerField(default=0)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deletion",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="deletion.deletion",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="files",
+                        to="models_app.model",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'base_manager_name': 'all_objects',
+                "ordering": ["-created_at"],
+                "base_manager_name": "all_objects",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='FilePart',
+            name="FilePart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('part_number', models.PositiveIntegerField()),
-                ('etag', models.CharField(max_length=200)),
-                ('size', models.BigIntegerField()),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='releases.file')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("part_number", models.PositiveIntegerField()),
+                ("etag", models.CharField(max_length=200)),
+                ("size", models.BigIntegerField()),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parts",
+                        to="releases.file",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['part_number'],
+                "ordering": ["part_number"],
             },
         ),
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, editable=False, null=True)),
-                ('semver', models.CharField(max_length=100)),
-                ('major', models.PositiveIntegerField()),
-                ('minor_version', models.PositiveIntegerField()),
-                ('patch', models.PositiveIntegerField()),
-                ('prerelease', models.CharField(blank=True, max_length=100)),
-                ('notes', models.TextField()),
-                ('is_minor', models.BooleanField(default=False)),
-                ('draft', models.BooleanField(default=False)),
-                ('model_card_version', models.PositiveIntegerField()),
-                ('images', models.JSONField(blank=True, default=list)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deleted_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deletion', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deletion.deletion')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='releases', to='models_app.model')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deleted_at",
+                    models.DateTimeField(blank=True, db_index=True, editable=False, null=True),
+                ),
+                ("semver", models.CharField(max_length=100)),
+                ("major", models.PositiveIntegerField()),
+                ("minor_version", models.PositiveIntegerField()),
+                ("patch", models.PositiveIntegerField()),
+                ("prerelease", models.CharField(blank=True, max_length=100)),
+                ("notes", models.TextField()),
+                ("is_minor", models.BooleanField(default=False)),
+                ("draft", models.BooleanField(default=False)),
+                ("model_card_version", models.PositiveIntegerField()),
+                ("images", models.JSONField(blank=True, default=list)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deletion",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="deletion.deletion",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="releases",
+                        to="models_app.model",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-major', '-minor_version', '-patch', 'prerelease'],
-                'base_manager_name': 'all_objects',
+                "ordering": ["-major", "-minor_version", "-patch", "prerelease"],
+                "base_manager_name": "all_objects",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='ReleaseFile',
+            name="ReleaseFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='releases.file')),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='releases.release')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="releases.file"
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="releases.release"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='release',
-            name='files',
-            field=models.ManyToManyField(related_name='releases', through='releases.ReleaseFile', to='releases.file'),
+            model_name="release",
+            name="files",
+            field=models.ManyToManyField(
+                related_name="releases", through="releases.ReleaseFile", to="releases.file"
+            ),
         ),
         migrations.CreateModel(
-            name='ScanResult',
+            name="ScanResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, editable=False, null=True)),
-                ('artefact_kind', models.CharField(default='file', max_length=10)),
-                ('layer_digest', models.CharField(blank=True, max_length=100)),
-                ('tool_name', models.CharField(max_length=50)),
-                ('scanner_version', models.CharField(blank=True, max_length=100)),
-                ('state', models.CharField(choices=[('notScanned', 'Not scanned'), ('inProgress', 'In progress'), ('complete', 'Complete'), ('skipped', 'Skipped'), ('error', 'Error')], default='notScanned', max_length=20)),
-                ('summary', models.JSONField(blank=True, default=list)),
-                ('additional_info', models.JSONField(blank=True, default=dict)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('deleted_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deletion', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deletion.deletion')),
-                ('file', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='scans', to='releases.file')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deleted_at",
+                    models.DateTimeField(blank=True, db_index=True, editable=False, null=True),
+                ),
+                ("artefact_kind", models.CharField(default="file", max_length=10)),
+                ("layer_digest", models.CharField(blank=True, max_length=100)),
+                ("tool_name", models.CharField(max_length=50)),
+                ("scanner_version", models.CharField(blank=True, max_length=100)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("notScanned", "Not scanned"),
+                            ("inProgress", "In progress"),
+                            ("complete", "Complete"),
+                            ("skipped", "Skipped"),
+                            ("error", "Error"),
+                        ],
+                        default="notScanned",
+                        max_length=20,
+                    ),
+                ),
+                ("summary", models.JSONField(blank=True, default=list)),
+                ("additional_info", models.JSONField(blank=True, default=dict)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deletion",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="deletion.deletion",
+                    ),
+                ),
+                (
+                    "file",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scans",
+                        to="releases.file",
+                    ),
+                ),
             ],
             options={
-                'base_manager_name': 'all_objects',
+                "base_manager_name": "all_objects",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddIndex(
-            model_name='file',
-            index=models.Index(fields=['model', 'complete'], name='releases_fi_model_i_d3becf_idx'),
+            model_name="file",
+            index=models.Index(fields=["model", "complete"], name="releases_fi_model_i_d3becf_idx"),
         ),
         migrations.AddConstraint(
-            model_name='filepart',
-            constraint=models.UniqueConstraint(fields=('file', 'part_number'), name='file_part_unique'),
+            model_name="filepart",
+            constraint=models.UniqueConstraint(
+                fields=("file", "part_number"), name="file_part_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='releasefile',
-            constraint=models.UniqueConstraint(fields=('release', 'file'), name='release_file_unique'),
+            model_name="releasefile",
+            constraint=models.UniqueConstraint(
+                fields=("release", "file"), name="release_file_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='release',
-            constraint=models.UniqueConstraint(fields=('model', 'semver'), name='release_unique_semver'),
+            model_name="release",
+            constraint=models.UniqueConstraint(
+                fields=("model", "semver"), name="release_unique_semver"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scanresult',
-            constraint=models.UniqueConstraint(condition=models.Q(('file__isnull', False)), fields=('file', 'tool_name'), name='scan_unique_file_tool'),
+            model_name="scanresult",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("file__isnull", False)),
+                fields=("file", "tool_name"),
+                name="scan_unique_file_tool",
+            ),
         ),
     ]

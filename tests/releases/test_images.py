@@ -91,12 +91,11 @@ def test_deleting_an_image_needs_the_right_to_delete_it(
     assert response.status_code == status
 
 
-def test_deleting_an_image_arrives_with_the_deletion_feature(
+def test_deleting_an_image_that_does_not_exist_is_not_found(
     owner: Any, entry: Model, client_for: Any
 ) -> None:
     response = client_for(owner).delete(f"/api/v2/model/{entry.pk}/image/app/v1")
-    assert response.status_code == 501
-    assert "deletion feature" in response.json()["error"]["message"]
+    assert response.status_code == 404
 
 
 # --- the Registry tab ---------------------------------------------------------------------------
