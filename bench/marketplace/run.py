@@ -37,6 +37,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database  # noqa: E402
+
 PYTHON = Path(sys.executable)
 BENCH_USER = "bench"
 BENCH_PASSWORD = "bench-" + "marketplace-password"  # a throwaway account in a throwaway database
@@ -77,27 +81,6 @@ SEARCH_TERMS = ["classifier", "satellite detector", "fraud", "calibration drift"
 
 
 # --- database ------------------------------------------------------------------------------------
-
-
-def psql(sql: str, database: str = "postgres") -> str:
-    out = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-tAc", sql],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip()
-
-
-def ensure_database(name: str) -> None:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise SystemExit(f"database name {name!r} must be a plain lower-case identifier")
-    if name in {"bailo", "postgres", "template0", "template1"}:
-        raise SystemExit(f"refusing to benchmark in the shared database {name!r}")
-    # The name matched a plain identifier above, so it is safe to place in the statement.
-    if psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":  # noqa: S608
-        psql(f"CREATE DATABASE {name}")
-        print(f"created database {name}")
 
 
 def configure_django(database: str, static_root: Path) -> None:

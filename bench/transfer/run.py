@@ -46,6 +46,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database  # noqa: E402
+
 PYTHON = ROOT / ".venv" / "bin" / "python"
 MiB = 1024 * 1024
 BLOCK = MiB
@@ -146,27 +150,6 @@ def read_dotenv(path: Path) -> dict[str, str]:
         key, _, value = line.partition("=")
         values[key.strip()] = value.strip().strip('"').strip("'")
     return values
-
-
-def psql(sql: str, database: str = "postgres") -> str:
-    out = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-tAc", sql],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip()
-
-
-def ensure_database(name: str) -> None:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise SystemExit(f"database name {name!r} must be a plain lower-case identifier")
-    if name in {"bailo", "postgres", "template0", "template1"}:
-        raise SystemExit(f"refusing to benchmark in the shared database {name!r}")
-    # The name matched a plain identifier above, so it is safe to place in the statement.
-    if psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":  # noqa: S608
-        psql(f"CREATE DATABASE {name}")
-        print(f"created database {name}")
 
 
 def empty_redis_db(url: str) -> str:
