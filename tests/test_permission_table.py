@@ -30,6 +30,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from access.access_requests import access_request_create
 from access.models import Token
 from access.policy import Actor
 from models_app.models import Model, Schema, SchemaMigration
@@ -47,6 +48,13 @@ EVERYONE: Statuses = (200, 200, 200, 200, 200, 200, 200)
 ADMINS: Statuses = (403, 403, 403, 403, 403, 200, 401)
 VIEW_PRIVATE: Statuses = (200, 200, 200, 200, 404, 200, 401)
 VIEW_PUBLIC: Statuses = SIGNED_IN
+TABLE_REQUEST = {
+    "overview": {
+        "name": "Table request",
+        "entities": ["user:cody"],
+        "justification": "To fill the table",
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -259,16 +267,7 @@ ROWS: list[Row] = [
     Row(
         "POST",
         "/model/{model}/access-requests",
-        body={
-            "schemaId": "minimal-access-request-general-v10",
-            "metadata": {
-                "overview": {
-                    "name": "Table request",
-                    "entities": ["user:cody"],
-                    "justification": "To fill the table",
-                }
-            },
-        },
+        body={"schemaId": "minimal-access-request-general-v10", "metadata": TABLE_REQUEST},
         private=VIEW_PRIVATE,
         public=VIEW_PUBLIC,
     ),
@@ -293,6 +292,40 @@ ROWS: list[Row] = [
     ],
     Row("GET", "/access-requests/search", anywhere=SIGNED_IN),
     Row("GET", "/access-requests/search?mine=true", anywhere=SIGNED_IN),
+    # A real request, made by the consumer (who is named in it), on each entry.
+    *[
+        Row(
+            method,
+            "/model/{model}/access-request/{access_request}" + suffix,
+            body=body,
+            private=VIEW_PRIVATE,
+            public=VIEW_PUBLIC,
+        )
+        for method, suffix, body in (
+            ("GET", "", None),
+            ("POST", "/comment", {"comment": "Hello"}),
+            ("GET", "/permissions/mine", None),
+        )
+    ],
+    # Only the entities it names and the entry's owners may change or withdraw it.
+    *[
+        Row(
+            method,
+            "/model/{model}/access-request/{access_request}",
+            body=body,
+            private=(200, 403, 200, 403, 404, 403, 401),
+            public=(200, 403, 200, 403, 403, 403, 401),
+        )
+        for method, body in (("PATCH", {"metadata": TABLE_REQUEST}), ("DELETE", None))
+    ],
+    # Only holders of the review's role respond to it.
+    Row(
+        "POST",
+        "/model/{model}/access-request/{access_request}/review",
+        body={"role": "msro", "decision": "approve"},
+        private=(403, 403, 403, 200, 404, 403, 401),
+        public=(403, 403, 403, 200, 403, 403, 401),
+    ),
 ]
 
 
@@ -463,8 +496,19 @@ def world(
             }
         ],
     )
+    consumer = Actor(user=personas["consumer"])
+    requests = {
+        column: access_request_create(
+            actor=consumer,
+            model=model,
+            schema_id="minimal-access-request-general-v10",
+            metadata=TABLE_REQUEST,
+        )
+        for column, model in (("private", entry), ("public", public_entry))
+    }
     return {
         "entries": {"private": entry, "public": public_entry},
+        "access_requests": requests,
         "template": template,
         "spare_schema": spare.id,
         "migration": migration.id,
@@ -527,6 +571,7 @@ def test_each_persona_gets_exactly_the_expected_status(
         }
         if column != "anywhere":
             values["model"] = world["entries"][column].id
+            values["access_request"] = world["access_requests"][column].id
         for persona, status in zip(PERSONAS, expected, strict=True):
             if tokens:
                 values |= {"my_token": tokens[persona], "owner_token": tokens["owner"]}
