@@ -1,4 +1,4 @@
-"""Writes for releases: create and update (deletion arrives with the deletion feature).
+"""Writes for releases: create and update (deleting one is in ``deletion/artefacts.py``).
 
 Each service checks the policy itself, validates everything before writing, and writes in one
 transaction, so a refused request stores nothing. File services live in ``file_services.py``.

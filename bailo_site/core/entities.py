@@ -47,3 +47,20 @@ def parse_entity(value: str) -> tuple[str, str]:
     if not sep or kind not in {"user", "group"} or not name:
         raise ValueError(f"'{value}' is not an entity; expected user:<name> or group:<name>")
     return kind, name
+
+
+def entity_search(text: str, limit: int) -> list[tuple[str, str]]:
+    """Active users, then groups, whose name contains ``text``: ``(kind, name)``, ``limit`` each."""
+    from django.contrib.auth.models import Group, User
+
+    users = (
+        User.objects.filter(is_active=True, username__icontains=text)
+        .order_by("username")
+        .values_list("username", flat=True)[:limit]
+    )
+    groups = (
+        Group.objects.filter(name__icontains=text)
+        .order_by("name")
+        .values_list("name", flat=True)[:limit]
+    )
+    return [("user", name) for name in users] + [("group", name) for name in groups]

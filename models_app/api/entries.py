@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
 from ninja import Router
 
 from access.policy import Action, Actor, get_model_for, permissions_mine
 from bailo_site.core.api_helpers import query_flag, read_json
+from bailo_site.core.entities import entity_search
 from bailo_site.core.errors import BadRequest, NotFound
 from deletion.services import model_delete
 from models_app.models import EntryKind, Model, SchemaMigration
@@ -195,7 +195,7 @@ def migrate_schema(request: HttpRequest, model_id: str, migration_id: str) -> di
 
 
 def _review_roles_for(model: Model | None) -> list[ReviewRole]:
-    # TODO(lead): a selector in reviews (review_roles_for_entry) would be the natural home.
+    """The review roles of the entry's card schema (every role before a card exists)."""
     roles = ReviewRole.objects.order_by("short_name")
     if model is not None and model.card is not None:
         return list(roles.filter(short_name__in=model.card.schema.review_roles))
@@ -241,15 +241,8 @@ def search_entities(request: HttpRequest, q: str) -> dict[str, Any]:
     q = q.strip()
     if len(q) < ENTITY_QUERY_MIN_LENGTH:
         return {"results": []}
-    # TODO(lead): these two reads belong in bailo_site/core/entities.py (entity_search).
-    users = User.objects.filter(is_active=True, username__icontains=q).order_by("username")
-    groups = Group.objects.filter(name__icontains=q).order_by("name")
-    results = [
-        {"kind": "user", "id": name}
-        for name in users.values_list("username", flat=True)[:ENTITY_QUERY_LIMIT]
-    ]
-    results.extend(
-        {"kind": "group", "id": name}
-        for name in groups.values_list("name", flat=True)[:ENTITY_QUERY_LIMIT]
-    )
-    return {"results": results}
+    return {
+        "results": [
+            {"kind": kind, "id": name} for kind, name in entity_search(q, ENTITY_QUERY_LIMIT)
+        ]
+    }
