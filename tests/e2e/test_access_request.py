@@ -4,14 +4,12 @@ the consumer edits the request, the reviewer approves, and the consumer download
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 
 from access.access_requests import today
 from access.models import AccessRequest
@@ -20,22 +18,6 @@ from tests.releases.files_support import blobs  # noqa: F401
 from tests.releases.release_helpers import make_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def seeded() -> None:
-    """The review roles and default schemas that migrations seed.
-
-    Once Playwright runs its event loop, Django hands this thread a new connection object, which
-    lacks the serialized copy of the database that ``serialized_rollback`` restores: after a
-    transactional test has flushed the database, the seeds would be missing here. Seeding again
-    is harmless (both seeds are idempotent).
-    """
-    for module in (
-        "reviews.migrations.0002_seed_review_roles",
-        "models_app.migrations.0002_seed_default_schemas",
-    ):
-        importlib.import_module(module).seed(django_apps, None)
 
 
 def sign_in(browser: Any, live_server: Any, username: str) -> Any:
@@ -53,7 +35,6 @@ def sign_in(browser: Any, live_server: Any, username: str) -> Any:
 def test_request_access_review_with_changes_edit_approve_and_download(
     browser: Any,
     live_server: Any,
-    seeded: None,
     consumer: Any,
     reviewer: Any,
     entry: Any,

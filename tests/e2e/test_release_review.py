@@ -14,7 +14,6 @@ from reviews.models import Review
 from reviews.services import review_respond
 from tests.conftest import PASSWORD
 from tests.releases.release_helpers import make_release, with_card
-from tests.reviews.conftest import seed_defaults
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -37,12 +36,6 @@ def badge(settings: Any) -> None:
         ]
 
 
-@pytest.fixture
-def seeded() -> None:
-    """Review roles and default schemas, seeded again: see tests/reviews/conftest.py."""
-    seed_defaults()
-
-
 def sign_in(page: Any, live_server: Any, username: str) -> None:
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill(username)
@@ -52,7 +45,6 @@ def sign_in(page: Any, live_server: Any, username: str) -> None:
 
 
 def test_a_reviewer_approves_a_release_from_the_reviews_page(
-    seeded: None,
     page: Any,
     live_server: Any,
     badge: None,

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from releases.models import Release
-from tests.conftest import seed_defaults
 from tests.releases.release_helpers import make_release, with_card
 
 CONTEXT_PROCESSOR = "reviews.context_processors.reviews"
@@ -47,8 +46,3 @@ def badge(settings: Any) -> None:
             },
             *settings.TEMPLATES[1:],
         ]
-
-
-@pytest.fixture
-def seeded() -> None:
-    seed_defaults()

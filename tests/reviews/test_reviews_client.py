@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def published(seeded: None, entry: Any, owner: Any) -> Release:
+def published(entry: Any, owner: Any) -> Release:
     """Release 1.0.0 of the private entry; with a live server, commits are real, so its
     reviews (msro, mtr) open as they do in production."""
     return make_release(with_card(entry, owner), owner, "1.0.0")
