@@ -28,8 +28,8 @@ from access.access_requests import (
     access_request_update,
 )
 from access.policy import Action, Actor, check, get_model_for
-from bailo_site.core.api_helpers import query_flag, read_json
-from bailo_site.core.errors import BadRequest, NotFound
+from core.api_helpers import query_flag, read_json
+from core.errors import BadRequest, NotFound
 from reviews.models import Review
 from reviews.selectors import response_json
 from reviews.services import comment_add, review_respond

@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from access.models import AccessRequest, AccessRequestEntity
 from access.policy import CONTRIBUTOR, OWNER, Actor, check_token_action
-from bailo_site.core.entities import entities_of
-from bailo_site.core.errors import NotFound
+from core.entities import entities_of
+from core.errors import NotFound
 from models_app.models import Collaborator, EntryKind, Model, Schema, SchemaKind
 from models_app.selectors import iso
 from reviews.models import Response, Review

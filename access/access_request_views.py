@@ -30,8 +30,8 @@ from access.access_requests import (
 )
 from access.models import AccessRequest
 from access.policy import Action, Actor, allowed, check
-from bailo_site.core.entities import user_entity
-from bailo_site.core.errors import BailoError, Forbidden, NotFound
+from core.entities import user_entity
+from core.errors import BailoError, Forbidden, NotFound
 from models_app.card_form import CardForm, build_card_form, parse_card_post
 from models_app.models import Model, Schema
 from models_app.views.entry import (

@@ -38,9 +38,9 @@ from django.utils.dateparse import parse_date
 from access.access_request_selectors import approved_requests_for
 from access.models import AccessRequest, AccessRequestEntity
 from access.policy import OWNER, Action, Actor, check
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.entities import entities_of, parse_entity
-from bailo_site.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.audit import AuditAction, audit_record
+from core.entities import entities_of, parse_entity
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from models_app.ids import new_entry_id
 from models_app.models import EntryKind, Model, Schema, SchemaKind
 from models_app.schema_validation import validation_errors

@@ -10,7 +10,7 @@ from ninja import Router
 
 from access import selectors, services
 from access.policy import TOKEN_ACTION_CATALOGUE, Actor
-from bailo_site.core.errors import BadRequest
+from core.errors import BadRequest
 
 router = Router(tags=["token"])
 

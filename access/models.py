@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from bailo_site.core.models import LiveManager, SoftDeleteModel, TimeStampedModel
+from core.models import LiveManager, SoftDeleteModel, TimeStampedModel
 
 
 class TokenScope(models.TextChoices):

@@ -21,8 +21,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from bailo_site.core.entities import entities_of, is_admin
-from bailo_site.core.errors import Forbidden, NotFound
+from core.entities import entities_of, is_admin
+from core.errors import Forbidden, NotFound
 from models_app.models import Collaborator, EntryKind, Model, SystemRole, Visibility
 
 

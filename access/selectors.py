@@ -14,7 +14,7 @@ from django.utils import timezone
 from access.models import Token
 from access.policy import TOKEN_ACTION_CATALOGUE, Actor
 from access.services import ADMIN_TOKEN_ACTIONS
-from bailo_site.core.entities import is_admin
+from core.entities import is_admin
 from models_app.models import Model
 from models_app.selectors import iso
 

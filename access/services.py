@@ -18,8 +18,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from access.models import Token, TokenScope
 from access.policy import TOKEN_ACTION_IDS, Actor
 from access.tokens import hash_secret, new_access_key, new_secret
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.errors import BadRequest, Forbidden, NotFound
+from core.audit import AuditAction, audit_record
+from core.errors import BadRequest, Forbidden, NotFound
 from models_app.models import Model
 
 DESCRIPTION_MAX = 200

@@ -18,9 +18,9 @@ from ninja.renderers import JSONRenderer
 from access.access_request_api import router as access_requests_router
 from access.api import router as tokens_router
 from access.authentication import ApiAuthenticationFailed, api_auth
-from bailo_site.core.api import router as core_router
-from bailo_site.core.api_helpers import too_large
-from bailo_site.core.errors import BailoError, error_body
+from core.api import router as core_router
+from core.api_helpers import too_large
+from core.errors import BailoError, error_body
 from models_app.api.entries import router as entries_router
 from models_app.api.schemas import router as schemas_router
 from models_app.api.search import router as search_router

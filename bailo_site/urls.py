@@ -9,7 +9,7 @@ from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 
 from bailo_site.api import api
-from bailo_site.core import docs, views
+from core import docs, views
 
 urlpatterns: list[Any] = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -48,7 +48,7 @@ urlpatterns: list[Any] = [
 if settings.OIDC_ENABLED:
     urlpatterns.insert(0, path("oidc/", include("mozilla_django_oidc.urls")))
 
-handler400 = "bailo_site.core.views.bad_request"
-handler403 = "bailo_site.core.views.forbidden"
-handler404 = "bailo_site.core.views.not_found"
-handler500 = "bailo_site.core.views.server_error"
+handler400 = "core.views.bad_request"
+handler403 = "core.views.forbidden"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

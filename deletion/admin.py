@@ -21,8 +21,8 @@ from django.utils.html import format_html, format_html_join
 
 from access.models import AccessRequest
 from access.policy import Actor
-from bailo_site.core.entities import is_admin
-from bailo_site.core.errors import BailoError
+from core.entities import is_admin
+from core.errors import BailoError
 from deletion.models import Deletion
 from deletion.purge import deletion_purge_now
 from deletion.services import deletion_restore

@@ -14,7 +14,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from access.policy import Action, Actor
-from bailo_site.core.errors import BailoError, NotFound
+from core.errors import BailoError, NotFound
 from deletion import artefacts
 from models_app.views.entry import entry_context, entry_page, load_entry
 from releases import registry

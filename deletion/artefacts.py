@@ -24,8 +24,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from access.policy import Action, Actor, check, get_model_for
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.errors import BadRequest, BailoError, Conflict, NotFound
+from core.audit import AuditAction, audit_record
+from core.errors import BadRequest, BailoError, Conflict, NotFound
 from deletion.models import Deletion
 from deletion.services import _schedule_purge_if_due
 from models_app.models import Model

@@ -26,9 +26,9 @@ from django.utils.dateparse import parse_datetime
 
 from access.models import AccessRequest, AccessRequestEntity
 from access.policy import Actor
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.errors import Conflict, Forbidden, NotFound
-from bailo_site.core.storage import blob_store
+from core.audit import AuditAction, audit_record
+from core.errors import Conflict, Forbidden, NotFound
+from core.storage import blob_store
 from deletion.models import Deletion
 from models_app.models import Model, ModelCardRevision
 from releases.models import File, FilePart, Release, ReleaseFile, ScanResult

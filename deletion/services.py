@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from access.models import AccessRequest, Token
 from access.policy import Action, Actor, check, get_model_for
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.errors import BadRequest, Conflict, NotFound
+from core.audit import AuditAction, audit_record
+from core.errors import BadRequest, Conflict, NotFound
 from deletion.models import Deletion
 from models_app.models import Model, ModelCardRevision
 from releases.models import File, Release, ReleaseFile, ScanResult
@@ -260,7 +260,7 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
     Refused once the purge has started, or when restoring would clash with a live record.
     """
     if not actor.is_admin:
-        from bailo_site.core.errors import Forbidden
+        from core.errors import Forbidden
 
         raise Forbidden("Only administrators may restore deletions")
     with transaction.atomic():

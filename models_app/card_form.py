@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 
-from bailo_site.core.markdown import render_markdown
+from core.markdown import render_markdown
 
 # Field kinds: the input a question is rendered as.
 TEXT = "text"

@@ -7,9 +7,9 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
-from bailo_site.core.entities import entities_of, is_admin
-from bailo_site.core.fields import OrderedJSONField
-from bailo_site.core.models import (
+from core.entities import entities_of, is_admin
+from core.fields import OrderedJSONField
+from core.models import (
     CreatedByModel,
     LiveManager,
     LiveQuerySet,

@@ -12,7 +12,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 
-from bailo_site.core.errors import BadRequest
+from core.errors import BadRequest
 
 KNOWN_WIDGETS = frozenset(
     {

@@ -35,8 +35,8 @@ from django.db.models import (
     prefetch_related_objects,
 )
 
-from bailo_site.core.entities import entities_of
-from bailo_site.core.errors import BadRequest
+from core.entities import entities_of
+from core.errors import BadRequest
 from models_app.models import Collaborator, EntryKind, Model, ModelTag, SystemRole
 from models_app.selectors import collaborators_of, iso, tags_of
 from reviews.models import ReviewRole

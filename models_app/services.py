@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from access.policy import Action, Actor, check, check_token_action, require_admin
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.entities import parse_entity, user_entity
-from bailo_site.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.audit import AuditAction, audit_record
+from core.entities import parse_entity, user_entity
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from models_app.ids import new_entry_id, slugify_name
 from models_app.models import (
     Collaborator,

@@ -28,9 +28,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 
 from access.policy import Action, Actor, check
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.errors import Conflict, Forbidden, NotFound, error_body
-from bailo_site.core.storage import BlobNotFound, BlobStore, blob_store
+from core.audit import AuditAction, audit_record
+from core.errors import Conflict, Forbidden, NotFound, error_body
+from core.storage import BlobNotFound, BlobStore, blob_store
 from releases.file_services import release_free_memory
 from releases.models import File
 

@@ -30,9 +30,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from access.policy import Action, Actor, check
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.errors import BadRequest, BailoError, Conflict, NotFound
-from bailo_site.core.storage import (
+from core.audit import AuditAction, audit_record
+from core.errors import BadRequest, BailoError, Conflict, NotFound
+from core.storage import (
     MAX_PARTS,
     BlobNotFound,
     BlobStore,

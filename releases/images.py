@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from access.policy import Action, Actor, check, get_model_for
-from bailo_site.core.errors import BailoError, NotFound
+from core.errors import BailoError, NotFound
 from models_app.models import EntryKind, Model
 from releases import registry
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from bailo_site.core.models import CreatedByModel, LiveManager, SoftDeleteModel, TimeStampedModel
+from core.models import CreatedByModel, LiveManager, SoftDeleteModel, TimeStampedModel
 
 
 class FileQuerySet(models.QuerySet["File"]):

@@ -32,8 +32,8 @@ from django.views.decorators.http import require_GET
 
 from access.authentication import ApiAuthenticationFailed, authenticate_request
 from access.policy import Action, Actor, check
-from bailo_site.core.entities import user_entity
-from bailo_site.core.errors import Forbidden, NotFound
+from core.entities import user_entity
+from core.errors import Forbidden, NotFound
 from models_app.models import EntryKind, Model
 from releases import registry
 

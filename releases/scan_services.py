@@ -23,9 +23,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from access.policy import Action, Actor, check, get_model_for
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.errors import BadRequest, NotFound, NotImplementedYet
-from bailo_site.core.storage import blob_store
+from core.audit import AuditAction, audit_record
+from core.errors import BadRequest, NotFound, NotImplementedYet
+from core.storage import blob_store
 from releases import scanning
 from releases.models import File, ScanResult, ScanState
 

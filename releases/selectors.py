@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from access.policy import Action, Actor, allowed, check
-from bailo_site.core.errors import BadRequest, NotFound
+from core.errors import BadRequest, NotFound
 from models_app.models import Model
 from models_app.selectors import iso
 from releases.file_selectors import file_json

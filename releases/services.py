@@ -14,8 +14,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from access.policy import Action, Actor, check
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.errors import BadRequest, BailoError, Conflict
+from core.audit import AuditAction, audit_record
+from core.errors import BadRequest, BailoError, Conflict
 from models_app.models import EntryKind, Model, ModelCardRevision
 from releases import registry
 from releases.models import File, Release, ReleaseFile

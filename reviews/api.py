@@ -18,8 +18,8 @@ from ninja import Router
 
 from access.authentication import optional_api_auth
 from access.policy import Action, Actor, allowed, check_token_action, get_model_for, require_admin
-from bailo_site.core.api_helpers import query_flag, read_json
-from bailo_site.core.errors import BadRequest, NotFound
+from core.api_helpers import query_flag, read_json
+from core.errors import BadRequest, NotFound
 from models_app.models import Model
 from releases.selectors import release_get_visible
 from reviews import role_services, selectors, services

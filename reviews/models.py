@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from bailo_site.core.models import LiveManager, SoftDeleteModel, TimeStampedModel
+from core.models import LiveManager, SoftDeleteModel, TimeStampedModel
 
 
 class ReviewRole(TimeStampedModel):

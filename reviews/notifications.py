@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from bailo_site.core.entities import GROUP_PREFIX, USER_PREFIX
+from core.entities import GROUP_PREFIX, USER_PREFIX
 from models_app.models import Collaborator, SystemRole
 from reviews.models import Decision, Response, Review, ReviewKind, ReviewRole
 from reviews.services import outcome, reviews_of

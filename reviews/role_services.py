@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from access.models import AccessRequest
 from access.policy import Actor, require_admin
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.entities import parse_entity
-from bailo_site.core.errors import BadRequest, Conflict, NotFound
+from core.audit import AuditAction, audit_record
+from core.entities import parse_entity
+from core.errors import BadRequest, Conflict, NotFound
 from models_app.models import Collaborator, Model, ModelCardRevision, Schema, SystemRole
 from releases.models import Release
 from reviews.models import Review, ReviewRole

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from access.models import AccessRequest
 from access.policy import Actor
-from bailo_site.core.entities import entities_of
+from core.entities import entities_of
 from models_app.models import Collaborator, Model
 from releases.models import Release
 from reviews.models import Decision, Response, Review, ReviewKind, ReviewRole

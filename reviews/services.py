@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from access.models import AccessRequest
 from access.policy import Actor
-from bailo_site.core.audit import AuditAction, audit_record
-from bailo_site.core.entities import entities_of, user_entity
-from bailo_site.core.errors import BadRequest, Forbidden, NotFound
+from core.audit import AuditAction, audit_record
+from core.entities import entities_of, user_entity
+from core.errors import BadRequest, Forbidden, NotFound
 from models_app.models import Collaborator, ModelCardRevision
 from releases.models import Release
 from reviews.models import Decision, Response, Review, ReviewKind

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from access.models import AccessRequest
 from access.policy import Action, Actor
-from bailo_site.core.errors import BailoError, NotFound
+from core.errors import BailoError, NotFound
 from models_app.models import Model
 from models_app.views.entry import entry_context, entry_page, load_entry
 from releases.models import Release

@@ -87,7 +87,7 @@ class Row:
 
 
 ROWS: list[Row] = [
-    # --- system (bailo_site/core/api.py) ---------------------------------------------------------
+    # --- system (core/api.py) ---------------------------------------------------------
     Row("GET", "/config/ui", anywhere=EVERYONE),
     Row("GET", "/system/status", anywhere=EVERYONE),
     Row("GET", "/openapi.json", anywhere=EVERYONE),

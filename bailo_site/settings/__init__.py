@@ -58,7 +58,7 @@ OIDC_RP_CLIENT_ID = env.string("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 
 INSTALLED_APPS = [
-    "bailo_site.core.admin_site.BailoAdminConfig",
+    "core.admin_site.BailoAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -66,7 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",
-    "bailo_site.core.apps.CoreConfig",
+    "core.apps.CoreConfig",
     "models_app",
     "releases",
     "reviews",
@@ -88,10 +88,10 @@ if not DEBUG:
     # runserver serves static files in development; WhiteNoise does it in production.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
-AUTHENTICATION_BACKENDS = ["bailo_site.core.backends.AdminGroupBackend"]
+AUTHENTICATION_BACKENDS = ["core.backends.AdminGroupBackend"]
 if OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
-    AUTHENTICATION_BACKENDS.insert(0, "bailo_site.core.oidc.BailoOIDCBackend")
+    AUTHENTICATION_BACKENDS.insert(0, "core.oidc.BailoOIDCBackend")
     OIDC_RP_CLIENT_SECRET = env.string("OIDC_RP_CLIENT_SECRET")
     OIDC_OP_AUTHORIZATION_ENDPOINT = env.string("OIDC_OP_AUTHORIZATION_ENDPOINT")
     OIDC_OP_TOKEN_ENDPOINT = env.string("OIDC_OP_TOKEN_ENDPOINT")
@@ -135,7 +135,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "bailo_site.core.context_processors.ui",
+                "core.context_processors.ui",
                 "reviews.context_processors.reviews",
             ],
         },

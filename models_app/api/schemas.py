@@ -12,8 +12,8 @@ from django.http import HttpRequest
 from ninja import Router
 
 from access.policy import Actor
-from bailo_site.core.api_helpers import query_flag, read_json
-from bailo_site.core.errors import BadRequest, NotFound
+from core.api_helpers import query_flag, read_json
+from core.errors import BadRequest, NotFound
 from models_app.models import Schema, SchemaKind, SchemaMigration
 from models_app.selectors import (
     schema_json,

@@ -6,7 +6,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import bailo_site.core.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -231,7 +231,7 @@ class Migration(migrations.Migration):
                         max_length=20,
                     ),
                 ),
-                ("json_schema", bailo_site.core.fields.OrderedJSONField()),
+                ("json_schema", core.fields.OrderedJSONField()),
                 ("review_roles", models.JSONField(blank=True, default=list)),
                 ("active", models.BooleanField(default=True)),
                 ("hidden", models.BooleanField(default=False)),

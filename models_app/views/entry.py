@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from access.policy import Action, Actor, allowed, check
-from bailo_site.core.errors import BailoError, Forbidden, NotFound
+from core.errors import BailoError, Forbidden, NotFound
 from models_app import selectors, services
 from models_app.card_form import build_card_form
 from models_app.forms import (

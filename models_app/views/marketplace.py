@@ -19,8 +19,8 @@ from django.urls import path
 from django.utils.html import strip_tags
 
 from access.policy import Actor
-from bailo_site.core.errors import BadRequest, BailoError
-from bailo_site.core.markdown import render_markdown
+from core.errors import BadRequest, BailoError
+from core.markdown import render_markdown
 from models_app.models import EntryKind, Model, SystemRole
 from models_app.search import MINE, SearchPage, model_search, visible_entries
 from models_app.selectors import popular_tags

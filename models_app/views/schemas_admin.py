@@ -22,8 +22,8 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
 
 from access.policy import Actor
-from bailo_site.core.entities import is_admin
-from bailo_site.core.errors import BadRequest, BailoError
+from core.entities import is_admin
+from core.errors import BadRequest, BailoError
 from models_app import selectors, services
 from models_app.models import Collaborator, Schema, SchemaKind, SchemaMigration
 from models_app.schema_validation import iter_questions

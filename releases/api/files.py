@@ -21,7 +21,7 @@ from django.http.response import HttpResponseBase
 from ninja import Router
 
 from access.policy import Action, Actor, allowed, check, get_model_for
-from bailo_site.core.errors import BadRequest, NotFound, PayloadTooLarge
+from core.errors import BadRequest, NotFound, PayloadTooLarge
 from models_app.models import Model
 from releases import file_services
 from releases.downloads import download_response

@@ -20,7 +20,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from access.policy import Action, Actor, allowed
-from bailo_site.core.errors import BadRequest, BailoError, NotFound
+from core.errors import BadRequest, BailoError, NotFound
 from models_app.models import Model
 from models_app.views.entry import (
     MODEL_KINDS,

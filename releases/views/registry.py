@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods
 
 from access.policy import Action, allowed
-from bailo_site.core.errors import NotFound
+from core.errors import NotFound
 from models_app.views.entry import (
     MODEL_KINDS,
     EntryTab,

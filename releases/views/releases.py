@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from access.policy import Action, Actor, allowed
-from bailo_site.core.errors import BailoError
+from core.errors import BailoError
 from models_app.models import Model
 from models_app.selectors import card_revisions
 from models_app.views.entry import (

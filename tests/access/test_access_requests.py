@@ -22,8 +22,8 @@ from access.access_requests import (
 )
 from access.models import AccessRequest, AccessRequestEntity
 from access.policy import Action, Actor, allowed
-from bailo_site.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from bailo_site.core.models import AuditEvent
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.models import AuditEvent
 from models_app.models import Model, Schema
 from models_app.services import model_update
 from reviews.models import Response, Review

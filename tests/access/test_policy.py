@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from access.policy import DOWNLOAD_GRANTS, Action, Actor, allowed, check, permissions_mine
-from bailo_site.core.errors import Forbidden, NotFound
+from core.errors import Forbidden, NotFound
 
 pytestmark = pytest.mark.django_db
 

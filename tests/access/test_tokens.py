@@ -19,8 +19,8 @@ from django.utils import timezone
 from access.models import Token
 from access.policy import Action, Actor, check, get_model_for
 from access.services import token_create, token_revoke
-from bailo_site.core.errors import Forbidden, NotFound
-from bailo_site.core.models import AuditEvent
+from core.errors import Forbidden, NotFound
+from core.models import AuditEvent
 from tests.conftest import basic
 
 pytestmark = pytest.mark.django_db

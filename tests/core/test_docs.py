@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from bailo_site.core.markdown import render_markdown
+from core.markdown import render_markdown
 
 pytestmark = pytest.mark.django_db
 

@@ -51,7 +51,7 @@ def test_a_task_round_trips_through_redis(real_stack: None) -> None:
     from celery.contrib.testing.worker import start_worker
 
     from bailo_site.celery import app
-    from bailo_site.core.tasks import ping
+    from core.tasks import ping
 
     app.conf.task_always_eager = False
     app.conf.broker_url = os.environ["REDIS_URL"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from bailo_site.core.storage import (
+from core.storage import (
     MAX_PARTS,
     MIN_PART_SIZE,
     BlobNotFound,

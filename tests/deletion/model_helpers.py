@@ -22,7 +22,7 @@ from django.db import connection
 from access.models import AccessRequest, AccessRequestEntity, Token
 from access.policy import Actor
 from bailo_site.celery import app as celery_app
-from bailo_site.core.storage import blob_store
+from core.storage import blob_store
 from deletion.models import Deletion
 from models_app.models import Model, ModelCardRevision
 from releases.models import File, Release, ReleaseFile, ScanResult

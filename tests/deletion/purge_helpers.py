@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from bailo_site.core.storage import blob_store
+from core.storage import blob_store
 from deletion.models import Deletion
 from deletion.purge import model_blob_prefix
 from releases import registry

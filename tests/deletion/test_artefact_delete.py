@@ -21,8 +21,8 @@ from django.test import Client
 from django.utils import timezone
 
 from access.policy import Actor
-from bailo_site.core.audit import AuditAction
-from bailo_site.core.models import AuditEvent
+from core.audit import AuditAction
+from core.models import AuditEvent
 from deletion.models import Deletion
 from deletion.purge import deletion_purge
 from deletion.services import deletion_restore
@@ -169,7 +169,7 @@ def test_restoring_a_deleted_file_puts_it_back_in_its_releases_with_the_same_byt
 def test_a_file_deletion_with_no_retention_is_purged_with_its_bytes_at_once(
     shipped: tuple[Model, File, Release, Release], owner: Any, settings: Any
 ) -> None:
-    from bailo_site.core.storage import blob_store
+    from core.storage import blob_store
 
     settings.DELETION_RETENTION = timedelta(0)
     model, file, _first, _second = shipped

@@ -19,10 +19,10 @@ from django.test.utils import CaptureQueriesContext
 
 from access.models import Token
 from access.policy import Actor
-from bailo_site.core.audit import AuditAction
-from bailo_site.core.errors import BadRequest, Forbidden, NotFound
-from bailo_site.core.models import AuditEvent
-from bailo_site.core.storage import blob_store
+from core.audit import AuditAction
+from core.errors import BadRequest, Forbidden, NotFound
+from core.models import AuditEvent
+from core.storage import blob_store
 from deletion import services
 from deletion.models import Deletion
 from deletion.services import model_delete, model_deletion_preview

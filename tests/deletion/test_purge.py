@@ -20,10 +20,10 @@ from django.core.management import call_command
 
 from access.models import Token
 from access.policy import Actor
-from bailo_site.core.audit import AuditAction
-from bailo_site.core.errors import Conflict
-from bailo_site.core.models import AuditEvent
-from bailo_site.core.storage import blob_store
+from core.audit import AuditAction
+from core.errors import Conflict
+from core.models import AuditEvent
+from core.storage import blob_store
 from deletion import purge as purge_module
 from deletion.artefacts import image_delete
 from deletion.models import Deletion

@@ -20,9 +20,9 @@ from django.test import Client
 
 from access.models import Token
 from access.policy import Actor
-from bailo_site.core.audit import AuditAction
-from bailo_site.core.models import AuditEvent
-from bailo_site.core.storage import blob_store
+from core.audit import AuditAction
+from core.models import AuditEvent
+from core.storage import blob_store
 from deletion.models import Deletion
 from deletion.services import model_delete
 from deletion.tasks import purge_deletion

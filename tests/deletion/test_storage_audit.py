@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command, execute_from_comm
 from django.db import connections
 
 from access.policy import Actor
-from bailo_site.core.storage import blob_store
+from core.storage import blob_store
 from deletion.purge import model_blob_prefix
 from deletion.services import model_delete
 from models_app.models import Model

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from access.policy import Actor
-from bailo_site.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from bailo_site.core.models import AuditEvent
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.models import AuditEvent
 from models_app.models import Collaborator, Model, ModelCardRevision, Schema, SchemaMigration
 from models_app.services import (
     card_from_schema,

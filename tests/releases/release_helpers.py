@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from access.policy import Actor
-from bailo_site.core.storage import blob_store
+from core.storage import blob_store
 from models_app.models import Model
 from models_app.services import card_from_schema, card_update
 from releases.models import File, Release

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from access import policy
-from bailo_site.core.models import AuditEvent
+from core.models import AuditEvent
 from releases import downloads
 from releases.downloads import ByteRange, Unsatisfiable, parse_range
 from releases.models import File
@@ -290,7 +290,7 @@ def test_a_large_file_streams_in_order_across_storage_segments(
 def test_a_complete_file_whose_bytes_are_missing_answers_a_clear_404(
     client_for: Any, owner: Any, stored: File
 ) -> None:
-    from bailo_site.core.storage import blob_store
+    from core.storage import blob_store
 
     blob_store().delete(stored.storage_key)
     response = client_for(owner).get(url(stored))

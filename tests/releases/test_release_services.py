@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from access.policy import Actor
-from bailo_site.core.audit import AuditAction
-from bailo_site.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from bailo_site.core.models import AuditEvent
+from core.audit import AuditAction
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.models import AuditEvent
 from models_app.services import model_create
 from releases import registry
 from releases.models import Release, ReleaseFile

@@ -13,9 +13,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from bailo_site.core.errors import BadRequest
-from bailo_site.core.models import AuditEvent
-from bailo_site.core.storage import MAX_PARTS, MIN_PART_SIZE, blob_store
+from core.errors import BadRequest
+from core.models import AuditEvent
+from core.storage import MAX_PARTS, MIN_PART_SIZE, blob_store
 from releases import file_services
 from releases.models import File, FilePart
 from releases.tasks import ABANDONED_SWEEP_EVERY

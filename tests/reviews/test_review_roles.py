@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from access.policy import Actor
-from bailo_site.core.errors import BadRequest, Conflict, Forbidden
+from core.errors import BadRequest, Conflict, Forbidden
 from models_app.models import Collaborator, Schema
 from reviews import role_services
 from reviews.models import Response, Review, ReviewRole

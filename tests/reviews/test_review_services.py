@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from access.models import AccessRequest
 from access.policy import Actor
-from bailo_site.core.errors import BadRequest, Forbidden
+from core.errors import BadRequest, Forbidden
 from models_app.models import Collaborator, Schema
 from models_app.services import schema_update
 from releases.models import Release

@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from ninja import Router
 
 from access.authentication import optional_api_auth
-from bailo_site.core.entities import is_admin
-from bailo_site.core.health import system_status
+from core.entities import is_admin
+from core.health import system_status
 
 router = Router(tags=["system"])
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from bailo_site.core.entities import user_entity
-from bailo_site.core.models import AuditEvent
+from core.entities import user_entity
+from core.models import AuditEvent
 
 
 class AuditAction(StrEnum):

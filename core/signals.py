@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
-from bailo_site.core.audit import AuditAction, audit_record
+from core.audit import AuditAction, audit_record
 
 
 @receiver(user_logged_in)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from bailo_site.core.models import AuditEvent
+from core.models import AuditEvent
 
 
 @admin.register(AuditEvent)

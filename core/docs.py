@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from bailo_site.core.markdown import render_markdown
+from core.markdown import render_markdown
 
 DOCS_DIR = Path(settings.BASE_DIR) / "docs"
 

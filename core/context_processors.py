@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from bailo_site.core.entities import is_admin
+from core.entities import is_admin
 
 
 def ui(request: HttpRequest) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
-from bailo_site.core.errors import BadRequest, PayloadTooLarge
+from core.errors import BadRequest, PayloadTooLarge
 
 
 def too_large() -> PayloadTooLarge:

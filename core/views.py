@@ -8,8 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from bailo_site.core.entities import entities_of
-from bailo_site.core.errors import error_body
+from core.entities import entities_of
+from core.errors import error_body
 
 
 @login_required

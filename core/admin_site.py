@@ -13,10 +13,10 @@ class BailoAdminSite(admin.AdminSite):
     index_title = "Administration"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        from bailo_site.core.entities import is_admin
+        from core.entities import is_admin
 
         return bool(request.user.is_active and is_admin(request.user))
 
 
 class BailoAdminConfig(AdminConfig):
-    default_site = "bailo_site.core.admin_site.BailoAdminSite"
+    default_site = "core.admin_site.BailoAdminSite"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 
-from bailo_site.core.entities import is_admin
+from core.entities import is_admin
 
 
 class AdminGroupBackend(ModelBackend):
