@@ -27,9 +27,9 @@ from access.access_requests import (
     access_request_may_change,
     access_request_update,
 )
-from access.policy import Action, Actor, check, get_model_for
 from core.api_helpers import query_flag, read_json
 from core.errors import BadRequest, NotFound
+from models_app.policy import Action, Actor, check, get_model_for
 from reviews.models import Review
 from reviews.selectors import response_json
 from reviews.services import comment_add, review_respond

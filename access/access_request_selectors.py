@@ -22,10 +22,10 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from access.models import AccessRequest, AccessRequestEntity
-from access.policy import CONTRIBUTOR, OWNER, Actor, check_token_action
 from core.entities import entities_of
 from core.errors import NotFound
 from models_app.models import Collaborator, EntryKind, Model, Schema, SchemaKind
+from models_app.policy import CONTRIBUTOR, OWNER, Actor, check_token_action
 from models_app.selectors import iso
 from reviews.models import Response, Review
 from reviews.services import outcome

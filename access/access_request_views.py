@@ -29,11 +29,11 @@ from access.access_requests import (
     usable_schema,
 )
 from access.models import AccessRequest
-from access.policy import Action, Actor, allowed, check
 from core.entities import user_entity
 from core.errors import BailoError, Forbidden, NotFound
 from models_app.card_form import CardForm, build_card_form, parse_card_post
 from models_app.models import Model, Schema
+from models_app.policy import Action, Actor, allowed, check
 from models_app.views.entry import (
     MODEL_KINDS,
     EntryTab,

@@ -37,12 +37,12 @@ from django.utils.dateparse import parse_date
 
 from access.access_request_selectors import approved_requests_for
 from access.models import AccessRequest, AccessRequestEntity
-from access.policy import OWNER, Action, Actor, check
 from core.audit import AuditAction, audit_record
 from core.entities import entities_of, parse_entity
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from models_app.ids import new_entry_id
 from models_app.models import EntryKind, Model, Schema, SchemaKind
+from models_app.policy import OWNER, Action, Actor, check
 from models_app.schema_validation import validation_errors
 from reviews.models import Decision, Response, Review
 from reviews.services import latest_decisions, reviews_of, reviews_open_for_access_request
@@ -309,7 +309,7 @@ def access_request_delete(*, actor: Actor, access_request: AccessRequest) -> Non
 
 def access_granted(user: Any, model: Model) -> bool:
     """Whether an approved, unexpired access request on ``model`` names ``user`` or one of their
-    groups. Registered in ``access.policy.DOWNLOAD_GRANTS`` by ``access.apps``."""
+    groups. Registered in ``models_app.policy.DOWNLOAD_GRANTS`` by ``access.apps``."""
     if not getattr(user, "is_authenticated", False):
         return False
     return bool(approved_requests_for(user=user, model_ids=[model.pk], on=today()))

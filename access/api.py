@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from ninja import Router
 
 from access import selectors, services
-from access.policy import TOKEN_ACTION_CATALOGUE, Actor
 from core.errors import BadRequest
+from models_app.policy import TOKEN_ACTION_CATALOGUE, Actor
 
 router = Router(tags=["token"])
 

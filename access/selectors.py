@@ -12,10 +12,10 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from access.models import Token
-from access.policy import TOKEN_ACTION_CATALOGUE, Actor
 from access.services import ADMIN_TOKEN_ACTIONS
 from core.entities import is_admin
 from models_app.models import Model
+from models_app.policy import TOKEN_ACTION_CATALOGUE, Actor
 from models_app.selectors import iso
 
 # The fields a token listing needs; the hash stays in the database.

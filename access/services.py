@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from access.models import Token, TokenScope
-from access.policy import TOKEN_ACTION_IDS, Actor
 from access.tokens import hash_secret, new_access_key, new_secret
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, Forbidden, NotFound
 from models_app.models import Model
+from models_app.policy import TOKEN_ACTION_IDS, Actor
 
 DESCRIPTION_MAX = 200
 # Actions that act on the whole site rather than on entries; only administrators hold them.

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from access import selectors, services
 from access.models import TokenScope
-from access.policy import Actor
 from core.errors import BailoError
+from models_app.policy import Actor
 
 # Service errors name the API property at fault; these are the form fields that show them.
 _FIELD_OF_PROPERTY = {

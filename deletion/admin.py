@@ -20,13 +20,13 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from access.models import AccessRequest
-from access.policy import Actor
 from core.entities import is_admin
 from core.errors import BailoError
 from deletion.models import Deletion
 from deletion.purge import deletion_purge_now
 from deletion.services import deletion_restore
 from models_app.models import Model as Entry
+from models_app.policy import Actor
 from releases.models import File, Release
 from reviews.models import Review
 

@@ -8,7 +8,7 @@ class DeletionConfig(AppConfig):
 
     def ready(self) -> None:
         # The entry's settings page renders registered sections in order; "Deletion" comes last.
-        from access.policy import Action
+        from models_app.policy import Action
         from models_app.views.entry import SettingsSection, register_settings_section
 
         register_settings_section(

@@ -13,9 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
-from access.policy import Action, Actor
 from core.errors import BailoError, NotFound
 from deletion import artefacts
+from models_app.policy import Action, Actor
 from models_app.views.entry import entry_context, entry_page, load_entry
 from releases import registry
 from releases.file_selectors import file_get

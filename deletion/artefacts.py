@@ -23,12 +23,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from access.policy import Action, Actor, check, get_model_for
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict, NotFound
 from deletion.models import Deletion
 from deletion.services import _schedule_purge_if_due
 from models_app.models import Model
+from models_app.policy import Action, Actor, check, get_model_for
 from releases import registry
 from releases.models import File, Release, ReleaseFile, ScanResult
 from releases.selectors import release_get_visible

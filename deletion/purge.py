@@ -25,12 +25,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from access.models import AccessRequest, AccessRequestEntity
-from access.policy import Actor
 from core.audit import AuditAction, audit_record
 from core.errors import Conflict, Forbidden, NotFound
 from core.storage import blob_store
 from deletion.models import Deletion
 from models_app.models import Model, ModelCardRevision
+from models_app.policy import Actor
 from releases.models import File, FilePart, Release, ReleaseFile, ScanResult
 from reviews.models import Response, Review
 

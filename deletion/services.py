@@ -21,11 +21,11 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from access.models import AccessRequest, Token
-from access.policy import Action, Actor, check, get_model_for
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, Conflict, NotFound
 from deletion.models import Deletion
 from models_app.models import Model, ModelCardRevision
+from models_app.policy import Action, Actor, check, get_model_for
 from releases.models import File, Release, ReleaseFile, ScanResult
 from reviews.models import Response, Review
 

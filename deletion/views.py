@@ -16,10 +16,10 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
-from access.policy import Action, Actor
 from core.errors import BadRequest
 from deletion import services
 from models_app.models import EntryKind, Model
+from models_app.policy import Action, Actor
 from models_app.views.entry import entry_context, entry_page, load_entry
 
 

@@ -15,7 +15,6 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from access.policy import Action, Actor, check, check_token_action, require_admin
 from core.audit import AuditAction, audit_record
 from core.entities import parse_entity, user_entity
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -32,6 +31,7 @@ from models_app.models import (
     SystemRole,
     Visibility,
 )
+from models_app.policy import Action, Actor, check, check_token_action, require_admin
 from models_app.schema_validation import check_json_schema, iter_questions, validate_metadata
 from reviews.models import ReviewRole
 

@@ -27,10 +27,10 @@ from urllib.parse import quote
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from access.policy import Action, Actor, check
 from core.audit import AuditAction, audit_record
 from core.errors import Conflict, Forbidden, NotFound, error_body
 from core.storage import BlobNotFound, BlobStore, blob_store
+from models_app.policy import Action, Actor, check
 from releases.file_services import release_free_memory
 from releases.models import File
 

@@ -29,7 +29,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from access.policy import Action, Actor, check
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict, NotFound
 from core.storage import (
@@ -41,6 +40,7 @@ from core.storage import (
     part_size_for,
 )
 from models_app.models import EntryKind, Model
+from models_app.policy import Action, Actor, check
 from releases.models import File, FilePart, ReleaseFile
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from access.policy import Action, Actor, check, get_model_for
 from core.errors import BailoError, NotFound
 from models_app.models import EntryKind, Model
+from models_app.policy import Action, Actor, check, get_model_for
 from releases import registry
 
 log = logging.getLogger(__name__)

@@ -31,10 +31,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from access.authentication import ApiAuthenticationFailed, authenticate_request
-from access.policy import Action, Actor, check
 from core.entities import user_entity
 from core.errors import Forbidden, NotFound
 from models_app.models import EntryKind, Model
+from models_app.policy import Action, Actor, check
 from releases import registry
 
 log = logging.getLogger(__name__)

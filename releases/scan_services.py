@@ -22,10 +22,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from access.policy import Action, Actor, check, get_model_for
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, NotFound, NotImplementedYet
 from core.storage import blob_store
+from models_app.policy import Action, Actor, check, get_model_for
 from releases import scanning
 from releases.models import File, ScanResult, ScanState
 

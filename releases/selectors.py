@@ -11,9 +11,9 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from access.policy import Action, Actor, allowed, check
 from core.errors import BadRequest, NotFound
 from models_app.models import Model
+from models_app.policy import Action, Actor, allowed, check
 from models_app.selectors import iso
 from releases.file_selectors import file_json
 from releases.models import File, Release, ReleaseFile, ScanResult

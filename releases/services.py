@@ -13,10 +13,10 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from access.policy import Action, Actor, check
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict
 from models_app.models import EntryKind, Model, ModelCardRevision
+from models_app.policy import Action, Actor, check
 from releases import registry
 from releases.models import File, Release, ReleaseFile
 from releases.semver import SemverError, Version, parse_version

@@ -17,10 +17,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router
 
 from access.authentication import optional_api_auth
-from access.policy import Action, Actor, allowed, check_token_action, get_model_for, require_admin
 from core.api_helpers import query_flag, read_json
 from core.errors import BadRequest, NotFound
 from models_app.models import Model
+from models_app.policy import (
+    Action,
+    Actor,
+    allowed,
+    check_token_action,
+    get_model_for,
+    require_admin,
+)
 from releases.selectors import release_get_visible
 from reviews import role_services, selectors, services
 from reviews.models import Response, Review, ReviewKind

@@ -16,11 +16,11 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from access.models import AccessRequest
-from access.policy import Actor, require_admin
 from core.audit import AuditAction, audit_record
 from core.entities import parse_entity
 from core.errors import BadRequest, Conflict, NotFound
 from models_app.models import Collaborator, Model, ModelCardRevision, Schema, SystemRole
+from models_app.policy import Actor, require_admin
 from releases.models import Release
 from reviews.models import Review, ReviewRole
 from reviews.services import outcome, reviews_open_for_access_request, reviews_open_for_release

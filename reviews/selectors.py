@@ -17,9 +17,9 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from access.models import AccessRequest
-from access.policy import Actor
 from core.entities import entities_of
 from models_app.models import Collaborator, Model
+from models_app.policy import Actor
 from releases.models import Release
 from reviews.models import Decision, Response, Review, ReviewKind, ReviewRole
 from reviews.services import latest_decisions, outcome

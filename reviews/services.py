@@ -16,11 +16,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from access.models import AccessRequest
-from access.policy import Actor
 from core.audit import AuditAction, audit_record
 from core.entities import entities_of, user_entity
 from core.errors import BadRequest, Forbidden, NotFound
 from models_app.models import Collaborator, ModelCardRevision
+from models_app.policy import Actor
 from releases.models import Release
 from reviews.models import Decision, Response, Review, ReviewKind
 

@@ -189,7 +189,7 @@ def personas(
 
 
 def _make_entry(owner: User, others: dict[str, User], **fields: Any) -> Any:
-    from access.policy import Actor
+    from models_app.policy import Actor
     from models_app.services import model_create
 
     collaborators = [{"entity": "user:" + owner.username, "roles": ["owner"]}]

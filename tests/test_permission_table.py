@@ -32,8 +32,8 @@ from django.utils import timezone
 
 from access.access_requests import access_request_create
 from access.models import Token
-from access.policy import Actor
 from models_app.models import Model, Schema, SchemaMigration
+from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
 from tests.conftest import PERSONAS, basic
 

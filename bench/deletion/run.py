@@ -122,7 +122,7 @@ def build_entry(
     files spread over the releases (a scan each), ``access_requests`` requests (a review and a
     comment each) and ``tokens`` tokens scoped to it. Returns it and the seconds blobs took."""
     from access.models import AccessRequest, AccessRequestEntity, Token
-    from access.policy import Actor
+    from models_app.policy import Actor
     from models_app.services import card_from_schema, model_create
     from releases.models import File, Release, ReleaseFile, ScanResult
     from reviews.models import Response, Review

@@ -12,12 +12,12 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router
 
-from access.policy import Action, Actor, get_model_for, permissions_mine
 from core.api_helpers import query_flag, read_json
 from core.entities import entity_search
 from core.errors import BadRequest, NotFound
 from deletion.services import model_delete
 from models_app.models import EntryKind, Model, SchemaMigration
+from models_app.policy import Action, Actor, get_model_for, permissions_mine
 from models_app.selectors import card_json, card_revision, card_revisions, model_get_detailed
 from models_app.selectors import model_json as _model_json
 from models_app.services import (

@@ -11,10 +11,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from access.policy import Actor
 from core.api_helpers import query_flag, read_json
 from core.errors import BadRequest, NotFound
 from models_app.models import Schema, SchemaKind, SchemaMigration
+from models_app.policy import Actor
 from models_app.selectors import (
     schema_json,
     schema_list,

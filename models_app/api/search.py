@@ -12,8 +12,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from access.policy import Actor, check_token_action
 from core.errors import BadRequest, Forbidden
+from models_app.policy import Actor, check_token_action
 from models_app.search import entry_summary_json, model_search, visible_entries
 from models_app.selectors import popular_tags
 

@@ -15,11 +15,11 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
 
-from access.policy import Action, Actor
 from core.errors import BadRequest, BailoError, NotFound
 from models_app import selectors, services
 from models_app.card_form import build_card_form, compare_cards, parse_card_post
 from models_app.models import EntryKind
+from models_app.policy import Action, Actor
 from models_app.views.entry import (
     current_card,
     entry_context,

@@ -22,7 +22,6 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
-from access.policy import Action, Actor, allowed, check
 from core.errors import BailoError, Forbidden, NotFound
 from models_app import selectors, services
 from models_app.card_form import build_card_form
@@ -36,6 +35,7 @@ from models_app.forms import (
     role_choices,
 )
 from models_app.models import EntryKind, Model, ModelCardRevision
+from models_app.policy import Action, Actor, allowed, check
 
 ALL_KINDS = frozenset(EntryKind.values)
 MODEL_KINDS = frozenset({EntryKind.MODEL.value, EntryKind.MIRRORED_MODEL.value})

@@ -18,10 +18,10 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils.html import strip_tags
 
-from access.policy import Actor
 from core.errors import BadRequest, BailoError
 from core.markdown import render_markdown
 from models_app.models import EntryKind, Model, SystemRole
+from models_app.policy import Actor
 from models_app.search import MINE, SearchPage, model_search, visible_entries
 from models_app.selectors import popular_tags
 

@@ -21,11 +21,11 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
 
-from access.policy import Actor
 from core.entities import is_admin
 from core.errors import BadRequest, BailoError
 from models_app import selectors, services
 from models_app.models import Collaborator, Schema, SchemaKind, SchemaMigration
+from models_app.policy import Actor
 from models_app.schema_validation import iter_questions
 from reviews import role_services
 from reviews.models import Review, ReviewRole

@@ -20,9 +20,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from ninja import Router
 
-from access.policy import Action, Actor, allowed, check, get_model_for
 from core.errors import BadRequest, NotFound, PayloadTooLarge
 from models_app.models import Model
+from models_app.policy import Action, Actor, allowed, check, get_model_for
 from releases import file_services
 from releases.downloads import download_response
 from releases.file_selectors import file_get, file_get_any, file_json, files_of, release_file_get

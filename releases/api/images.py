@@ -11,8 +11,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from access.policy import Actor
 from deletion.artefacts import image_delete
+from models_app.policy import Actor
 from releases.images import image_get, image_list_for
 
 router = Router(tags=["image"])

@@ -11,8 +11,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from access.policy import Action, Actor, get_model_for
 from models_app.api.entries import read_json
+from models_app.policy import Action, Actor, get_model_for
 from releases.selectors import (
     parse_semver_query,
     release_get_visible,

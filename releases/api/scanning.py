@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from access.policy import Actor
+from models_app.policy import Actor
 
 # Importing the tasks module registers the scan after uploads and the download rule.
 from releases import scan_tasks  # noqa: F401

@@ -19,9 +19,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
-from access.policy import Action, Actor, allowed
 from core.errors import BadRequest, BailoError, NotFound
 from models_app.models import Model
+from models_app.policy import Action, Actor, allowed
 from models_app.views.entry import (
     MODEL_KINDS,
     EntryTab,

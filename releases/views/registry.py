@@ -18,8 +18,8 @@ from django.urls import path
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods
 
-from access.policy import Action, allowed
 from core.errors import NotFound
+from models_app.policy import Action, allowed
 from models_app.views.entry import (
     MODEL_KINDS,
     EntryTab,

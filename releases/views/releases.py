@@ -18,9 +18,9 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
-from access.policy import Action, Actor, allowed
 from core.errors import BailoError
 from models_app.models import Model
+from models_app.policy import Action, Actor, allowed
 from models_app.selectors import card_revisions
 from models_app.views.entry import (
     MODEL_KINDS,

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from access.access_requests import access_request_create
 from access.models import AccessRequest
-from access.policy import Actor
+from models_app.policy import Actor
 from reviews.models import Response, Review
 from reviews.services import review_respond
 

@@ -15,8 +15,8 @@ from bailo.core.exceptions import BailoException
 
 from access.access_requests import today
 from access.models import AccessRequest as AccessRequestRow
-from access.policy import Action, Actor, allowed
 from models_app.models import Model as Entry
+from models_app.policy import Action, Actor, allowed
 from tests.access.access_request_helpers import answers
 
 pytestmark = pytest.mark.django_db(transaction=True)

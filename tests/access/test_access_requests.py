@@ -21,10 +21,10 @@ from access.access_requests import (
     today,
 )
 from access.models import AccessRequest, AccessRequestEntity
-from access.policy import Action, Actor, allowed
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.models import AuditEvent
 from models_app.models import Model, Schema
+from models_app.policy import Action, Actor, allowed
 from models_app.services import model_update
 from reviews.models import Response, Review
 from tests.access.access_request_helpers import SCHEMA, answers, ask, counts, decide, move_clock

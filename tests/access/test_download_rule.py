@@ -22,8 +22,8 @@ from django.conf import settings
 from django.test import Client
 
 from access.access_requests import today
-from access.policy import Actor
 from models_app.models import Model
+from models_app.policy import Actor
 from models_app.services import model_update
 from releases import registry
 from releases.models import File

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from access.access_request_selectors import my_access
 from access.access_requests import access_request_delete, today
-from access.policy import Actor
 from models_app.models import Collaborator, Model
+from models_app.policy import Actor
 from models_app.services import model_update
 from tests.access.access_request_helpers import ask, decide, move_clock
 

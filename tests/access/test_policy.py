@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from access.policy import DOWNLOAD_GRANTS, Action, Actor, allowed, check, permissions_mine
 from core.errors import Forbidden, NotFound
+from models_app.policy import DOWNLOAD_GRANTS, Action, Actor, allowed, check, permissions_mine
 
 pytestmark = pytest.mark.django_db
 

@@ -17,10 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from access.models import Token
-from access.policy import Action, Actor, check, get_model_for
 from access.services import token_create, token_revoke
 from core.errors import Forbidden, NotFound
 from core.models import AuditEvent
+from models_app.policy import Action, Actor, check, get_model_for
 from tests.conftest import basic
 
 pytestmark = pytest.mark.django_db

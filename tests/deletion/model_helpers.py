@@ -20,11 +20,11 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 from access.models import AccessRequest, AccessRequestEntity, Token
-from access.policy import Actor
 from bailo_site.celery import app as celery_app
 from core.storage import blob_store
 from deletion.models import Deletion
 from models_app.models import Model, ModelCardRevision
+from models_app.policy import Actor
 from releases.models import File, Release, ReleaseFile, ScanResult
 from reviews.models import Response, Review
 from reviews.services import (

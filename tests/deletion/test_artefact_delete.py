@@ -20,13 +20,13 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
-from access.policy import Actor
 from core.audit import AuditAction
 from core.models import AuditEvent
 from deletion.models import Deletion
 from deletion.purge import deletion_purge
 from deletion.services import deletion_restore
 from models_app.models import Model
+from models_app.policy import Actor
 from releases import registry
 from releases.models import File, Release, ReleaseFile, ScanResult
 from reviews.models import Response, Review

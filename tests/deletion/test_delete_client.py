@@ -16,9 +16,9 @@ from bailo.core.agent import Agent, TokenAgent
 from bailo.core.enums import ModelVisibility
 from bailo.core.exceptions import BailoException
 
-from access.policy import Actor
 from deletion.models import Deletion
 from models_app.models import Model as Entry
+from models_app.policy import Actor
 from models_app.services import model_create
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,7 +18,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from access.models import Token
-from access.policy import Actor
 from core.audit import AuditAction
 from core.errors import BadRequest, Forbidden, NotFound
 from core.models import AuditEvent
@@ -27,6 +26,7 @@ from deletion import services
 from deletion.models import Deletion
 from deletion.services import model_delete, model_deletion_preview
 from models_app.models import Model
+from models_app.policy import Actor
 from releases.models import File, ReleaseFile
 from tests.conftest import stack_required
 from tests.deletion.model_helpers import (

@@ -18,9 +18,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from access.models import Token
-from access.policy import Actor
 from deletion.services import model_delete
 from models_app.models import Model
+from models_app.policy import Actor
 from reviews.models import Review
 from tests.conftest import basic, stack_required
 from tests.deletion.model_helpers import FullModel, build_full_model, deletion_env

@@ -19,7 +19,6 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 
 from access.models import Token
-from access.policy import Actor
 from core.audit import AuditAction
 from core.errors import Conflict
 from core.models import AuditEvent
@@ -31,6 +30,7 @@ from deletion.purge import STALE_AFTER, deletions_to_purge, model_blob_prefix
 from deletion.services import deletion_restore, model_delete
 from deletion.tasks import purge_deletion, purge_due
 from models_app.models import Collaborator, Model
+from models_app.policy import Actor
 from releases import registry
 from releases.models import File, ReleaseFile
 from tests.deletion.model_helpers import (

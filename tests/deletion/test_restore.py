@@ -19,7 +19,6 @@ from celery.exceptions import Retry
 from django.test import Client
 
 from access.models import Token
-from access.policy import Actor
 from core.audit import AuditAction
 from core.models import AuditEvent
 from core.storage import blob_store
@@ -27,6 +26,7 @@ from deletion.models import Deletion
 from deletion.services import model_delete
 from deletion.tasks import purge_deletion
 from models_app.models import Model
+from models_app.policy import Actor
 from releases.models import File, Release
 from reviews.models import Review
 from tests.conftest import PERSONAS, basic

@@ -13,11 +13,11 @@ import pytest
 from django.core.management import CommandError, call_command, execute_from_command_line
 from django.db import connections
 
-from access.policy import Actor
 from core.storage import blob_store
 from deletion.purge import model_blob_prefix
 from deletion.services import model_delete
 from models_app.models import Model
+from models_app.policy import Actor
 from tests.deletion.model_helpers import deletion_env, make_files
 from tests.deletion.purge_helpers import audit_entry, storage_audit
 from tests.releases.release_helpers import make_file

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from access.policy import Actor
 from deletion.models import Deletion
 from models_app.models import Model
+from models_app.policy import Actor
 from models_app.services import model_create
 from tests.conftest import PASSWORD
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from access.policy import Actor
 from models_app.models import Collaborator
+from models_app.policy import Actor
 from reviews.models import Review
 from reviews.services import review_respond
 from tests.conftest import PASSWORD

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from access.policy import Actor
 from models_app.models import Schema
+from models_app.policy import Actor
 from models_app.services import card_from_schema
 from releases.file_services import SIMPLE_UPLOAD_MIN_PART
 from releases.models import File

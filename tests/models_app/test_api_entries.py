@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from access.policy import Actor
 from models_app.models import Collaborator, Model, ModelCardRevision, Schema, SchemaMigration
+from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update, model_update
 from tests.conftest import basic
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from access.policy import Actor
 from models_app.models import Schema, SchemaMigration
+from models_app.policy import Actor
 from models_app.services import card_from_schema
 from tests.conftest import basic
 

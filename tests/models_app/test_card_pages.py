@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from access.policy import Actor
 from models_app import services
 from models_app.models import Model, ModelCardRevision, Schema
+from models_app.policy import Actor
 
 pytestmark = pytest.mark.django_db
 

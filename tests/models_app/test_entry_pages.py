@@ -11,9 +11,9 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from access.policy import Actor
 from models_app import services
 from models_app.models import Collaborator, Model, ModelCardRevision, SchemaMigration
+from models_app.policy import Actor
 from models_app.views import entry as entry_views
 
 pytestmark = pytest.mark.django_db

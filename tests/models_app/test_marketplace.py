@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from access.policy import Actor
 from models_app.models import Collaborator, EntryKind, Model
+from models_app.policy import Actor
 from models_app.services import model_create
 from models_app.views.marketplace import description_excerpt
 

@@ -17,9 +17,9 @@ from bailo.core.agent import Agent, TokenAgent
 from bailo.core.enums import CollaboratorEntry, ModelVisibility, Role, SchemaKind
 from bailo.core.exceptions import BailoException
 
-from access.policy import TOKEN_ACTION_IDS
 from models_app.models import Model as Entry
 from models_app.models import ModelCardRevision
+from models_app.policy import TOKEN_ACTION_IDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

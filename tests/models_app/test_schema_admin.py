@@ -12,8 +12,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from access.policy import Actor
 from models_app.models import Schema, SchemaMigration
+from models_app.policy import Actor
 from models_app.services import card_from_schema, schema_create
 
 pytestmark = pytest.mark.django_db

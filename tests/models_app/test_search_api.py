@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from access.policy import Actor
 from models_app.models import EntryKind, Model
+from models_app.policy import Actor
 from models_app.search import (
     FTS_DOCUMENT_SQL,
     FTS_INDEX_NAME,

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from access.policy import Actor
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.models import AuditEvent
 from models_app.models import Collaborator, Model, ModelCardRevision, Schema, SchemaMigration
+from models_app.policy import Actor
 from models_app.services import (
     card_from_schema,
     card_from_template,

@@ -7,9 +7,9 @@ import hashlib
 import uuid
 from typing import Any
 
-from access.policy import Actor
 from core.storage import blob_store
 from models_app.models import Model
+from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
 from releases.models import File, Release
 from releases.services import release_create

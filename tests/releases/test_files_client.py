@@ -18,7 +18,7 @@ from bailo.core.agent import Agent, TokenAgent
 from bailo.core.enums import ModelVisibility
 from bailo.core.exceptions import BailoException
 
-from access.policy import TOKEN_ACTION_IDS
+from models_app.policy import TOKEN_ACTION_IDS
 from releases.models import File
 from tests.releases.files_support import blobs  # noqa: F401
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from access.policy import Actor
+from models_app.policy import Actor
 from models_app.services import model_create
 from releases import registry
 from releases.models import Release, ScanResult

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from access.policy import Actor
 from core.audit import AuditAction
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.models import AuditEvent
+from models_app.policy import Actor
 from models_app.services import model_create
 from releases import registry
 from releases.models import Release, ReleaseFile

@@ -99,7 +99,7 @@ def test_a_browser_session_uploads_a_large_raw_body_with_the_csrf_header(
 def test_a_simple_upload_holds_a_few_parts_in_memory_not_the_whole_file(
     owner: Any, entry: Any
 ) -> None:
-    from access.policy import Actor
+    from models_app.policy import Actor
 
     part = file_services.SIMPLE_UPLOAD_MIN_PART
     held = file_services.SIMPLE_UPLOAD_IN_FLIGHT + 2  # being stored, being read, and slack
@@ -626,7 +626,7 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_nothing_is_kept(
 ) -> None:
     import io
 
-    from access.policy import Actor
+    from models_app.policy import Actor
     from releases.file_services import body_chunks
 
     with pytest.raises(BadRequest) as refused:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from access.policy import Actor
 from core.errors import BadRequest, Conflict, Forbidden
 from models_app.models import Collaborator, Schema
+from models_app.policy import Actor
 from reviews import role_services
 from reviews.models import Response, Review, ReviewRole
 

@@ -11,9 +11,9 @@ from django.core import mail
 from django.utils import timezone
 
 from access.models import AccessRequest
-from access.policy import Actor
 from core.errors import BadRequest, Forbidden
 from models_app.models import Collaborator, Schema
+from models_app.policy import Actor
 from models_app.services import schema_update
 from releases.models import Release
 from releases.services import release_update

@@ -92,8 +92,8 @@ DEMO_ENTRIES: list[dict[str, Any]] = [
 
 def seed_entries() -> int:
     """A handful of public and private entries, created once (matched by name)."""
-    from access.policy import Actor
     from models_app.models import Model
+    from models_app.policy import Actor
     from models_app.services import card_from_schema, card_update, model_create
 
     made = 0
