@@ -32,31 +32,18 @@ from access.models import AccessRequest
 from core.entities import user_entity
 from core.errors import BailoError, Forbidden, NotFound
 from models_app.card_form import CardForm, build_card_form, parse_card_post
-from models_app.models import Model, Schema
-from models_app.policy import Action, Actor, allowed, check
-from models_app.views.entry import (
-    MODEL_KINDS,
-    EntryTab,
+from models_app.frame import (
     entry_context,
     entry_page,
     load_entry,
-    register_entry_tab,
     role_names,
 )
+from models_app.models import Model, Schema
+from models_app.policy import Action, Actor, allowed, check
 from reviews.services import comment_add
 from reviews.views import access_request_review_panel, render_review_page
 
 TAB = "access-requests"
-register_entry_tab(
-    EntryTab(
-        TAB,
-        "Access requests",
-        "entry-access-requests",
-        30,
-        kinds=MODEL_KINDS,
-        action=Action.ACCESS_REQUEST_VIEW,
-    )
-)
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -7,9 +7,20 @@ class AccessConfig(AppConfig):
     name = "access"
 
     def ready(self) -> None:
-        # An approved, unexpired access request grants download and pull (models_app.policy).
         from access.access_requests import access_granted
-        from models_app.policy import DOWNLOAD_GRANTS
+        from models_app.frame import ENTRY_TABS, MODEL_KINDS, EntryTab
+        from models_app.policy import DOWNLOAD_GRANTS, Action
 
+        # An approved, unexpired access request grants download and pull (models_app.policy).
         if access_granted not in DOWNLOAD_GRANTS:
             DOWNLOAD_GRANTS.append(access_granted)
+        ENTRY_TABS.add(
+            EntryTab(
+                "access-requests",
+                "Access requests",
+                "entry-access-requests",
+                30,
+                kinds=MODEL_KINDS,
+                action=Action.ACCESS_REQUEST_VIEW,
+            )
+        )

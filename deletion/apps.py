@@ -8,10 +8,10 @@ class DeletionConfig(AppConfig):
 
     def ready(self) -> None:
         # The entry's settings page renders registered sections in order; "Deletion" comes last.
+        from models_app.frame import SETTINGS_SECTIONS, SettingsSection
         from models_app.policy import Action
-        from models_app.views.entry import SettingsSection, register_settings_section
 
-        register_settings_section(
+        SETTINGS_SECTIONS.add(
             SettingsSection(
                 "deletion",
                 "Deletion",

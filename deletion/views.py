@@ -18,9 +18,9 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import BadRequest
 from deletion import services
+from models_app.frame import entry_context, entry_page, load_entry
 from models_app.models import EntryKind, Model
 from models_app.policy import Action, Actor
-from models_app.views.entry import entry_context, entry_page, load_entry
 
 
 def deleted_message(model: Model) -> str:

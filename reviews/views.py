@@ -21,9 +21,9 @@ from django.views.decorators.http import require_http_methods
 
 from access.models import AccessRequest
 from core.errors import BailoError, NotFound
+from models_app.frame import entry_context, entry_page, load_entry
 from models_app.models import Model
 from models_app.policy import Action, Actor
-from models_app.views.entry import entry_context, entry_page, load_entry
 from releases.models import Release
 from releases.selectors import release_get_visible
 from reviews import selectors, services

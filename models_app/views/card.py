@@ -18,15 +18,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.errors import BadRequest, BailoError, NotFound
 from models_app import selectors, services
 from models_app.card_form import build_card_form, compare_cards, parse_card_post
-from models_app.models import EntryKind
-from models_app.policy import Action, Actor
-from models_app.views.entry import (
+from models_app.frame import (
     current_card,
     entry_context,
     entry_page,
     load_entry,
-    render_overview,
 )
+from models_app.models import EntryKind
+from models_app.policy import Action, Actor
+from models_app.views.entry import render_overview
 
 # --- starting a card --------------------------------------------------------------------------
 

@@ -1,18 +1,11 @@
-"""Entry pages: create an entry, its overview, its settings, and the tab bar they share.
+"""Entry pages: create an entry, its overview and its settings.
 
-Views stay thin: they load the entry through the policy (``check``), call one service and render.
-Unknown and invisible entries are 404; visible ones the user may not act on are 403.
-
-Later features add tabs with ``register_entry_tab`` and settings sections with
-``register_settings_section``; pages of their own extend ``models_app/entry_base.html`` and take
-their context from ``entry_context``.
+Views stay thin: they load the entry through the frame (``models_app.frame``, which asks the
+policy), call one service and render.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -22,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
-from core.errors import BailoError, Forbidden, NotFound
+from core.errors import BailoError
 from models_app import selectors, services
 from models_app.card_form import build_card_form
 from models_app.forms import (
@@ -32,155 +25,18 @@ from models_app.forms import (
     EntrySettingsForm,
     collaborators_from_table,
     parse_collaborator_lines,
-    role_choices,
 )
-from models_app.models import EntryKind, Model, ModelCardRevision
-from models_app.policy import Action, Actor, allowed, check
-
-ALL_KINDS = frozenset(EntryKind.values)
-MODEL_KINDS = frozenset({EntryKind.MODEL.value, EntryKind.MIRRORED_MODEL.value})
-
-
-# --- tabs and settings sections: one list each, extended by later features ---------------------
-
-
-@dataclass(frozen=True)
-class EntryTab:
-    """One tab of an entry page. ``url_name`` is reversed with ``model_id``; ``action`` (if set)
-    hides the tab from people who may not do it."""
-
-    key: str
-    label: str
-    url_name: str
-    order: int
-    kinds: frozenset[str] = ALL_KINDS
-    action: Action | None = None
-
-
-ENTRY_TABS: list[EntryTab] = []
-
-
-def register_entry_tab(tab: EntryTab) -> None:
-    """Add (or replace, by key) a tab; tabs show in ``order``.
-
-    Suggested orders, as Bailo lays them out: Overview 10, Releases 20, Access requests 30,
-    Registry 40, Files 50, Inferencing 60, Settings 90 (Releases, Registry and Files use
-    ``kinds=MODEL_KINDS``: data cards have only Overview and Settings).
-    """
-    ENTRY_TABS[:] = sorted(
-        [t for t in ENTRY_TABS if t.key != tab.key] + [tab], key=lambda t: t.order
-    )
-
-
-register_entry_tab(EntryTab("overview", "Overview", "entry-overview", 10))
-register_entry_tab(
-    EntryTab("settings", "Settings", "entry-settings", 90, action=Action.MODEL_EDIT_SETTINGS)
+from models_app.frame import (
+    MODEL_KINDS,
+    current_card,
+    entry_context,
+    entry_page,
+    load_entry,
+    role_names,
+    settings_sections_for,
 )
-
-
-@dataclass(frozen=True)
-class SettingsSection:
-    """A section appended to the settings page (after Details, Access and Settings).
-
-    The template gets the settings page context (``model``, ``actor``, ``can``), and renders
-    nothing when it has nothing to offer.
-    """
-
-    key: str
-    title: str
-    template: str
-    order: int
-    kinds: frozenset[str] = ALL_KINDS
-    # Shown only to those allowed this action on the entry (None: everyone on the page).
-    action: Action | None = None
-
-
-SETTINGS_SECTIONS: list[SettingsSection] = []
-
-
-def register_settings_section(section: SettingsSection) -> None:
-    """Add (or replace, by key) a settings section. The deletion feature registers "Deletion"."""
-    SETTINGS_SECTIONS[:] = sorted(
-        [s for s in SETTINGS_SECTIONS if s.key != section.key] + [section], key=lambda s: s.order
-    )
-
-
-# --- shared helpers ---------------------------------------------------------------------------
-
-
-def error_page(request: HttpRequest, exc: BailoError) -> HttpResponse:
-    """A refused request as a page with the right status: 404, 403 or the error's own."""
-    if isinstance(exc, NotFound):
-        return render(request, "404.html", status=404)
-    if isinstance(exc, Forbidden):
-        return render(request, "403.html", {"message": exc.message}, status=403)
-    return render(
-        request, "models_app/entry_error.html", {"message": exc.message}, status=exc.status
-    )
-
-
-ViewFunc = Callable[..., HttpResponse]
-
-
-def entry_page(view: ViewFunc) -> ViewFunc:
-    """Sign-in required; a ``BailoError`` that escapes the view becomes its error page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except BailoError as exc:
-            return error_page(request, exc)
-
-    return login_required(wrapper)
-
-
-def load_entry(request: HttpRequest, model_id: str, action: Action = Action.MODEL_VIEW) -> Model:
-    """The entry with collaborators and tags prefetched, if the caller may do ``action``."""
-    model = selectors.model_get_detailed(model_id)
-    if model is None:
-        raise NotFound(f"Model {model_id} not found", {"modelId": model_id})
-    check(Actor.from_request(request), action, model)
-    return model
-
-
-def current_card(model: Model) -> ModelCardRevision | None:
-    """The entry's current card revision with its schema and author (one query), if any."""
-    if not model.card_id:
-        return None
-    return selectors.card_revisions(model).filter(pk=model.card_id).first()
-
-
-def role_names() -> dict[str, str]:
-    """Role id to the name shown on pages: system roles, then review roles."""
-    return dict(role_choices())
-
-
-def entry_context(request: HttpRequest, model: Model, *, tab: str) -> dict[str, Any]:
-    """What ``entry_base.html`` needs: the entry, the tabs this user sees, and what they may do."""
-    actor = Actor.from_request(request)
-    can = {
-        "edit_card": allowed(actor, Action.MODEL_EDIT_CARD, model),
-        "edit_settings": allowed(actor, Action.MODEL_EDIT_SETTINGS, model),
-        "delete": allowed(actor, Action.MODEL_DELETE, model),
-    }
-    tabs = []
-    for t in ENTRY_TABS:
-        if model.kind not in t.kinds or (t.action and not allowed(actor, t.action, model)):
-            continue
-        url = reverse(t.url_name, kwargs={"model_id": model.pk})
-        # aria-current: "page" on the tab's own page, "true" on pages under it (e.g. card edit).
-        current = ("page" if request.path == url else "true") if t.key == tab else ""
-        tabs.append({"key": t.key, "label": t.label, "url": url, "current": current})
-    return {
-        "model": model,
-        "actor": actor,
-        "can": can,
-        "entry_tabs": tabs,
-        "entry_tab": tab,
-        "kind_label": EntryKind(model.kind).label,
-    }
-
+from models_app.models import EntryKind, Model
+from models_app.policy import Action, Actor
 
 # --- create -----------------------------------------------------------------------------------
 
@@ -344,12 +200,7 @@ def entry_settings(request: HttpRequest, model_id: str) -> HttpResponse:
             "errors": errors,
             "role_options": list(names.items()),
             "collaborators": selectors.collaborators_of(model),
-            "extra_sections": [
-                s
-                for s in SETTINGS_SECTIONS
-                if model.kind in s.kinds
-                and (s.action is None or allowed(Actor.from_request(request), s.action, model))
-            ],
+            "extra_sections": settings_sections_for(Actor.from_request(request), model),
         }
     )
     return render(request, "models_app/entry_settings.html", context, status=status)

@@ -20,22 +20,18 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import BadRequest, BailoError, NotFound
-from models_app.models import Model
-from models_app.policy import Action, Actor, allowed
-from models_app.views.entry import (
+from models_app.frame import (
     MODEL_KINDS,
-    EntryTab,
     entry_context,
     entry_page,
     error_page,
     load_entry,
-    register_entry_tab,
 )
+from models_app.models import Model
+from models_app.policy import Action, Actor, allowed
 from releases import file_services
 from releases.downloads import download_response
 from releases.file_selectors import file_get, files_of, finding_count, worst_scan_state
-
-register_entry_tab(EntryTab("files", "Files", "entry-files", 50, kinds=MODEL_KINDS))
 
 
 def render_files(

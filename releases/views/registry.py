@@ -19,20 +19,16 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods
 
 from core.errors import NotFound
-from models_app.policy import Action, allowed
-from models_app.views.entry import (
+from models_app.frame import (
     MODEL_KINDS,
-    EntryTab,
     entry_context,
     entry_page,
     load_entry,
-    register_entry_tab,
 )
+from models_app.policy import Action, allowed
 from releases import registry
 from releases.images import RegistryDown, image_list
 from releases.registry_auth import registry_auth
-
-register_entry_tab(EntryTab("registry", "Registry", "entry-registry", 40, kinds=MODEL_KINDS))
 
 # What the commands show until the user picks their own names.
 EXAMPLE_LOCAL_IMAGE = "my-image:latest"

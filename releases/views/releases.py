@@ -19,23 +19,19 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from core.errors import BailoError
-from models_app.models import Model
-from models_app.policy import Action, Actor, allowed
-from models_app.selectors import card_revisions
-from models_app.views.entry import (
+from models_app.frame import (
     MODEL_KINDS,
-    EntryTab,
     entry_context,
     entry_page,
     load_entry,
-    register_entry_tab,
 )
+from models_app.models import Model
+from models_app.policy import Action, Actor, allowed
+from models_app.selectors import card_revisions
 from releases import registry, selectors, services
 from releases.file_selectors import finding_count, worst_scan_state
 from releases.models import File, Release, ScanState
 from reviews.views import release_review_panel
-
-register_entry_tab(EntryTab("releases", "Releases", "entry-releases", 20, kinds=MODEL_KINDS))
 
 SCAN_LABELS = {
     ScanState.IN_PROGRESS: "Scan in progress",

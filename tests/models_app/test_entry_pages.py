@@ -11,10 +11,10 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from models_app import services
+from core.hooks import Slots
+from models_app import frame, services
 from models_app.models import Collaborator, Model, ModelCardRevision, SchemaMigration
 from models_app.policy import Actor
-from models_app.views import entry as entry_views
 
 pytestmark = pytest.mark.django_db
 
@@ -218,8 +218,11 @@ def tab_labels(html: str) -> list[str]:
 @pytest.fixture
 def own_tabs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the tabs this feature registers (later features add their own)."""
-    keep = [t for t in entry_views.ENTRY_TABS if t.key in {"overview", "settings"}]
-    monkeypatch.setattr(entry_views, "ENTRY_TABS", keep)
+    keep: Slots[frame.EntryTab] = Slots("tabs under test")
+    for tab in frame.ENTRY_TABS:
+        if tab.key in {"overview", "settings"}:
+            keep.add(tab)
+    monkeypatch.setattr(frame, "ENTRY_TABS", keep)
 
 
 def test_owners_see_overview_first_and_settings_last(
@@ -249,8 +252,8 @@ def test_contributors_do_not_see_the_settings_tab(
 def test_a_registered_tab_appears_in_order_for_the_kinds_it_names(
     client_for: Any, owner: User, entry: Model, make_entry: Any
 ) -> None:
-    entry_views.register_entry_tab(
-        entry_views.EntryTab("history", "History", "card-history", 20, entry_views.MODEL_KINDS)
+    frame.ENTRY_TABS.add(
+        frame.EntryTab("history", "History", "card-history", 20, frame.MODEL_KINDS)
     )
     as_model = tab_labels(page(client_for(owner).get(f"/model/{entry.pk}")))
     assert as_model == ["Overview", "History", "Settings"]
@@ -561,13 +564,11 @@ def test_an_unknown_settings_form_is_a_bad_request(
 def test_registered_settings_sections_render_after_the_built_in_ones(
     client_for: Any, owner: User, entry: Model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(entry_views, "SETTINGS_SECTIONS", [])
+    monkeypatch.setattr(frame, "SETTINGS_SECTIONS", Slots("sections under test"))
     html = page(client_for(owner).get(f"/model/{entry.pk}/settings"))
     assert "Deletion" not in html
-    entry_views.register_settings_section(
-        entry_views.SettingsSection(
-            "deletion", "Deletion", "models_app/_card_compare_form.html", 90
-        )
+    frame.SETTINGS_SECTIONS.add(
+        frame.SettingsSection("deletion", "Deletion", "models_app/_card_compare_form.html", 90)
     )
     html = page(client_for(owner).get(f"/model/{entry.pk}/settings"))
     assert 'href="#deletion">Deletion</a>' in html

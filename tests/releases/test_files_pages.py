@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from models_app.views.entry import ENTRY_TABS
+from models_app.frame import ENTRY_TABS
 from releases.models import File, ScanResult, ScanState
 from tests.releases.files_support import blobs, simple_upload, stored_bytes  # noqa: F401
 
@@ -28,8 +28,6 @@ def uploaded(client_for: Any, owner: Any, entry: Any) -> File:
 
 
 def test_the_files_tab_sits_between_registry_and_settings_for_models_only() -> None:
-    import releases.views.files  # noqa: F401 - registers the tab, as loading the URLs does
-
     tab = next(t for t in ENTRY_TABS if t.key == "files")
     assert (tab.label, tab.url_name, tab.order) == ("Files", "entry-files", 50)
     assert "data-card" not in tab.kinds
