@@ -24,10 +24,10 @@ from core.errors import BailoError, error_body
 from models_app.api.entries import router as entries_router
 from models_app.api.schemas import router as schemas_router
 from models_app.api.search import router as search_router
-from releases.api.files import router as files_router
-from releases.api.images import router as images_router
-from releases.api.releases import router as releases_router
-from releases.api.scanning import router as scanning_router
+from releases.api import router as releases_router
+from releases.files.api import router as files_router
+from releases.images.api import router as images_router
+from releases.scanning.api import router as scanning_router
 from reviews.api import router as reviews_router
 
 log = logging.getLogger(__name__)

@@ -50,7 +50,7 @@ def _redis() -> str | None:
 def _s3() -> str | None:
     if settings.BLOB_STORAGE != "s3":
         return None
-    from core.storage import S3BlobStore
+    from core.ports.storage import S3BlobStore
 
     store = S3BlobStore(settings.S3_BUCKET_UPLOADS)
     store.client.head_bucket(Bucket=settings.S3_BUCKET_UPLOADS)

@@ -14,11 +14,11 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from core.errors import BailoError, NotFound
+from core.ports import registry
 from deletion import artefacts
 from models_app.frame import entry_context, entry_page, load_entry
 from models_app.policy import Action, Actor
-from releases import registry
-from releases.file_selectors import file_get
+from releases.files.selectors import file_get
 from releases.selectors import release_get_visible
 
 

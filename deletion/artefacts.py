@@ -25,11 +25,11 @@ from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict, NotFound
+from core.ports import registry
 from deletion.models import Deletion
 from deletion.services import _schedule_purge_if_due
 from models_app.models import Model
 from models_app.policy import Action, Actor, check, get_model_for
-from releases import registry
 from releases.models import File, Release, ReleaseFile, ScanResult
 from releases.selectors import release_get_visible
 from reviews.models import Response, Review

@@ -27,7 +27,7 @@ from django.utils.dateparse import parse_datetime
 from access.models import AccessRequest, AccessRequestEntity
 from core.audit import AuditAction, audit_record
 from core.errors import Conflict, Forbidden, NotFound
-from core.storage import blob_store
+from core.ports.storage import blob_store
 from deletion.models import Deletion
 from models_app.models import Model, ModelCardRevision
 from models_app.policy import Actor
@@ -37,7 +37,7 @@ from reviews.models import Response, Review
 log = logging.getLogger(__name__)
 
 BLOB_BATCH = 1000
-# Where an entry's file blobs live in the uploads bucket (see releases.file_services).
+# Where an entry's file blobs live in the uploads bucket (see releases.files.services).
 MODEL_BLOB_PREFIX = "beta/model/"
 # A purge that has not reported progress for this long is taken to be dead and is picked up again
 # by the sweep (a live one writes a heartbeat after every batch of blobs and every manifest).
@@ -165,7 +165,7 @@ def _image_of(deletion: Deletion) -> dict[str, Any]:
 def _tags_with_digest(repository: str) -> list[tuple[str, str]]:
     """(tag, digest) of every tag of ``repository`` that still resolves to a manifest (some
     storage drivers, the stack's SeaweedFS among them, keep listing tags of deleted manifests)."""
-    from releases import registry
+    from core.ports import registry
 
     found = []
     for tag in registry.repository_tags(repository):
@@ -190,8 +190,8 @@ def _pending_tags_held_in(deletion: Deletion, held: str) -> set[str]:
 
 def _model_image_targets(deletion: Deletion) -> list[tuple[str, str]]:
     """Every manifest of a deleted entry: its images, and the deleted tags held for it."""
+    from core.ports import registry
     from deletion.artefacts import SOFT_DELETED_PREFIX
-    from releases import registry
 
     model_id = deletion.model_id
     # The tags recorded at deletion time, and whatever the registry holds now (nobody can push
@@ -213,7 +213,7 @@ def _model_image_targets(deletion: Deletion) -> list[tuple[str, str]]:
 def _manifest_targets(deletion: Deletion) -> tuple[list[tuple[str, str]], int]:
     """(repository, digest) pairs to delete, and how many were kept because another tag still
     needs the same manifest."""
-    from releases import registry
+    from core.ports import registry
 
     targets: list[tuple[str, str]] = []
     kept = 0
@@ -243,7 +243,7 @@ def _manifest_targets(deletion: Deletion) -> tuple[list[tuple[str, str]], int]:
 
 
 def _purge_manifests(deletion: Deletion) -> int:
-    from releases import registry
+    from core.ports import registry
 
     if deletion.kind not in (Deletion.Kind.MODEL, Deletion.Kind.IMAGE):
         return 0

@@ -73,7 +73,7 @@ def _tokens_scoped_to(model_id: str) -> QuerySet[Any]:
 
 def _model_images(model_id: str) -> tuple[int | None, list[dict[str, Any]]]:
     """Image tags of the entry, as ``{repository, name, tag, digest}``; ``None`` if unknown."""
-    from releases import registry
+    from core.ports import registry
 
     if not registry.is_configured():
         return 0, []

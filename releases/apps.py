@@ -10,7 +10,7 @@ class ReleasesConfig(AppConfig):
         # Registers the scan tasks, their beat entry, the upload hook and the download rule in
         # every process (web, worker, beat), not only where the URLs happen to load.
         from models_app.frame import ENTRY_TABS, MODEL_KINDS, EntryTab
-        from releases import scan_tasks  # noqa: F401
+        from releases.scanning import tasks as scan_tasks  # noqa: F401
 
         ENTRY_TABS.add(EntryTab("releases", "Releases", "entry-releases", 20, kinds=MODEL_KINDS))
         ENTRY_TABS.add(EntryTab("registry", "Registry", "entry-registry", 40, kinds=MODEL_KINDS))

@@ -15,7 +15,7 @@ from core.errors import BadRequest, NotFound
 from models_app.models import Model
 from models_app.policy import Action, Actor, allowed, check
 from models_app.selectors import iso
-from releases.file_selectors import file_json
+from releases.files.selectors import file_json
 from releases.models import File, Release, ReleaseFile, ScanResult
 from releases.semver import Range, SemverError, parse_range, parse_version
 

@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict
+from core.ports import registry
 from models_app.models import EntryKind, Model, ModelCardRevision
 from models_app.policy import Action, Actor, check
-from releases import registry
 from releases.models import File, Release, ReleaseFile
 from releases.semver import SemverError, Version, parse_version
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
-from releases.views import files, registry, releases
+from releases import views
+from releases.files import views as file_views
+from releases.images import views as image_views
 
-urlpatterns = [*releases.urlpatterns, *files.urlpatterns, *registry.urlpatterns]
+urlpatterns = [*views.urlpatterns, *file_views.urlpatterns, *image_views.urlpatterns]

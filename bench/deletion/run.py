@@ -97,7 +97,7 @@ def users() -> dict[str, Any]:
 
 def put_blobs(keys: list[str], blobs: str) -> float:
     """Store a tiny blob under each key, 8 at a time; returns the seconds it took."""
-    from core.storage import blob_store
+    from core.ports.storage import blob_store
 
     if blobs == "none" or not keys:
         return 0.0

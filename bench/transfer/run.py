@@ -529,7 +529,7 @@ def main() -> None:
     print(f"sha256 {expected}")
     print(f"load average before: {os.getloadavg()} on {os.cpu_count()} cores")
 
-    from core.storage import blob_store
+    from core.ports.storage import blob_store
 
     bucket = os.environ.get("S3_BUCKET_UPLOADS", "uploads")
     client = s3_client(stack)

@@ -22,10 +22,10 @@ from django.conf import settings
 from django.test import Client
 
 from access.access_requests import today
+from core.ports import registry
 from models_app.models import Model
 from models_app.policy import Actor
 from models_app.services import model_update
-from releases import registry
 from releases.models import File
 from tests.access.access_request_helpers import ask, decide, move_clock
 from tests.conftest import basic, stack_required

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from core.storage import (
+from core.ports.storage import (
     MAX_PARTS,
     MIN_PART_SIZE,
     BlobNotFound,

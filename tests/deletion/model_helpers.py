@@ -21,7 +21,7 @@ from django.db import connection
 
 from access.models import AccessRequest, AccessRequestEntity, Token
 from bailo_site.celery import app as celery_app
-from core.storage import blob_store
+from core.ports.storage import blob_store
 from deletion.models import Deletion
 from models_app.models import Model, ModelCardRevision
 from models_app.policy import Actor

@@ -13,10 +13,10 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from core.storage import blob_store
+from core.ports import registry
+from core.ports.storage import blob_store
 from deletion.models import Deletion
 from deletion.purge import model_blob_prefix
-from releases import registry
 from tests.conftest import stack_required
 
 

@@ -22,12 +22,12 @@ from django.utils import timezone
 
 from core.audit import AuditAction
 from core.models import AuditEvent
+from core.ports import registry
 from deletion.models import Deletion
 from deletion.purge import deletion_purge
 from deletion.services import deletion_restore
 from models_app.models import Model
 from models_app.policy import Actor
-from releases import registry
 from releases.models import File, Release, ReleaseFile, ScanResult
 from reviews.models import Response, Review
 from reviews.services import comment_add, reviews_open_for_release
@@ -169,7 +169,7 @@ def test_restoring_a_deleted_file_puts_it_back_in_its_releases_with_the_same_byt
 def test_a_file_deletion_with_no_retention_is_purged_with_its_bytes_at_once(
     shipped: tuple[Model, File, Release, Release], owner: Any, settings: Any
 ) -> None:
-    from core.storage import blob_store
+    from core.ports.storage import blob_store
 
     settings.DELETION_RETENTION = timedelta(0)
     model, file, _first, _second = shipped

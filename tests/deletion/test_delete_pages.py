@@ -150,7 +150,7 @@ def test_the_preview_fragment_lists_the_same_things(
 def test_the_preview_says_when_the_registry_cannot_be_reached(
     entry: Model, owner: Any, client_for: Any, settings: Any
 ) -> None:
-    from releases import registry
+    from core.ports import registry
 
     if not registry.is_configured():
         if stack_required():

@@ -21,7 +21,7 @@ from access.models import Token
 from core.audit import AuditAction
 from core.errors import BadRequest, Forbidden, NotFound
 from core.models import AuditEvent
-from core.storage import blob_store
+from core.ports.storage import blob_store
 from deletion import services
 from deletion.models import Deletion
 from deletion.services import model_delete, model_deletion_preview

@@ -295,7 +295,7 @@ def registry_token_access(response: Any) -> list[Any]:
 def test_the_registry_token_endpoint_refuses_every_scope_on_its_images(
     actions: str, full: FullModel, owner: Any
 ) -> None:
-    from releases import registry
+    from core.ports import registry
 
     if not registry.is_configured():
         if stack_required():

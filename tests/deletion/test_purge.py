@@ -22,7 +22,8 @@ from access.models import Token
 from core.audit import AuditAction
 from core.errors import Conflict
 from core.models import AuditEvent
-from core.storage import blob_store
+from core.ports import registry
+from core.ports.storage import blob_store
 from deletion import purge as purge_module
 from deletion.artefacts import image_delete
 from deletion.models import Deletion
@@ -31,7 +32,6 @@ from deletion.services import deletion_restore, model_delete
 from deletion.tasks import purge_deletion, purge_due
 from models_app.models import Collaborator, Model
 from models_app.policy import Actor
-from releases import registry
 from releases.models import File, ReleaseFile
 from tests.deletion.model_helpers import (
     SOFT_DELETABLE,

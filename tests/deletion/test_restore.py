@@ -21,7 +21,7 @@ from django.test import Client
 from access.models import Token
 from core.audit import AuditAction
 from core.models import AuditEvent
-from core.storage import blob_store
+from core.ports.storage import blob_store
 from deletion.models import Deletion
 from deletion.services import model_delete
 from deletion.tasks import purge_deletion

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command, execute_from_command_line
 from django.db import connections
 
-from core.storage import blob_store
+from core.ports.storage import blob_store
 from deletion.purge import model_blob_prefix
 from deletion.services import model_delete
 from models_app.models import Model

@@ -13,7 +13,7 @@ import pytest
 from models_app.models import Schema
 from models_app.policy import Actor
 from models_app.services import card_from_schema
-from releases.file_services import SIMPLE_UPLOAD_MIN_PART
+from releases.files.services import SIMPLE_UPLOAD_MIN_PART
 from releases.models import File
 from tests.conftest import PASSWORD, _make_entry
 from tests.releases.files_support import blobs  # noqa: F401

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.test import Client
 
 from bailo_site.celery import app as celery_app
-from core.storage import blob_store
+from core.ports.storage import blob_store
 from releases.models import File, Release, ReleaseFile
 
 

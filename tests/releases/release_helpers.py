@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from typing import Any
 
-from core.storage import blob_store
+from core.ports.storage import blob_store
 from models_app.models import Model
 from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
@@ -66,7 +66,7 @@ def push_tiny_image(model_id: str, name: str, tag: str) -> str:
     import requests
     from django.conf import settings
 
-    from releases import registry
+    from core.ports import registry
 
     repository = f"{model_id}/{name}"
     headers = {

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from access import policy
 from core.models import AuditEvent
-from releases import downloads
-from releases.downloads import ByteRange, Unsatisfiable, parse_range
+from models_app import policy
+from releases.files import downloads
+from releases.files.downloads import ByteRange, Unsatisfiable, parse_range
 from releases.models import File
 from tests.conftest import basic
 from tests.releases.files_support import (  # noqa: F401
@@ -290,7 +290,7 @@ def test_a_large_file_streams_in_order_across_storage_segments(
 def test_a_complete_file_whose_bytes_are_missing_answers_a_clear_404(
     client_for: Any, owner: Any, stored: File
 ) -> None:
-    from core.storage import blob_store
+    from core.ports.storage import blob_store
 
     blob_store().delete(stored.storage_key)
     response = client_for(owner).get(url(stored))

@@ -16,9 +16,9 @@ from django.urls import resolve
 from django.utils import timezone
 
 from access.models import Token
+from core.ports import registry
 from models_app.models import Model
-from releases import registry
-from releases.registry_auth import registry_auth
+from releases.images.registry_auth import registry_auth
 from tests.conftest import basic
 from tests.releases.registry_helpers import write_signing_key
 

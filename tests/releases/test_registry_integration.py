@@ -25,7 +25,7 @@ from bailo.core.agent import TokenAgent
 from django.conf import settings as django_settings
 from django.test import Client
 
-from releases import registry
+from core.ports import registry
 from tests.conftest import basic, stack_required
 from tests.releases.registry_helpers import OciImage, build_oci_image
 

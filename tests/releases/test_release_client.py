@@ -12,7 +12,7 @@ from bailo import Client, Model, Release
 from bailo.core.agent import Agent
 from bailo.core.exceptions import BailoException
 
-from core.storage import blob_store
+from core.ports.storage import blob_store
 from models_app.models import Model as Entry
 from releases.models import File
 from releases.models import Release as ReleaseRow

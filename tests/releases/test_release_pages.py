@@ -9,9 +9,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core.ports import registry
 from models_app.policy import Actor
 from models_app.services import model_create
-from releases import registry
 from releases.models import Release, ScanResult
 from releases.selectors import release_files
 from tests.conftest import stack_required

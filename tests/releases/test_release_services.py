@@ -10,9 +10,9 @@ from django.utils import timezone
 from core.audit import AuditAction
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.models import AuditEvent
+from core.ports import registry
 from models_app.policy import Actor
 from models_app.services import model_create
-from releases import registry
 from releases.models import Release, ReleaseFile
 from releases.selectors import release_files, release_get_visible, release_list_visible
 from releases.services import RELEASE_PUBLISHED_HOOKS, release_create, release_update

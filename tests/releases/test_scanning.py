@@ -21,10 +21,12 @@ from django.test import Client
 from django.utils import timezone
 
 from bailo_site.celery import app
+from core.ports import scanners as scanning
 from models_app.models import Model
-from releases import scan_services, scan_tasks, scanning
 from releases.models import File, ScanResult, ScanState
-from releases.scan_services import download_blocker
+from releases.scanning import services as scan_services
+from releases.scanning import tasks as scan_tasks
+from releases.scanning.services import download_blocker
 from tests.conftest import basic, stack_required
 
 pytestmark = pytest.mark.django_db

@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from core.errors import BadRequest
 from core.models import AuditEvent
-from core.storage import MAX_PARTS, MIN_PART_SIZE, blob_store
-from releases import file_services
+from core.ports.storage import MAX_PARTS, MIN_PART_SIZE, blob_store
+from releases.files import services as file_services
+from releases.files.tasks import ABANDONED_SWEEP_EVERY
 from releases.models import File, FilePart
-from releases.tasks import ABANDONED_SWEEP_EVERY
 from tests.conftest import basic
 from tests.releases.files_support import (  # noqa: F401
     api,
@@ -602,8 +602,8 @@ def test_a_chunked_body_is_read_to_its_end_when_the_server_decodes_it() -> None:
 
     from django.test import RequestFactory
 
-    from releases.api.files import request_body
-    from releases.file_services import LengthRequired
+    from releases.files.api import request_body
+    from releases.files.services import LengthRequired
 
     data = os.urandom(3 * 1024 * 1024 + 5)
     request = RequestFactory().generic(
@@ -627,7 +627,7 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_nothing_is_kept(
     import io
 
     from models_app.policy import Actor
-    from releases.file_services import body_chunks
+    from releases.files.services import body_chunks
 
     with pytest.raises(BadRequest) as refused:
         file_services.file_upload_simple(

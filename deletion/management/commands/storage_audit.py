@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.storage import BlobStore, blob_store
+from core.ports.storage import BlobStore, blob_store
 from deletion.purge import MODEL_BLOB_PREFIX
 from releases.models import File
 

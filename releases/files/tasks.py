@@ -11,7 +11,7 @@ from datetime import timedelta
 from celery import shared_task
 
 from bailo_site.celery import app
-from releases import file_services
+from releases.files import services as file_services
 
 ABANDONED_SWEEP_EVERY = timedelta(hours=1)
 SHA256_QUEUE = "scans"

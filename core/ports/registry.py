@@ -2,8 +2,8 @@
 
 The registry (Docker Distribution) delegates authentication to us. It trusts JWTs signed with the
 key in ``REGISTRY_TOKEN_KEY_FILE`` whose certificate is its ``rootcertbundle``. Users get such
-tokens from ``/api/v1/registry_auth`` (``releases.registry_auth``); our own calls mint an internal
-token here, without going through HTTP.
+tokens from ``/api/v1/registry_auth`` (``releases.images.registry_auth``); our own calls
+mint an internal token here, without going through HTTP.
 
 Listing uses ``docker-registry-client`` (catalogue and tags) with our in-process token issuer in
 place of its own token fetching. Manifests are fetched with an explicit ``Accept`` header, since

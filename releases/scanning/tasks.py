@@ -15,9 +15,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError
 
 from bailo_site.celery import app
-from releases import scan_services
-from releases.downloads import DOWNLOAD_BLOCKERS
-from releases.file_services import FILE_COMPLETED_HOOKS
+from releases.files.downloads import DOWNLOAD_BLOCKERS
+from releases.files.services import FILE_COMPLETED_HOOKS
+from releases.scanning import services as scan_services
 
 # Scans run on their own queue so long ones never hold up other work.
 SCANS_QUEUE = "scans"

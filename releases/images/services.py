@@ -1,7 +1,7 @@
 """Reading an entry's container images, with the permission policy in front of the registry port.
 
 Images are not rows: they live in the registry as ``<modelId>/<name>:<tag>``. Every function here
-checks the actor first, then asks ``releases.registry``; a registry that is down is a 503 with the
+checks the actor first, then asks ``core.ports.registry``; a registry that is down is a 503 with the
 reason, never a 500.
 """
 
@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from core.errors import BailoError, NotFound
+from core.ports import registry
 from models_app.models import EntryKind, Model
 from models_app.policy import Action, Actor, check, get_model_for
-from releases import registry
 
 log = logging.getLogger(__name__)
 

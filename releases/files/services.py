@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict, NotFound
-from core.storage import (
+from core.ports.storage import (
     MAX_PARTS,
     BlobNotFound,
     BlobStore,
@@ -394,7 +394,7 @@ def _after_completion(file: File) -> None:
     file_id = file.pk
 
     def run() -> None:
-        from releases.tasks import SHA256_QUEUE, compute_sha256
+        from releases.files.tasks import SHA256_QUEUE, compute_sha256
 
         if not file.sha256:
             compute_sha256.apply_async((file_id,), queue=SHA256_QUEUE)

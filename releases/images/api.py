@@ -13,7 +13,7 @@ from ninja import Router
 
 from deletion.artefacts import image_delete
 from models_app.policy import Actor
-from releases.images import image_get, image_list_for
+from releases.images.services import image_get, image_list_for
 
 router = Router(tags=["image"])
 

@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from core.errors import BailoError
+from core.ports import registry
 from models_app.frame import (
     MODEL_KINDS,
     entry_context,
@@ -28,8 +29,8 @@ from models_app.frame import (
 from models_app.models import Model
 from models_app.policy import Action, Actor, allowed
 from models_app.selectors import card_revisions
-from releases import registry, selectors, services
-from releases.file_selectors import finding_count, worst_scan_state
+from releases import selectors, services
+from releases.files.selectors import finding_count, worst_scan_state
 from releases.models import File, Release, ScanState
 from reviews.views import release_review_panel
 

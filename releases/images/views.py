@@ -2,7 +2,7 @@
 
 ``/model/<id>/registry`` lists the entry's images and tags and shows the exact ``docker`` commands
 for this instance. ``/api/v1/registry_auth`` is where the registry sends clients for tokens
-(``releases.registry_auth``); it sits outside ``/api/v2`` because that is the address Bailo's
+(``releases.images.registry_auth``); it sits outside ``/api/v2`` because that is the address Bailo's
 registry configuration uses.
 """
 
@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods
 
 from core.errors import NotFound
+from core.ports import registry
 from models_app.frame import (
     MODEL_KINDS,
     entry_context,
@@ -26,9 +27,8 @@ from models_app.frame import (
     load_entry,
 )
 from models_app.policy import Action, allowed
-from releases import registry
-from releases.images import RegistryDown, image_list
-from releases.registry_auth import registry_auth
+from releases.images.registry_auth import registry_auth
+from releases.images.services import RegistryDown, image_list
 
 # What the commands show until the user picks their own names.
 EXAMPLE_LOCAL_IMAGE = "my-image:latest"

@@ -23,10 +23,10 @@ from ninja import Router
 from core.errors import BadRequest, NotFound, PayloadTooLarge
 from models_app.models import Model
 from models_app.policy import Action, Actor, allowed, check, get_model_for
-from releases import file_services
-from releases.downloads import download_response
-from releases.file_selectors import file_get, file_get_any, file_json, files_of, release_file_get
-from releases.file_services import LengthRequired, body_chunks
+from releases.files import services as file_services
+from releases.files.downloads import download_response
+from releases.files.selectors import file_get, file_get_any, file_json, files_of, release_file_get
+from releases.files.services import LengthRequired, body_chunks
 from releases.models import File
 
 router = Router(tags=["file"])

@@ -29,9 +29,9 @@ from models_app.frame import (
 )
 from models_app.models import Model
 from models_app.policy import Action, Actor, allowed
-from releases import file_services
-from releases.downloads import download_response
-from releases.file_selectors import file_get, files_of, finding_count, worst_scan_state
+from releases.files import services as file_services
+from releases.files.downloads import download_response
+from releases.files.selectors import file_get, files_of, finding_count, worst_scan_state
 
 
 def render_files(

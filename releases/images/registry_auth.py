@@ -11,7 +11,7 @@ the token's actions, as for every other request:
 - ``pull`` needs download rights (``image:pull``; token action ``image:read``);
 - ``push`` needs ``image:push`` (owner or contributor; token action ``image:write``), and never on
   a mirrored model; ``delete`` needs ``image:delete``;
-- ``*`` is refused here: only our internal token (``releases.registry``) carries it;
+- ``*`` is refused here: only our internal token (``core.ports.registry``) carries it;
 - ``registry:catalog:*`` is for administrators only.
 
 As in Bailo, scopes the caller may not have are dropped when they only read (containerd asks for
@@ -33,9 +33,9 @@ from django.views.decorators.http import require_GET
 from access.authentication import ApiAuthenticationFailed, authenticate_request
 from core.entities import user_entity
 from core.errors import Forbidden, NotFound
+from core.ports import registry
 from models_app.models import EntryKind, Model
 from models_app.policy import Action, Actor, check
-from releases import registry
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, NotFound, NotImplementedYet
-from core.storage import blob_store
+from core.ports import scanners as scanning
+from core.ports.storage import blob_store
 from models_app.policy import Action, Actor, check, get_model_for
-from releases import scanning
 from releases.models import File, ScanResult, ScanState
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def scans_fail_in_progress(*, file_id: str, reason: str) -> None:
 
 
 def _enqueue(file_id: str, tools: list[str] | None = None) -> None:
-    from releases.scan_tasks import SCANS_QUEUE, scan_file
+    from releases.scanning.tasks import SCANS_QUEUE, scan_file
 
     scan_file.apply_async((file_id, tools), queue=SCANS_QUEUE)
 

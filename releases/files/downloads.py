@@ -29,9 +29,9 @@ from django.http.response import HttpResponseBase
 
 from core.audit import AuditAction, audit_record
 from core.errors import Conflict, Forbidden, NotFound, error_body
-from core.storage import BlobNotFound, BlobStore, blob_store
+from core.ports.storage import BlobNotFound, BlobStore, blob_store
 from models_app.policy import Action, Actor, check
-from releases.file_services import release_free_memory
+from releases.files.services import release_free_memory
 from releases.models import File
 
 log = logging.getLogger(__name__)
