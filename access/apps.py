@@ -1,3 +1,6 @@
+"""Who gets access: personal access tokens (``access.tokens``) and access requests
+(``access.access_requests``). Everything they plug into lower layers is registered here."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig
@@ -7,10 +10,14 @@ class AccessConfig(AppConfig):
     name = "access"
 
     def ready(self) -> None:
-        from access.access_requests import access_granted
+        from access.access_requests.services import access_granted
+        from access.tokens.credentials import basic_credentials_check
+        from core.authentication import CREDENTIAL_CHECKS
         from models_app.frame import ENTRY_TABS, MODEL_KINDS, EntryTab
         from models_app.policy import DOWNLOAD_GRANTS, Action
 
+        # API calls and `docker login` with a token's access key and secret.
+        CREDENTIAL_CHECKS.register(basic_credentials_check)
         # An approved, unexpired access request grants download and pull (models_app.policy).
         if access_granted not in DOWNLOAD_GRANTS:
             DOWNLOAD_GRANTS.append(access_granted)

@@ -15,11 +15,11 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
-from access.access_request_api import router as access_requests_router
-from access.api import router as tokens_router
-from access.authentication import ApiAuthenticationFailed, api_auth
+from access.access_requests.api import router as access_requests_router
+from access.tokens.api import router as tokens_router
 from core.api import router as core_router
 from core.api_helpers import too_large
+from core.authentication import ApiAuthenticationFailed, api_auth
 from core.errors import BailoError, error_body
 from models_app.api.entries import router as entries_router
 from models_app.api.schemas import router as schemas_router

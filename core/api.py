@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router
 
-from access.authentication import optional_api_auth
+from core.authentication import optional_api_auth
 from core.entities import is_admin
 from core.health import system_status
 

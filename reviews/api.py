@@ -16,8 +16,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router
 
-from access.authentication import optional_api_auth
 from core.api_helpers import query_flag, read_json
+from core.authentication import optional_api_auth
 from core.errors import BadRequest, NotFound
 from models_app.models import Model
 from models_app.policy import (

@@ -15,7 +15,7 @@ from django.core.signals import got_request_exception
 from django.test import Client
 
 from access.models import Token
-from access.tokens import hash_secret, new_access_key, new_secret
+from access.tokens.credentials import hash_secret, new_access_key, new_secret
 
 PASSWORD = "correct-horse-battery"
 

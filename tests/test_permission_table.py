@@ -30,7 +30,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from access.access_requests import access_request_create
+from access.access_requests.services import access_request_create
 from access.models import Token
 from models_app.models import Model, Schema, SchemaMigration
 from models_app.policy import Actor
@@ -87,12 +87,12 @@ class Row:
 
 
 ROWS: list[Row] = [
-    # --- system (core/api.py) ---------------------------------------------------------
+    # --- system (core/api.py) ---------------------------------------------------------------------
     Row("GET", "/config/ui", anywhere=EVERYONE),
     Row("GET", "/system/status", anywhere=EVERYONE),
     Row("GET", "/openapi.json", anywhere=EVERYONE),
     Row("GET", "/entities/me", anywhere=SIGNED_IN),
-    # --- entries (models_app/api/entries.py) -----------------------------------------------------
+    # --- entries (models_app/api/entries.py) ------------------------------------------------------
     Row("POST", "/models", anywhere=SIGNED_IN, body={"name": "New one", "description": "d"}),
     Row("GET", "/model/no-such-model-000000", anywhere=(404, 404, 404, 404, 404, 404, 401)),
     Row("GET", "/model/{model}", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
@@ -114,7 +114,7 @@ ROWS: list[Row] = [
     Row("GET", "/roles", anywhere=SIGNED_IN),
     Row("GET", "/roles?modelId={model}", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
     Row("GET", "/entities?q=own", anywhere=SIGNED_IN),
-    # --- cards -----------------------------------------------------------------------------------
+    # --- cards ------------------------------------------------------------------------------------
     Row("GET", "/model/{model}/model-card/latest", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
     Row("GET", "/model/{model}/model-card/1", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
     Row("GET", "/model/{model}/model-card-revisions", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
@@ -146,7 +146,7 @@ ROWS: list[Row] = [
         private=(200, 403, 403, 403, 404, 200, 401),
         public=(200, 403, 403, 403, 403, 200, 401),
     ),
-    # --- schemas (models_app/api/schemas.py) -----------------------------------------------------
+    # --- schemas (models_app/api/schemas.py) ------------------------------------------------------
     Row("GET", "/schemas", anywhere=SIGNED_IN),
     Row("GET", "/schemas?kind=model&hidden=false", anywhere=SIGNED_IN),
     Row("GET", "/schema/minimal-general-v10", anywhere=SIGNED_IN),
@@ -181,11 +181,11 @@ ROWS: list[Row] = [
         },
     ),
     Row("PUT", "/schema-migration/{migration}", anywhere=ADMINS, body={"name": "Renamed"}),
-    # --- search (models_app/api/search.py) -------------------------------------------------------
+    # --- search (models_app/api/search.py) --------------------------------------------------------
     Row("GET", "/models/search", anywhere=SIGNED_IN),
     Row("GET", "/models/search?search=model&kind=model", anywhere=SIGNED_IN),
     Row("GET", "/models/tags", anywhere=SIGNED_IN),
-    # --- releases and files (releases/api/) ------------------------------------------------------
+    # --- releases and files (releases/api/) -------------------------------------------------------
     Row("GET", "/model/{model}/releases", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
     Row("GET", "/model/{model}/files", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
     # An empty body: those allowed to create releases get 400 (no semver), and nothing is made.
@@ -217,7 +217,7 @@ ROWS: list[Row] = [
         private=(404, 404, 403, 403, 404, 403, 401),
         public=(404, 404, 403, 403, 403, 403, 401),
     ),
-    # --- reviews and review roles (reviews/api.py) -----------------------------------------------
+    # --- reviews and review roles (reviews/api.py) ------------------------------------------------
     Row("GET", "/reviews", anywhere=SIGNED_IN),
     Row("GET", "/reviews?open=false&mine=false&kind=release", anywhere=SIGNED_IN),
     # The badge count: anonymous callers owe no reviews, so they get 200 and a count of 0.
@@ -251,7 +251,7 @@ ROWS: list[Row] = [
     Row("POST", "/review/role", anywhere=ADMINS, body={"shortName": "t2", "name": "Table 2"}),
     Row("PUT", "/review/role/mtr", anywhere=ADMINS, body={"name": "Renamed reviewer"}),
     Row("DELETE", "/review/role/mtr", anywhere=ADMINS),
-    # --- personal access tokens (access/api.py) --------------------------------------------------
+    # --- personal access tokens (access/tokens/api.py) --------------------------------------------
     Row(
         "POST",
         "/user/tokens",
@@ -263,7 +263,7 @@ ROWS: list[Row] = [
     Row("DELETE", "/user/token/{my_token}", anywhere=SIGNED_IN),
     # Someone else's token looks exactly like an unknown one.
     Row("DELETE", "/user/token/{owner_token}", anywhere=(200, 404, 404, 404, 404, 404, 401)),
-    # --- access requests (access/access_request_api.py) ------------------------------------------
+    # --- access requests (access/access_requests/api.py) ------------------------------------------
     Row(
         "POST",
         "/model/{model}/access-requests",
@@ -448,7 +448,7 @@ TOKEN_ROWS: list[TokenRow] = [
 ]
 
 
-# --- the world the table runs in -----------------------------------------------------------------
+# --- the world the table runs in ------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -546,7 +546,7 @@ def own_token(make_token: Any, user: Any) -> str:
     return str(token.access_key)
 
 
-# --- the tests -----------------------------------------------------------------------------------
+# --- the tests ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])

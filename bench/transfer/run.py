@@ -200,7 +200,7 @@ def make_fixtures() -> tuple[str, str, str]:
     from django.contrib.auth.models import User
 
     from access.models import Token
-    from access.tokens import hash_secret, new_access_key, new_secret
+    from access.tokens.credentials import hash_secret, new_access_key, new_secret
     from models_app.policy import Actor
     from models_app.services import model_create
 

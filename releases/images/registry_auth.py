@@ -30,7 +30,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from access.authentication import ApiAuthenticationFailed, authenticate_request
+from core.authentication import ApiAuthenticationFailed, authenticate_request
 from core.entities import user_entity
 from core.errors import Forbidden, NotFound
 from core.ports import registry

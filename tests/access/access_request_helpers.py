@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from access.access_requests import access_request_create
+from access.access_requests.services import access_request_create
 from access.models import AccessRequest
 from models_app.policy import Actor
 from reviews.models import Response, Review

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from access.access_requests import today
+from access.access_requests.services import today
 from access.models import AccessRequest
 from models_app.models import Model
 from reviews.models import Response

@@ -13,7 +13,7 @@ from bailo import AccessRequest, Client, Model
 from bailo.core.agent import Agent, TokenAgent
 from bailo.core.exceptions import BailoException
 
-from access.access_requests import today
+from access.access_requests.services import today
 from access.models import AccessRequest as AccessRequestRow
 from models_app.models import Model as Entry
 from models_app.policy import Action, Actor, allowed

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from access.access_requests import today
+from access.access_requests.services import today
 from access.models import AccessRequest
 from models_app.models import Model, Schema
 from reviews.models import Review

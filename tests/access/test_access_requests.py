@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 from django.utils import timezone
 
-from access.access_request_selectors import access_request_state, with_reviews
-from access.access_requests import (
+from access.access_requests.selectors import access_request_state, with_reviews
+from access.access_requests.services import (
     access_granted,
     access_request_create,
     access_request_delete,

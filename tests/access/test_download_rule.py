@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
 from django.test import Client
 
-from access.access_requests import today
+from access.access_requests.services import today
 from core.ports import registry
 from models_app.models import Model
 from models_app.policy import Actor

@@ -11,8 +11,8 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from access.access_request_selectors import my_access
-from access.access_requests import access_request_delete, today
+from access.access_requests.selectors import my_access
+from access.access_requests.services import access_request_delete, today
 from models_app.models import Collaborator, Model
 from models_app.policy import Actor
 from models_app.services import model_update

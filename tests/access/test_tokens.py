@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from access.models import Token
-from access.services import token_create, token_revoke
+from access.tokens.services import token_create, token_revoke
 from core.errors import Forbidden, NotFound
 from core.models import AuditEvent
 from models_app.policy import Action, Actor, check, get_model_for

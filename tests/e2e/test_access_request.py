@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from access.access_requests import today
+from access.access_requests.services import today
 from access.models import AccessRequest
 from tests.conftest import PASSWORD
 from tests.releases.files_support import blobs  # noqa: F401

@@ -2,9 +2,9 @@
 (answers, state, reviews), editing and withdrawing it, and "My access".
 
 The request form is the card form (``models_app.card_form``) rendered from the access-request
-schema; every save goes through ``access.access_requests``, whose ``validationErrors`` show beside
-the questions, and nothing is written when it refuses. Unknown and invisible entries are 404;
-a visible entry the user may not act on is 403.
+schema; every save goes through ``access.access_requests.services``, whose ``validationErrors``
+show beside the questions, and nothing is written when it refuses. Unknown and invisible entries
+are 404; a visible entry the user may not act on is 403.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from access import access_request_selectors as selectors
-from access.access_requests import (
+from access.access_requests import selectors
+from access.access_requests.services import (
     ACCESS_REQUEST_KINDS,
     access_request_create,
     access_request_delete,

@@ -58,3 +58,8 @@ def token_authenticate(*, access_key: str, secret: str) -> Token | None:
     cache.set(cache_key, token.secret_hash, VERIFIED_CACHE_SECONDS)
     Token.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token
+
+
+def basic_credentials_check(access_key: str, secret: str) -> Token | None:
+    """``core.authentication.CREDENTIAL_CHECKS`` entry: HTTP Basic is a token's key and secret."""
+    return token_authenticate(access_key=access_key, secret=secret)

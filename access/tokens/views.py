@@ -14,8 +14,8 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from access import selectors, services
 from access.models import TokenScope
+from access.tokens import selectors, services
 from core.errors import BailoError
 from models_app.policy import Actor
 

@@ -12,7 +12,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from access.models import Token
-from access.services import ADMIN_TOKEN_ACTIONS
+from access.tokens.services import ADMIN_TOKEN_ACTIONS
 from core.entities import is_admin
 from models_app.models import Model
 from models_app.policy import TOKEN_ACTION_CATALOGUE, Actor

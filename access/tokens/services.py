@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from access.models import Token, TokenScope
-from access.tokens import hash_secret, new_access_key, new_secret
+from access.tokens.credentials import hash_secret, new_access_key, new_secret
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, Forbidden, NotFound
 from models_app.models import Model

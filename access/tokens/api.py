@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from access import selectors, services
+from access.tokens import selectors, services
 from core.errors import BadRequest
 from models_app.policy import TOKEN_ACTION_CATALOGUE, Actor
 

@@ -2,13 +2,18 @@
 
 Order matters. Credentials that are present are always checked and a bad one is refused with 401,
 even in dev mode: falling back to the dev user would hide a broken token from its owner.
+
+HTTP Basic credentials are access keys and secrets of personal access tokens. Checking them is the
+tokens feature's business (``access.tokens``), which registers its check in
+``CREDENTIAL_CHECKS`` from its ``AppConfig.ready()``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, Group, User
@@ -16,8 +21,18 @@ from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 from ninja.utils import check_csrf
 
-from access.models import Token
-from access.tokens import token_authenticate
+from core.hooks import Hook
+
+
+class TokenLike(Protocol):
+    """What a checked credential hands back: the token and the user it stands for."""
+
+    user: Any
+
+
+# (access key, secret) -> the usable token those credentials name, or None.
+CredentialCheck = Callable[[str, str], TokenLike | None]
+CREDENTIAL_CHECKS: Hook[CredentialCheck] = Hook("HTTP Basic credentials")
 
 
 class ApiAuthenticationFailed(AuthenticationError):
@@ -51,6 +66,14 @@ def dev_user() -> User:
     return user
 
 
+def _check_credentials(access_key: str, secret: str) -> TokenLike | None:
+    for check in CREDENTIAL_CHECKS:
+        token = check(access_key, secret)
+        if token is not None:
+            return token
+    return None
+
+
 def authenticate_request(request: HttpRequest) -> AbstractBaseUser | None:
     """Attach ``request.user`` and ``request.token`` and return the user, or None (anonymous)."""
     request.token = None  # type: ignore[attr-defined]
@@ -61,7 +84,7 @@ def authenticate_request(request: HttpRequest) -> AbstractBaseUser | None:
             raise ApiAuthenticationFailed(
                 "Unsupported Authorization header: use HTTP Basic with accessKey:secretKey"
             )
-        token: Token | None = token_authenticate(access_key=credentials[0], secret=credentials[1])
+        token = _check_credentials(*credentials)
         if token is None:
             raise ApiAuthenticationFailed(
                 "Invalid access key or secret key, or the token is revoked"

@@ -35,7 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from access.access_request_selectors import approved_requests_for
+from access.access_requests.selectors import approved_requests_for
 from access.models import AccessRequest, AccessRequestEntity
 from core.audit import AuditAction, audit_record
 from core.entities import entities_of, parse_entity

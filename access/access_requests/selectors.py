@@ -3,7 +3,7 @@ the approved requests that grant a user access, and the "My access" page.
 
 Who sees which requests: as in Bailo, anyone who can view an entry sees all of its access requests
 (their names, who they name and their answers); only changing or withdrawing one is limited (see
-``access.access_requests``). A withdrawn request is soft-deleted and appears nowhere.
+``access.access_requests.services``). A withdrawn request is soft-deleted and appears nowhere.
 
 A request's state is derived, never stored: ``expired`` once its end date has passed (whatever its
 reviews said), otherwise the outcome of its reviews: ``approved``, ``changes_requested`` or

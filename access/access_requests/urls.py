@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from access.access_request_views import urlpatterns
+from access.access_requests.views import urlpatterns
 
 __all__ = ["urlpatterns"]

@@ -15,13 +15,13 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from access.access_request_selectors import (
+from access.access_requests.selectors import (
     access_request_get,
     access_request_json,
     access_request_list,
     access_request_search,
 )
-from access.access_requests import (
+from access.access_requests.services import (
     access_request_create,
     access_request_delete,
     access_request_may_change,
