@@ -36,6 +36,11 @@ class Hook(Generic[F]):
             self._callables.append(function)
         return function
 
+    def unregister(self, function: F) -> None:
+        """Take ``function`` out again (tests that plug in a probe for a while)."""
+        if function in self._callables:
+            self._callables.remove(function)
+
     def __iter__(self) -> Iterator[F]:
         # A copy: a callable may register another without upsetting this iteration.
         return iter(list(self._callables))

@@ -8,9 +8,12 @@ class DeletionConfig(AppConfig):
 
     def ready(self) -> None:
         # The entry's settings page renders registered sections in order; "Deletion" comes last.
+        from core.tasks import BEAT_SCHEDULE
+        from deletion import tasks
         from models_app.frame import SETTINGS_SECTIONS, SettingsSection
         from models_app.policy import Action
 
+        BEAT_SCHEDULE.update(tasks.PERIODIC)
         SETTINGS_SECTIONS.add(
             SettingsSection(
                 "deletion",

@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from bailo_site.celery import app
+from core.tasks import periodic
 from deletion.purge import deletion_purge, deletions_to_purge
 
 PURGE_QUEUE = "purge"
@@ -55,11 +55,8 @@ def purge_due() -> int:
     return len(ids)
 
 
-app.conf.beat_schedule = {
-    **(app.conf.beat_schedule or {}),
-    "deletion-purge-due": {
-        "task": "deletion.purge_due",
-        "schedule": PURGE_SWEEP_SECONDS,
-        "options": {"queue": PURGE_QUEUE},
-    },
+PERIODIC = {
+    "deletion-purge-due": periodic(
+        "deletion.purge_due", every_seconds=PURGE_SWEEP_SECONDS, queue=PURGE_QUEUE
+    ),
 }

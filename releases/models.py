@@ -1,6 +1,7 @@
 """Releases, the files they ship and the scans of those files.
 
 Images live in the registry, not here: a release refers to them as ``{repository, name, tag}``.
+A scan's state is the scanner port's vocabulary (``core.ports.scanners.ScanState``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import CreatedByModel, LiveManager, SoftDeleteModel, TimeStampedModel
+from core.ports.scanners import ScanState
 
 
 class FileQuerySet(models.QuerySet["File"]):
@@ -117,14 +119,6 @@ class ReleaseFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release_id} -> {self.file_id}"
-
-
-class ScanState(models.TextChoices):
-    NOT_SCANNED = "notScanned", "Not scanned"
-    IN_PROGRESS = "inProgress", "In progress"
-    COMPLETE = "complete", "Complete"
-    SKIPPED = "skipped", "Skipped"
-    ERROR = "error", "Error"
 
 
 class ScanResult(TimeStampedModel, SoftDeleteModel):

@@ -25,8 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-
-from releases.models import File, ScanState
+from django.db import models
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +37,16 @@ DEFAULT_TIMEOUT = 900.0
 COPY_CHUNK = 1024 * 1024
 
 T = TypeVar("T")
+
+
+class ScanState(models.TextChoices):
+    """Where a scan stands, in Bailo's words (also the stored state of a scan result)."""
+
+    NOT_SCANNED = "notScanned", "Not scanned"
+    IN_PROGRESS = "inProgress", "In progress"
+    COMPLETE = "complete", "Complete"
+    SKIPPED = "skipped", "Skipped"
+    ERROR = "error", "Error"
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,9 @@ class Scanner(Protocol):
         """The tool's version; raises when the tool cannot be reached."""
         ...
 
-    def supports(self, file: File) -> bool: ...
+    def supports(self, name: str) -> bool:
+        """Whether the tool scans files called like ``name`` (it skips the others)."""
+        ...
 
     def scan(self, chunks: Iterable[bytes], *, name: str) -> ScanOutcome:
         """Scan the bytes of a file called ``name``. May raise; callers record an error."""
@@ -132,7 +143,7 @@ class ClamAVScanner:
         match = _CLAMAV_VERSION.search(raw)
         return match.group(1) if match else raw
 
-    def supports(self, file: File) -> bool:
+    def supports(self, name: str) -> bool:
         return True
 
     def scan(self, chunks: Iterable[bytes], *, name: str) -> ScanOutcome:
@@ -184,8 +195,8 @@ class ModelScanScanner:
 
         return str(__version__)
 
-    def supports(self, file: File) -> bool:
-        return _suffix(file.name) in modelscan_extensions()
+    def supports(self, name: str) -> bool:
+        return _suffix(name) in modelscan_extensions()
 
     def scan(self, chunks: Iterable[bytes], *, name: str) -> ScanOutcome:
         from modelscan.modelscan import ModelScan
@@ -303,20 +314,18 @@ def call_with_timeout(function: Callable[[], T], timeout: float) -> T:
 
 
 def run_scanner(
-    scanner: Scanner, file: File, open_chunks: Callable[[], Iterable[bytes]]
+    scanner: Scanner, name: str, open_chunks: Callable[[], Iterable[bytes]], *, label: str = ""
 ) -> ScanOutcome:
     """Scan one file with one scanner. Never raises: every failure becomes an ``error`` outcome
     with the reason."""
-    if not scanner.supports(file):
-        return ScanOutcome.skipped(f"{scanner.name} does not scan files like {file.name}")
+    if not scanner.supports(name):
+        return ScanOutcome.skipped(f"{scanner.name} does not scan files like {name}")
     try:
-        return call_with_timeout(
-            lambda: scanner.scan(open_chunks(), name=file.name), scan_timeout()
-        )
+        return call_with_timeout(lambda: scanner.scan(open_chunks(), name=name), scan_timeout())
     except ScanTimeout as exc:
         return ScanOutcome.error(f"{scanner.name} timed out: {exc}")
     except Exception as exc:
-        log.exception("%s failed on file %s", scanner.name, file.pk)
+        log.exception("%s failed on %s", scanner.name, label or name)
         return ScanOutcome.error(f"{scanner.name} failed: {type(exc).__name__}: {exc}")
 
 

@@ -29,6 +29,7 @@ from django.http.response import HttpResponseBase
 
 from core.audit import AuditAction, audit_record
 from core.errors import Conflict, Forbidden, NotFound, error_body
+from core.hooks import Hook
 from core.ports.storage import BlobNotFound, BlobStore, blob_store
 from models_app.policy import Action, Actor, check
 from releases.files.services import release_free_memory
@@ -37,8 +38,8 @@ from releases.models import File
 log = logging.getLogger(__name__)
 
 # Consulted before any byte is sent: each returns a reason to refuse the download, or None.
-# The scanning feature registers "a virus was found" here.
-DOWNLOAD_BLOCKERS: list[Callable[[File], str | None]] = []
+# The scanning feature registers "a virus was found" here (releases/apps.py).
+DOWNLOAD_BLOCKERS: Hook[Callable[[File], str | None]] = Hook("download blockers")
 
 SHA256_HEADER = "X-Content-SHA256"
 # Large downloads are read from storage in segments, a few ahead of the one being sent, so the

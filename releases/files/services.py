@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict, NotFound
+from core.hooks import Hook
 from core.ports.storage import (
     MAX_PARTS,
     BlobNotFound,
@@ -45,9 +46,9 @@ from releases.models import File, FilePart, ReleaseFile
 
 log = logging.getLogger(__name__)
 
-# Called (after commit) with each file that has just become complete. The scanning feature
-# registers the scan here.
-FILE_COMPLETED_HOOKS: list[Callable[[File], None]] = []
+# Called (after commit) with each file that has just become complete: the checksum task and the
+# scanners listen here (registered in releases/apps.py).
+FILE_COMPLETED: Hook[Callable[[File], None]] = Hook("file completed")
 
 READ_CHUNK = 1024 * 1024
 # S3 refuses objects above 5 TiB.
@@ -390,18 +391,14 @@ def _record_upload(actor: Actor, file: File, *, how: str) -> None:
 
 
 def _after_completion(file: File) -> None:
-    """Once the transaction commits: compute the sha256 if still unknown, then run the hooks."""
+    """Once the transaction commits, tell ``FILE_COMPLETED``'s listeners."""
     file_id = file.pk
 
     def run() -> None:
-        from releases.files.tasks import SHA256_QUEUE, compute_sha256
-
-        if not file.sha256:
-            compute_sha256.apply_async((file_id,), queue=SHA256_QUEUE)
         completed = File.objects.filter(pk=file_id).first()
         if completed is None:
             return
-        for hook in FILE_COMPLETED_HOOKS:
+        for hook in FILE_COMPLETED:
             try:
                 hook(completed)
             except Exception:  # a hook must never undo or fail a finished upload

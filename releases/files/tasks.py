@@ -1,7 +1,7 @@
 """Celery tasks for files: the sha256 of multipart uploads and the abandoned-upload sweep.
 
 Tasks are thin: they take JSON arguments, call one service and are safe to run twice. Scan tasks
-live in ``releases/scan_tasks.py``.
+live in ``releases/scanning/tasks.py``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from bailo_site.celery import app
+from core.tasks import periodic
 from releases.files import services as file_services
+from releases.models import File
 
 ABANDONED_SWEEP_EVERY = timedelta(hours=1)
 SHA256_QUEUE = "scans"
@@ -35,6 +36,12 @@ def compute_sha256(file_id: str) -> str | None:
     return file_services.file_set_sha256(file_id=file_id)
 
 
+def queue_sha256(file: File) -> None:
+    """``FILE_COMPLETED`` listener: a multipart upload's checksum is computed afterwards."""
+    if not file.sha256:
+        compute_sha256.apply_async((file.pk,), queue=SHA256_QUEUE)
+
+
 @shared_task(
     name="releases.abort_abandoned_uploads",
     acks_late=True,
@@ -49,11 +56,8 @@ def abort_abandoned_uploads() -> int:
     return file_services.abort_abandoned_uploads()
 
 
-app.conf.beat_schedule.update(
-    {
-        "releases-abort-abandoned-uploads": {
-            "task": "releases.abort_abandoned_uploads",
-            "schedule": ABANDONED_SWEEP_EVERY.total_seconds(),
-        }
-    }
-)
+PERIODIC = {
+    "releases-abort-abandoned-uploads": periodic(
+        "releases.abort_abandoned_uploads", every_seconds=ABANDONED_SWEEP_EVERY.total_seconds()
+    ),
+}

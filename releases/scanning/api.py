@@ -8,9 +8,6 @@ from django.http import HttpRequest
 from ninja import Router
 
 from models_app.policy import Actor
-
-# Importing the tasks module registers the scan after uploads and the download rule.
-from releases.scanning import tasks as scan_tasks  # noqa: F401
 from releases.scanning.services import file_rescan, filescanning_info, image_rescan
 
 router = Router(tags=["filescanning"])

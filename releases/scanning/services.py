@@ -13,7 +13,7 @@ A virus finding blocks downloads; ModelScan findings block only when
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -24,12 +24,17 @@ from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, NotFound, NotImplementedYet
+from core.hooks import Hook
 from core.ports import scanners as scanning
 from core.ports.storage import blob_store
 from models_app.policy import Action, Actor, check, get_model_for
 from releases.models import File, ScanResult, ScanState
 
 log = logging.getLogger(__name__)
+
+# Asked to scan a file (with only the given tools, or all): the scan task listens here and puts
+# the scan on the ``scans`` queue (releases/apps.py), so the workers run it, not the caller.
+SCAN_REQUESTED: Hook[Callable[[str, list[str] | None], None]] = Hook("scan requested")
 
 RESCAN_DELAY = timedelta(minutes=60)  # Bailo's retryDelayInMinutes
 RETRY_ERRORS_AFTER = timedelta(minutes=15)
@@ -121,7 +126,9 @@ def file_scan_run(*, file_id: str, tools: list[str] | None = None) -> list[ScanR
     rows = []
     for scanner in scanners:
         version = scanning.scanner_version(scanner)
-        outcome = scanning.run_scanner(scanner, file, lambda: store.open(file.storage_key))
+        outcome = scanning.run_scanner(
+            scanner, file.name, lambda: store.open(file.storage_key), label=f"file {file.pk}"
+        )
         log.info("%s on file %s: %s", scanner.name, file.pk, outcome.state)
         rows.append(_record(file, scanner, version, outcome))
     return rows
@@ -139,13 +146,12 @@ def scans_fail_in_progress(*, file_id: str, reason: str) -> None:
 
 
 def _enqueue(file_id: str, tools: list[str] | None = None) -> None:
-    from releases.scanning.tasks import SCANS_QUEUE, scan_file
-
-    scan_file.apply_async((file_id, tools), queue=SCANS_QUEUE)
+    for request_scan in SCAN_REQUESTED:
+        request_scan(file_id, tools)
 
 
 def scan_on_completion(file: File) -> None:
-    """``FILE_COMPLETED_HOOKS`` entry (runs after the upload's commit): queue the scans."""
+    """``FILE_COMPLETED`` listener (runs after the upload's commit): queue the scans."""
     scanners = scanning.configured_scanners()
     if not scanners:
         return
@@ -244,7 +250,7 @@ def filescanning_info() -> dict[str, Any]:
 
 
 def download_blocker(file: File) -> str | None:
-    """``DOWNLOAD_BLOCKERS`` entry: why this file may not be downloaded, if a finding says so."""
+    """``DOWNLOAD_BLOCKERS`` listener: why this file may not be downloaded, if a finding says so."""
     tools = [scanning.CLAMAV_TOOL]
     if modelscan_blocks_download():
         tools.append(scanning.MODELSCAN_TOOL)

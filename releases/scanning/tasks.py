@@ -1,9 +1,7 @@
-"""Celery tasks for file scanning (sent to the ``scans`` queue), and where scanning plugs into
-uploads and downloads.
+"""Celery tasks for file scanning, sent to the ``scans`` queue so long scans never hold up other
+work, and the periodic retry of scans that errored or got stuck (``PERIODIC``).
 
-Importing this module registers: the ``scan_file`` and ``retry_failed_scans`` tasks, the periodic
-retry in the beat schedule, the scan that follows each completed upload
-(``FILE_COMPLETED_HOOKS``) and the virus rule for downloads (``DOWNLOAD_BLOCKERS``).
+How scanning plugs into uploads and downloads is registered in ``releases/apps.py``.
 """
 
 from __future__ import annotations
@@ -14,12 +12,9 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError
 
-from bailo_site.celery import app
-from releases.files.downloads import DOWNLOAD_BLOCKERS
-from releases.files.services import FILE_COMPLETED_HOOKS
+from core.tasks import periodic
 from releases.scanning import services as scan_services
 
-# Scans run on their own queue so long ones never hold up other work.
 SCANS_QUEUE = "scans"
 RETRY_SWEEP_EVERY = timedelta(minutes=5)
 SCAN_SOFT_LIMIT = 3 * 3600
@@ -48,6 +43,11 @@ def scan_file(file_id: str, tools: list[str] | None = None) -> dict[str, str]:
     return {row.tool_name: row.state for row in rows}
 
 
+def queue_scan(file_id: str, tools: list[str] | None = None) -> None:
+    """``SCAN_REQUESTED`` listener: put the scan on the ``scans`` queue."""
+    scan_file.apply_async((file_id, tools), queue=SCANS_QUEUE)
+
+
 @shared_task(
     name="releases.retry_failed_scans",
     acks_late=True,
@@ -62,17 +62,10 @@ def retry_failed_scans() -> dict[str, list[str]]:
     return scan_services.scan_retry_due()
 
 
-app.conf.beat_schedule.update(
-    {
-        "releases-retry-failed-scans": {
-            "task": "releases.retry_failed_scans",
-            "schedule": RETRY_SWEEP_EVERY.total_seconds(),
-            "options": {"queue": SCANS_QUEUE},
-        }
-    }
-)
-
-if scan_services.scan_on_completion not in FILE_COMPLETED_HOOKS:
-    FILE_COMPLETED_HOOKS.append(scan_services.scan_on_completion)
-if scan_services.download_blocker not in DOWNLOAD_BLOCKERS:
-    DOWNLOAD_BLOCKERS.append(scan_services.download_blocker)
+PERIODIC = {
+    "releases-retry-failed-scans": periodic(
+        "releases.retry_failed_scans",
+        every_seconds=RETRY_SWEEP_EVERY.total_seconds(),
+        queue=SCANS_QUEUE,
+    ),
+}

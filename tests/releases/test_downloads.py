@@ -182,11 +182,14 @@ def test_an_outsider_gets_404_on_a_private_entry_and_403_on_a_public_one(
 def test_a_download_blocker_refuses_with_its_reason(
     client_for: Any, owner: Any, stored: File
 ) -> None:
-    downloads.DOWNLOAD_BLOCKERS.append(lambda f: "A virus was found in this file")
+    def blocker(file: File) -> str:
+        return "A virus was found in this file"
+
+    downloads.DOWNLOAD_BLOCKERS.register(blocker)
     try:
         response = client_for(owner).get(url(stored))
     finally:
-        downloads.DOWNLOAD_BLOCKERS.pop()
+        downloads.DOWNLOAD_BLOCKERS.unregister(blocker)
     assert response.status_code == 403
     assert response.json()["error"]["message"] == "A virus was found in this file"
 

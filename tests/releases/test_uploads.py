@@ -466,14 +466,18 @@ def test_completed_hooks_run_once_for_each_completed_file(
     client_for: Any, owner: Any, entry: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     seen: list[str] = []
-    file_services.FILE_COMPLETED_HOOKS.append(lambda f: seen.append(f.pk))
+
+    def probe(file: File) -> None:
+        seen.append(file.pk)
+
+    file_services.FILE_COMPLETED.register(probe)
     try:
         client = client_for(owner)
         with django_capture_on_commit_callbacks(execute=True):
             simple = simple_upload(client, entry.pk, b"one").json()["file"]["id"]
             multi = multipart_upload(client, entry.pk, b"two").pk
     finally:
-        file_services.FILE_COMPLETED_HOOKS.pop()
+        file_services.FILE_COMPLETED.unregister(probe)
     assert seen == [simple, multi]
 
 
