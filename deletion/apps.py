@@ -10,9 +10,11 @@ class DeletionConfig(AppConfig):
         # The entry's settings page renders registered sections in order; "Deletion" comes last.
         from core.tasks import BEAT_SCHEDULE
         from deletion import tasks
+        from deletion.api import add_routes
         from models_app.frame import SETTINGS_SECTIONS, SettingsSection
         from models_app.policy import Action
 
+        add_routes()
         BEAT_SCHEDULE.update(tasks.PERIODIC)
         SETTINGS_SECTIONS.add(
             SettingsSection(

@@ -75,12 +75,3 @@ def put_release(request: HttpRequest, model_id: str, semver: str) -> dict[str, A
     release_update(actor=actor, release=release, changes=read_json(request))
     fresh = release_get_visible(actor=actor, model=model, semver=release.semver)
     return {"release": release_json(fresh)}
-
-
-@router.delete("/model/{model_id}/release/{semver}", operation_id="deleteRelease")
-def delete_release(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
-    """Soft-delete a release (owners only); its semver stays taken until the purge."""
-    from deletion.artefacts import release_delete
-
-    release_delete(actor=Actor.from_request(request), model_id=model_id, semver=semver)
-    return {"message": "Successfully removed release."}

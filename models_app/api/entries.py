@@ -15,7 +15,6 @@ from ninja import Router
 from core.api_helpers import query_flag, read_json
 from core.entities import entity_search
 from core.errors import BadRequest, NotFound
-from deletion.services import model_delete
 from models_app.models import EntryKind, Model, SchemaMigration
 from models_app.policy import Action, Actor, get_model_for, permissions_mine
 from models_app.selectors import card_json, card_revision, card_revisions, model_get_detailed
@@ -98,14 +97,6 @@ def patch_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     changes = read_json(request)
     updated = model_update(actor=actor, model=model, changes=changes)
     return {"model": model_json(updated)}
-
-
-@router.delete("/model/{model_id}")
-def delete_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
-    """Delete an entry and everything under it (owners). The official client sends no name to
-    confirm with: the explicit ``DELETE`` request is the confirmation."""
-    model_delete(actor=Actor.from_request(request), model_id=model_id, confirm=False)
-    return {"message": "Successfully removed model."}
 
 
 @router.get("/model/{model_id}/permissions/mine")

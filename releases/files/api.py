@@ -22,7 +22,7 @@ from ninja import Router
 
 from core.errors import BadRequest, NotFound, PayloadTooLarge
 from models_app.models import Model
-from models_app.policy import Action, Actor, allowed, check, get_model_for
+from models_app.policy import Action, Actor, allowed, get_model_for
 from releases.files import services as file_services
 from releases.files.downloads import download_response
 from releases.files.selectors import file_get, file_get_any, file_json, files_of, release_file_get
@@ -144,18 +144,6 @@ def patch_file(request: HttpRequest, model_id: str, file_id: str) -> dict[str, A
         actor=Actor.from_request(request), file=file, changes=read_json(request)
     )
     return _file_answer(file)
-
-
-@router.delete("/model/{model_id}/file/{file_id}", operation_id="deleteFile")
-def delete_file(request: HttpRequest, model_id: str, file_id: str) -> dict[str, Any]:
-    actor = Actor.from_request(request)
-    model = _entry(request, model_id)
-    _complete_file(model, file_id)
-    check(actor, Action.FILE_DELETE, model)
-    from deletion.artefacts import file_delete
-
-    file_delete(actor=actor, model_id=model.pk, file_id=file_id)
-    return {"message": "Successfully removed file."}
 
 
 # --- downloads --------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from deletion.artefacts import image_delete
 from models_app.policy import Actor
 from releases.images.services import image_get, image_list_for
 
@@ -27,9 +26,3 @@ def get_images(request: HttpRequest, model_id: str) -> dict[str, Any]:
 def get_image(request: HttpRequest, model_id: str, name: str, tag: str) -> dict[str, Any]:
     image = image_get(actor=Actor.from_request(request), model_id=model_id, name=name, tag=tag)
     return {"image": image}
-
-
-@router.delete("/model/{model_id}/image/{name}/{tag}", summary="Delete a tagged image")
-def delete_image(request: HttpRequest, model_id: str, name: str, tag: str) -> dict[str, Any]:
-    image_delete(actor=Actor.from_request(request), model_id=model_id, name=name, tag=tag)
-    return {"message": "Successfully removed image."}
