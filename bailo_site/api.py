@@ -29,6 +29,7 @@ from releases.files.api import router as files_router
 from releases.images.api import router as images_router
 from releases.scanning.api import router as scanning_router
 from reviews.api import router as reviews_router
+from reviews.roles.api import router as review_roles_router
 
 log = logging.getLogger(__name__)
 
@@ -124,4 +125,5 @@ api.add_router("", files_router)
 api.add_router("", images_router)
 api.add_router("", scanning_router)
 api.add_router("", reviews_router)
+api.add_router("", review_roles_router)
 api.add_router("", access_requests_router)

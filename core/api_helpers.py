@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core.errors import BadRequest, PayloadTooLarge
 
@@ -49,3 +49,10 @@ def query_flag(request: HttpRequest, name: str) -> bool | None:
     if lowered not in {"true", "false"}:
         raise BadRequest(f"{name} must be true or false", {name: value})
     return lowered == "true"
+
+
+def json_with_count(body: dict[str, Any], count: int) -> HttpResponse:
+    """A JSON answer with Bailo's ``x-count`` header (the number of items listed)."""
+    response = JsonResponse(body)
+    response["x-count"] = str(count)
+    return response

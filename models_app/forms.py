@@ -13,20 +13,9 @@ from django import forms
 from django.conf import settings
 
 from models_app.models import EntryKind, SystemRole, Visibility
-from reviews.models import ReviewRole
+from models_app.roles import role_choices
 
 CREATABLE_KINDS = [(EntryKind.MODEL.value, "Model"), (EntryKind.DATA_CARD.value, "Data card")]
-
-
-def role_choices() -> list[tuple[str, str]]:
-    """System roles, then review roles, with the names people know them by."""
-    names = settings.BAILO_UI.get("roleDisplayNames", {})
-    system = [(r.value, names.get(r.value, r.label)) for r in SystemRole]
-    review = [
-        (short, f"{name} ({short})")
-        for short, name in ReviewRole.objects.values_list("short_name", "name")
-    ]
-    return system + review
 
 
 def _details_choices(key: str, current: str = "") -> list[tuple[str, str]]:

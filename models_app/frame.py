@@ -15,6 +15,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,9 +23,9 @@ from django.urls import reverse
 from core.errors import BailoError, Forbidden, NotFound
 from core.hooks import Slots
 from models_app import selectors
-from models_app.forms import role_choices
 from models_app.models import EntryKind, Model, ModelCardRevision
 from models_app.policy import Action, Actor, allowed, check
+from models_app.roles import role_choices
 
 ALL_KINDS = frozenset(EntryKind.values)
 MODEL_KINDS = frozenset({EntryKind.MODEL.value, EntryKind.MIRRORED_MODEL.value})
@@ -152,3 +153,18 @@ def settings_sections_for(actor: Actor, model: Model) -> list[SettingsSection]:
         for s in SETTINGS_SECTIONS
         if model.kind in s.kinds and (s.action is None or allowed(actor, s.action, model))
     ]
+
+
+# --- administration pages ----------------------------------------------------------------------
+
+
+def admin_required(view: ViewFunc) -> ViewFunc:
+    """Sign-in first (so anonymous visitors are sent to log in), then the administrator check."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not Actor.from_request(request).is_admin:
+            raise PermissionDenied("Only administrators can manage schemas and review roles.")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)

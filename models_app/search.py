@@ -38,8 +38,8 @@ from django.db.models import (
 from core.entities import entities_of
 from core.errors import BadRequest
 from models_app.models import Collaborator, EntryKind, Model, ModelTag, SystemRole
+from models_app.roles import review_role_names
 from models_app.selectors import collaborators_of, iso, tags_of
-from reviews.models import ReviewRole
 
 FTS_CONFIG = "english"
 # The indexed expression, with ``{name}`` and ``{description}`` standing for the two columns. The
@@ -170,7 +170,7 @@ def _clean_roles(roles: Iterable[Any] | None) -> list[str]:
     unknown = [r for r in cleaned if r not in known]
     if unknown:
         # Only now ask the database: the common filters are the system roles and "mine".
-        known |= set(ReviewRole.objects.values_list("short_name", flat=True))
+        known |= review_role_names()
         unknown = [r for r in cleaned if r not in known]
     if unknown:
         raise BadRequest(

@@ -7,7 +7,7 @@ one authorisation path. Each multi-row write is one transaction.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.db.models import Max
 from core.audit import AuditAction, audit_record
 from core.entities import parse_entity, user_entity
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.hooks import Hook
 from models_app.ids import new_entry_id, slugify_name
 from models_app.models import (
     Collaborator,
@@ -32,15 +33,18 @@ from models_app.models import (
     Visibility,
 )
 from models_app.policy import Action, Actor, check, check_token_action, require_admin
+from models_app.roles import known_roles, review_role_names
 from models_app.schema_validation import check_json_schema, iter_questions, validate_metadata
-from reviews.models import ReviewRole
 
-SYSTEM_ROLES = frozenset(r.value for r in SystemRole)
 CARD_SCHEMA_KIND = {
     EntryKind.MODEL: SchemaKind.MODEL,
     EntryKind.MIRRORED_MODEL: SchemaKind.MODEL,
     EntryKind.DATA_CARD: SchemaKind.DATA_CARD,
 }
+
+# Called with a schema whose review roles have just changed, inside the change's transaction:
+# the reviews feature opens the reviews the new roles are owed (reviews/apps.py).
+SCHEMA_REVIEW_ROLES_CHANGED: Hook[Callable[[Schema], object]] = Hook("schema review roles changed")
 
 
 # --- input checks -----------------------------------------------------------------------------
@@ -88,10 +92,6 @@ def clean_tags(tags: Any) -> list[str]:
         if cleaned not in result:
             result.append(cleaned)
     return result
-
-
-def known_roles() -> set[str]:
-    return set(SYSTEM_ROLES) | set(ReviewRole.objects.values_list("short_name", flat=True))
 
 
 def clean_collaborators(collaborators: Any, *, creator: Any = None) -> list[tuple[str, list[str]]]:
@@ -420,7 +420,7 @@ def _clean_review_roles(roles: Any) -> list[str]:
         return []
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise BadRequest("reviewRoles must be a list of review role short names")
-    unknown = sorted(set(roles) - set(ReviewRole.objects.values_list("short_name", flat=True)))
+    unknown = sorted(set(roles) - review_role_names())
     if unknown:
         raise BadRequest(f"Unknown review role(s): {', '.join(unknown)}")
     return list(dict.fromkeys(roles))
@@ -494,9 +494,8 @@ def schema_update(*, actor: Actor, schema: Schema, changes: dict[str, Any]) -> S
     with transaction.atomic():
         schema.save()
         if schema.review_roles != roles_before:
-            from reviews.role_services import reviews_backfill_for_schema
-
-            reviews_backfill_for_schema(schema)
+            for listener in SCHEMA_REVIEW_ROLES_CHANGED:
+                listener(schema)
     audit_record(action=AuditAction.SCHEMA_UPDATE, actor=actor.user, subject=schema.id)
     return schema
 

@@ -1,4 +1,5 @@
-"""The v2 API for reviews, responses and review roles: Bailo's paths and JSON shapes.
+"""The v2 API for reviews and responses: Bailo's paths and JSON shapes (review roles:
+``reviews.roles.api``).
 
 Handlers parse the request, call one service or selector and serialise the answer. Entries load
 through ``get_model_for``, so an unknown entry and one the caller may not see both answer 404.
@@ -13,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from core.api_helpers import query_flag, read_json
+from core.api_helpers import json_with_count, query_flag, read_json
 from core.authentication import optional_api_auth
 from core.errors import BadRequest, NotFound
 from models_app.models import Model
@@ -26,21 +27,14 @@ from models_app.policy import (
     allowed,
     check_token_action,
     get_model_for,
-    require_admin,
 )
 from releases.selectors import release_get_visible
-from reviews import role_services, selectors, services
+from reviews import selectors, services
 from reviews.models import Response, Review, ReviewKind
 
 router = Router(tags=["review"])
 
 RELEASE_PARENT_PREFIX = "release:"
-
-
-def _json_with_count(body: dict[str, Any], count: int) -> HttpResponse:
-    response = JsonResponse(body)
-    response["x-count"] = str(count)
-    return response
 
 
 # --- reviews ------------------------------------------------------------------------------------
@@ -86,14 +80,14 @@ def get_reviews(request: HttpRequest) -> HttpResponse:
     also in the ``x-count`` header."""
     qs = _reviews_query(request)
     reviews = list(selectors.reviews_with_subjects(qs).order_by("-created_at"))
-    return _json_with_count({"reviews": selectors.reviews_json(reviews)}, len(reviews))
+    return json_with_count({"reviews": selectors.reviews_json(reviews)}, len(reviews))
 
 
 @router.api_operation(["HEAD"], "/reviews", auth=optional_api_auth, operation_id="headReviews")
 def head_reviews(request: HttpRequest) -> HttpResponse:
     """The count of ``GET /reviews`` in ``x-count`` (the navigation badge). Anonymous callers
     owe no reviews: their count is 0."""
-    return _json_with_count({}, _reviews_query(request).count())
+    return json_with_count({}, _reviews_query(request).count())
 
 
 def _review_of_release(request: HttpRequest, model_id: str, semver: str, role: Any) -> Review:
@@ -239,59 +233,3 @@ def patch_response(request: HttpRequest, response_id: str) -> dict[str, Any]:
         raise BadRequest("comment is required")
     updated = services.comment_edit(actor=actor, response=response, text=body.get("comment"))
     return {"response": selectors.response_json(updated)}
-
-
-# --- review roles -------------------------------------------------------------------------------
-
-
-@router.get("/review/roles", operation_id="getReviewRoles")
-def get_review_roles(request: HttpRequest) -> HttpResponse:
-    """Every review role, or those of ``schemaId``."""
-    actor = Actor.from_request(request)
-    check_token_action(actor, "reviewRole:read")
-    roles = list(role_services.review_role_list(schema_id=request.GET.get("schemaId")))
-    return _json_with_count(
-        {"reviewRoles": [role_services.review_role_json(r) for r in roles]}, len(roles)
-    )
-
-
-def _create_role(request: HttpRequest) -> dict[str, Any]:
-    role = role_services.review_role_create(
-        actor=Actor.from_request(request), body=read_json(request)
-    )
-    return {"reviewRole": role_services.review_role_json(role)}
-
-
-@router.post("/review/roles", operation_id="postReviewRoles")
-def post_review_roles(request: HttpRequest) -> dict[str, Any]:
-    """Create a review role (administrators): ``{shortName, name, description,
-    defaultEntities, lockEntities}``."""
-    return _create_role(request)
-
-
-@router.post("/review/role", operation_id="postReviewRole")
-def post_review_role(request: HttpRequest) -> dict[str, Any]:
-    """Bailo's spelling of ``POST /review/roles``."""
-    return _create_role(request)
-
-
-@router.put("/review/role/{short_name}", operation_id="putReviewRole")
-def put_review_role(request: HttpRequest, short_name: str) -> dict[str, Any]:
-    """Change a review role (administrators): ``name``, ``description``, ``defaultEntities``,
-    ``lockEntities``."""
-    actor = Actor.from_request(request)
-    require_admin(actor, "reviewRole:write")
-    role = role_services.review_role_get(short_name)
-    role = role_services.review_role_update(actor=actor, role=role, body=read_json(request))
-    return {"reviewRole": role_services.review_role_json(role)}
-
-
-@router.delete("/review/role/{short_name}", operation_id="deleteReviewRole")
-def delete_review_role(request: HttpRequest, short_name: str) -> dict[str, Any]:
-    """Delete a review role (administrators): it leaves every schema, every entry's
-    collaborators, and its reviews go."""
-    actor = Actor.from_request(request)
-    require_admin(actor, "reviewRole:write")
-    role = role_services.review_role_get(short_name)
-    counts = role_services.review_role_delete(actor=actor, role=role)
-    return {"deleted": True, **counts}

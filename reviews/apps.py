@@ -1,3 +1,6 @@
+"""Reviews: review roles, the reviews they owe releases and access requests, and responses.
+Everything reviews plug into lower layers is registered here."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig
@@ -7,6 +10,11 @@ class ReviewsConfig(AppConfig):
     name = "reviews"
 
     def ready(self) -> None:
+        from models_app.roles import REVIEW_ROLE_SOURCES
+        from models_app.services import SCHEMA_REVIEW_ROLES_CHANGED
         from reviews import hooks
+        from reviews.roles.services import review_role_infos, reviews_backfill_for_schema
 
+        REVIEW_ROLE_SOURCES.register(review_role_infos)
+        SCHEMA_REVIEW_ROLES_CHANGED.register(reviews_backfill_for_schema)
         hooks.register()

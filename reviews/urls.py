@@ -1,7 +1,9 @@
-"""Review pages, included at the site root by bailo_site/urls.py."""
+"""Review pages and the review-role administration, included at the site root by
+bailo_site/urls.py."""
 
 from __future__ import annotations
 
-from reviews.views import urlpatterns
+from reviews import views
+from reviews.roles import views as role_views
 
-__all__ = ["urlpatterns"]
+urlpatterns = [*views.urlpatterns, *role_views.urlpatterns]

@@ -17,6 +17,7 @@ from core.entities import entity_search
 from core.errors import BadRequest, NotFound
 from models_app.models import EntryKind, Model, SchemaMigration
 from models_app.policy import Action, Actor, get_model_for, permissions_mine
+from models_app.roles import ReviewRoleInfo, review_roles
 from models_app.selectors import card_json, card_revision, card_revisions, model_get_detailed
 from models_app.selectors import model_json as _model_json
 from models_app.services import (
@@ -27,7 +28,6 @@ from models_app.services import (
     model_update,
     schema_migration_apply,
 )
-from reviews.models import ReviewRole
 
 router = Router(tags=["model"])
 
@@ -185,12 +185,13 @@ def migrate_schema(request: HttpRequest, model_id: str, migration_id: str) -> di
 # --- roles and entities -----------------------------------------------------------------------
 
 
-def _review_roles_for(model: Model | None) -> list[ReviewRole]:
+def _review_roles_for(model: Model | None) -> list[ReviewRoleInfo]:
     """The review roles of the entry's card schema (every role before a card exists)."""
-    roles = ReviewRole.objects.order_by("short_name")
+    roles = review_roles()
     if model is not None and model.card is not None:
-        return list(roles.filter(short_name__in=model.card.schema.review_roles))
-    return list(roles)
+        wanted = set(model.card.schema.review_roles)
+        return [r for r in roles if r.short_name in wanted]
+    return roles
 
 
 @router.get("/roles")

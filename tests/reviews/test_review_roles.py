@@ -10,8 +10,8 @@ import pytest
 from core.errors import BadRequest, Conflict, Forbidden
 from models_app.models import Collaborator, Schema
 from models_app.policy import Actor
-from reviews import role_services
 from reviews.models import Response, Review, ReviewRole
+from reviews.roles import services as role_services
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from releases.models import Release
 from releases.services import release_update
 from reviews import selectors, services
 from reviews.models import Response, Review
-from reviews.role_services import reviews_backfill_for_schema
+from reviews.roles.services import reviews_backfill_for_schema
 from tests.reviews.conftest import publish
 
 pytestmark = pytest.mark.django_db

@@ -21,6 +21,7 @@ from core.entities import parse_entity
 from core.errors import BadRequest, Conflict, NotFound
 from models_app.models import Collaborator, Model, ModelCardRevision, Schema, SystemRole
 from models_app.policy import Actor, require_admin
+from models_app.roles import ReviewRoleInfo
 from releases.models import Release
 from reviews.models import Review, ReviewRole
 from reviews.services import outcome, reviews_open_for_access_request, reviews_open_for_release
@@ -49,6 +50,16 @@ def review_role_json(role: ReviewRole) -> dict[str, Any]:
         "createdAt": role.created_at.isoformat().replace("+00:00", "Z"),
         "updatedAt": role.updated_at.isoformat().replace("+00:00", "Z"),
     }
+
+
+def review_role_infos() -> list[ReviewRoleInfo]:
+    """``models_app.roles.REVIEW_ROLE_SOURCES`` entry: the roles the entries layer may name."""
+    return [
+        ReviewRoleInfo(short_name, name, description)
+        for short_name, name, description in ReviewRole.objects.values_list(
+            "short_name", "name", "description"
+        )
+    ]
 
 
 def review_role_list(*, schema_id: str | None = None) -> QuerySet[ReviewRole]:

@@ -1,0 +1,65 @@
+"""The v2 API for review roles: Bailo's paths and JSON shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+
+from core.api_helpers import json_with_count, read_json
+from models_app.policy import Actor, check_token_action, require_admin
+from reviews.roles import services
+
+router = Router(tags=["review"])
+
+
+@router.get("/review/roles", operation_id="getReviewRoles")
+def get_review_roles(request: HttpRequest) -> HttpResponse:
+    """Every review role, or those of ``schemaId``."""
+    actor = Actor.from_request(request)
+    check_token_action(actor, "reviewRole:read")
+    roles = list(services.review_role_list(schema_id=request.GET.get("schemaId")))
+    return json_with_count(
+        {"reviewRoles": [services.review_role_json(r) for r in roles]}, len(roles)
+    )
+
+
+def _create_role(request: HttpRequest) -> dict[str, Any]:
+    role = services.review_role_create(actor=Actor.from_request(request), body=read_json(request))
+    return {"reviewRole": services.review_role_json(role)}
+
+
+@router.post("/review/roles", operation_id="postReviewRoles")
+def post_review_roles(request: HttpRequest) -> dict[str, Any]:
+    """Create a review role (administrators): ``{shortName, name, description,
+    defaultEntities, lockEntities}``."""
+    return _create_role(request)
+
+
+@router.post("/review/role", operation_id="postReviewRole")
+def post_review_role(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's spelling of ``POST /review/roles``."""
+    return _create_role(request)
+
+
+@router.put("/review/role/{short_name}", operation_id="putReviewRole")
+def put_review_role(request: HttpRequest, short_name: str) -> dict[str, Any]:
+    """Change a review role (administrators): ``name``, ``description``, ``defaultEntities``,
+    ``lockEntities``."""
+    actor = Actor.from_request(request)
+    require_admin(actor, "reviewRole:write")
+    role = services.review_role_get(short_name)
+    role = services.review_role_update(actor=actor, role=role, body=read_json(request))
+    return {"reviewRole": services.review_role_json(role)}
+
+
+@router.delete("/review/role/{short_name}", operation_id="deleteReviewRole")
+def delete_review_role(request: HttpRequest, short_name: str) -> dict[str, Any]:
+    """Delete a review role (administrators): it leaves every schema, every entry's
+    collaborators, and its reviews go."""
+    actor = Actor.from_request(request)
+    require_admin(actor, "reviewRole:write")
+    role = services.review_role_get(short_name)
+    counts = services.review_role_delete(actor=actor, role=role)
+    return {"deleted": True, **counts}
