@@ -10,17 +10,20 @@ class AccessConfig(AppConfig):
     name = "access"
 
     def ready(self) -> None:
-        from access.access_requests.services import access_granted
+        from access.access_requests.services import access_granted, access_requests_backfill
         from access.tokens.credentials import basic_credentials_check
         from core.authentication import CREDENTIAL_CHECKS
         from models_app.frame import ENTRY_TABS, MODEL_KINDS, EntryTab
         from models_app.policy import DOWNLOAD_GRANTS, Action
+        from reviews.roles.services import SCHEMA_BACKFILLS
 
         # API calls and `docker login` with a token's access key and secret.
         CREDENTIAL_CHECKS.register(basic_credentials_check)
         # An approved, unexpired access request grants download and pull (models_app.policy).
         if access_granted not in DOWNLOAD_GRANTS:
             DOWNLOAD_GRANTS.append(access_granted)
+        # Changing an access-request schema's review roles opens the reviews its requests owe.
+        SCHEMA_BACKFILLS.register(access_requests_backfill)
         ENTRY_TABS.add(
             EntryTab(
                 "access-requests",

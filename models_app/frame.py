@@ -72,6 +72,15 @@ class SettingsSection:
 SETTINGS_SECTIONS: Slots[SettingsSection] = Slots("entry settings sections")
 
 
+@dataclass(frozen=True)
+class Panel:
+    """A block another feature adds to a page: its template, rendered with ``panel`` = ``value``
+    (``{% include panel.template with panel=panel.value %}``)."""
+
+    template: str
+    value: Any
+
+
 def error_page(request: HttpRequest, exc: BailoError) -> HttpResponse:
     """A refused request as a page with the right status: 404, 403 or the error's own."""
     if isinstance(exc, NotFound):

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict
+from core.hooks import Hook
 from core.ports import registry
 from models_app.models import EntryKind, Model, ModelCardRevision
 from models_app.policy import Action, Actor, check
@@ -28,10 +29,10 @@ MAX_FILES = 1_000
 MAX_IMAGES = 200
 
 # Called after commit with each release that becomes "published": created neither minor nor
-# draft, or a draft published later. The reviews feature appends its "open the reviews" function
-# here. A failing hook is logged and does not undo the release (it is already committed).
-ReleasePublishedHook = Callable[[Release], None]
-RELEASE_PUBLISHED_HOOKS: list[ReleasePublishedHook] = []
+# draft, or a draft published later. The reviews feature opens the release's reviews here
+# (reviews/apps.py). A failing listener is logged and does not undo the release (it is already
+# committed).
+RELEASE_PUBLISHED: Hook[Callable[[Release], None]] = Hook("release published")
 
 
 # --- input checks -----------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def _semver_taken(model: Model, version: Version) -> Release | None:
 
 
 def _run_published_hooks(release: Release) -> None:
-    for hook in list(RELEASE_PUBLISHED_HOOKS):
+    for hook in RELEASE_PUBLISHED:
         try:
             hook(release)
         except Exception:

@@ -7,6 +7,7 @@ visible entry the user may not act on is 403. Service refusals show on the form 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -19,9 +20,11 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from core.errors import BailoError
+from core.hooks import Hook
 from core.ports import registry
 from models_app.frame import (
     MODEL_KINDS,
+    Panel,
     entry_context,
     entry_page,
     load_entry,
@@ -32,7 +35,12 @@ from models_app.selectors import card_revisions
 from releases import selectors, services
 from releases.files.selectors import finding_count, worst_scan_state
 from releases.models import File, Release, ScanState
-from reviews.views import release_review_panel
+
+# Blocks other features add under a release's page (the reviews panel: reviews/apps.py). Each
+# takes (request, entry, release) and returns a Panel, or None to add nothing.
+RELEASE_PAGE_PANELS: Hook[Callable[[HttpRequest, Model, Release], Panel | None]] = Hook(
+    "release page panels"
+)
 
 SCAN_LABELS = {
     ScanState.IN_PROGRESS: "Scan in progress",
@@ -365,7 +373,11 @@ def release_detail(request: HttpRequest, model_id: str, semver: str) -> HttpResp
             "can_edit": allowed(actor, Action.RELEASE_EDIT, model),
             "can_download": allowed(actor, Action.FILE_DOWNLOAD, model),
             "can_delete_release": allowed(actor, Action.RELEASE_DELETE, model),
-            "panel": release_review_panel(request, model, release),
+            "panels": [
+                panel
+                for add_panel in RELEASE_PAGE_PANELS
+                if (panel := add_panel(request, model, release)) is not None
+            ],
         }
     )
     return render(request, "releases/release_detail.html", context)

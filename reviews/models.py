@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from core.models import LiveManager, SoftDeleteModel, TimeStampedModel
+
+
+class AccessRequestSubject(Protocol):
+    """What reviews use of an access request (``access.AccessRequest``). The access-requests
+    feature stands above reviews and opens its reviews itself; reviews know it only through
+    ``Review.access_request``."""
+
+    pk: Any
+    model_id: str
+    deleted_at: Any
+
+    @property
+    def name(self) -> str: ...
 
 
 class ReviewRole(TimeStampedModel):

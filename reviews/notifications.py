@@ -26,8 +26,9 @@ from django.urls import reverse
 
 from core.entities import GROUP_PREFIX, USER_PREFIX
 from models_app.models import Collaborator, SystemRole
+from reviews.links import review_subject_url
 from reviews.models import Decision, Response, Review, ReviewKind, ReviewRole
-from reviews.services import outcome, reviews_of
+from reviews.outcomes import outcome, reviews_of
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,6 @@ def _subject_context(review: Review) -> dict[str, Any]:
             "release-detail", kwargs={"model_id": model.pk, "semver": review.release.semver}
         )
     else:
-        from reviews.views import review_subject_url
-
         assert review.access_request is not None
         what = f"access request “{review.access_request.name}” on {model.name}"
         url = review_subject_url(review)

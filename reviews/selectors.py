@@ -16,13 +16,19 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from access.models import AccessRequest
 from core.entities import entities_of
 from models_app.models import Collaborator, Model
 from models_app.policy import Actor
 from releases.models import Release
-from reviews.models import Decision, Response, Review, ReviewKind, ReviewRole
-from reviews.services import latest_decisions, outcome
+from reviews.models import (
+    AccessRequestSubject,
+    Decision,
+    Response,
+    Review,
+    ReviewKind,
+    ReviewRole,
+)
+from reviews.outcomes import latest_decisions, outcome
 
 STATE_LABELS = {
     Decision.APPROVE.value: "Approved",
@@ -263,7 +269,7 @@ def review_panel(
     actor: Actor,
     model: Model,
     release: Release | None = None,
-    access_request: AccessRequest | None = None,
+    access_request: AccessRequestSubject | None = None,
     comment_url: str,
     return_url: str,
 ) -> ReviewPanel:

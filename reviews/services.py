@@ -12,17 +12,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from access.models import AccessRequest
 from core.audit import AuditAction, audit_record
 from core.entities import entities_of, user_entity
-from core.errors import BadRequest, Forbidden, NotFound
+from core.errors import BadRequest, Forbidden
 from models_app.models import Collaborator, ModelCardRevision
 from models_app.policy import Actor
 from releases.models import Release
-from reviews.models import Decision, Response, Review, ReviewKind
+from reviews.models import AccessRequestSubject, Decision, Response, Review, ReviewKind
 
 
 def _release_roles(release: Release) -> list[str]:
@@ -40,7 +38,7 @@ def reviews_open_for_release(release: Release) -> list[Review]:
     """Open the missing reviews of a published release. Safe to call again."""
     if release.is_minor or release.draft or release.deleted_at is not None:
         return []
-    return _open(
+    return reviews_open(
         kind=ReviewKind.RELEASE,
         model_id=release.model_id,
         roles=_release_roles(release),
@@ -48,21 +46,11 @@ def reviews_open_for_release(release: Release) -> list[Review]:
     )
 
 
-def reviews_open_for_access_request(access_request: AccessRequest) -> list[Review]:
-    """Open the missing reviews of an access request. Safe to call again."""
-    if access_request.deleted_at is not None:
-        return []
-    return _open(
-        kind=ReviewKind.ACCESS,
-        model_id=access_request.model_id,
-        roles=list(access_request.schema.review_roles),
-        subject={"access_request": access_request},
-    )
-
-
-def _open(
+def reviews_open(
     *, kind: str, model_id: str, roles: Iterable[str], subject: dict[str, Any]
 ) -> list[Review]:
+    """Open the reviews ``roles`` owe ``subject`` (``{"release": ...}`` or
+    ``{"access_request": ...}``) that do not exist yet. Safe to call again."""
     existing = set(Review.all_objects.filter(**subject).values_list("role", flat=True))
     created = [
         Review.objects.create(kind=kind, model_id=model_id, role=role, **subject)
@@ -72,6 +60,14 @@ def _open(
     for review in created:
         _notify_role_holders(review)
     return created
+
+
+def release_published(release: Release) -> None:
+    """``releases.services.RELEASE_PUBLISHED`` listener: open one review per role of the
+    release's card schema (after the release is committed; all of its reviews are written
+    together, and e-mails leave after that)."""
+    with transaction.atomic():
+        reviews_open_for_release(release)
 
 
 def _notify_role_holders(review: Review) -> None:
@@ -126,7 +122,7 @@ def comment_add(
     actor: Actor,
     text: Any,
     release: Release | None = None,
-    access_request: AccessRequest | None = None,
+    access_request: AccessRequestSubject | None = None,
 ) -> Response:
     """A comment on a release or an access request by anyone who can view it (the caller checks
     visibility when it loads the subject)."""
@@ -160,43 +156,3 @@ def comment_edit(*, actor: Actor, response: Response, text: Any) -> Response:
     response.comment_edited_at = timezone.now()
     response.save(update_fields=["comment", "comment_edited_at", "updated_at"])
     return response
-
-
-# --- outcomes ---------------------------------------------------------------------------------
-
-
-def latest_decisions(reviews: Iterable[Review]) -> dict[int, str | None]:
-    """For each review, its latest decision (``undo`` counts as none). Expects
-    ``responses`` prefetched in creation order."""
-    result: dict[int, str | None] = {}
-    for review in reviews:
-        latest: str | None = None
-        for response in review.responses.all():
-            if response.kind == Response.Kind.REVIEW and response.deleted_at is None:
-                latest = None if response.decision == Decision.UNDO else response.decision
-        result[review.pk] = latest
-    return result
-
-
-def outcome(reviews: list[Review]) -> str:
-    """``approved`` when every review's latest decision approves, ``changes_requested`` when any
-    asks for changes, otherwise ``pending`` (also when no review is owed: ``approved``)."""
-    decisions = latest_decisions(reviews).values()
-    if any(d == Decision.REQUEST_CHANGES for d in decisions):
-        return "changes_requested"
-    if all(d == Decision.APPROVE for d in decisions):
-        return "approved"
-    return "pending"
-
-
-def reviews_of(
-    *, release: Release | None = None, access_request: AccessRequest | None = None
-) -> QuerySet[Review]:
-    if release is None and access_request is None:
-        raise NotFound("Nothing to review")
-    qs = (
-        Review.objects.filter(release=release)
-        if release
-        else Review.objects.filter(access_request=access_request)
-    )
-    return qs.prefetch_related("responses").order_by("role")

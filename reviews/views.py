@@ -9,70 +9,27 @@ review page with the message beside the form and the refusal's status; nothing i
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from access.models import AccessRequest
 from core.errors import BailoError, NotFound
-from models_app.frame import entry_context, entry_page, load_entry
+from models_app.frame import entry_page, load_entry
 from models_app.models import Model
 from models_app.policy import Action, Actor
-from releases.models import Release
 from releases.selectors import release_get_visible
 from reviews import selectors, services
+from reviews.links import release_page_url, review_subject_url
 from reviews.models import Review, ReviewKind
-
-# --- where a subject lives ----------------------------------------------------------------------
-
-
-def _reverse_first(names: list[str], **kwargs: Any) -> str | None:
-    for name in names:
-        try:
-            return reverse(name, kwargs=kwargs)
-        except NoReverseMatch:
-            continue
-    return None
-
-
-def release_page_url(model: Model, release: Release) -> str:
-    return reverse("release-detail", kwargs={"model_id": model.pk, "semver": release.semver})
-
-
-def access_request_page_url(model: Model, access_request: AccessRequest) -> str:
-    """The access request's page (the access-requests feature names it), else the entry."""
-    found = _reverse_first(
-        ["access-request-detail", "access-request"],
-        model_id=model.pk,
-        access_request_id=access_request.pk,
-    )
-    return found or reverse("entry-overview", kwargs={"model_id": model.pk})
-
-
-def release_comment_url(model: Model, release: Release) -> str:
-    return reverse("release-comment", kwargs={"model_id": model.pk, "semver": release.semver})
-
-
-def access_request_comment_url(model: Model, access_request: AccessRequest) -> str:
-    found = _reverse_first(
-        ["access-request-comment"], model_id=model.pk, access_request_id=access_request.pk
-    )
-    return found or ""
-
-
-def review_subject_url(review: Review) -> str:
-    """The page of the release or access request a review is about."""
-    if review.kind == ReviewKind.RELEASE and review.release is not None:
-        return release_page_url(review.model, review.release)
-    if review.access_request is not None:
-        return access_request_page_url(review.model, review.access_request)
-    return reverse("entry-overview", kwargs={"model_id": review.model_id})
+from reviews.panels import (
+    access_request_review_panel,
+    release_review_panel,
+    render_review_page,
+)
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -82,66 +39,6 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     ):
         return target
     return fallback
-
-
-# --- panels -------------------------------------------------------------------------------------
-
-
-def release_review_panel(
-    request: HttpRequest, model: Model, release: Release, *, return_url: str | None = None
-) -> selectors.ReviewPanel:
-    """The panel for a release page (``{% include "reviews/_review_panel.html" %}`` with it as
-    ``panel``)."""
-    return selectors.review_panel(
-        actor=Actor.from_request(request),
-        model=model,
-        release=release,
-        comment_url=release_comment_url(model, release),
-        return_url=return_url or release_page_url(model, release),
-    )
-
-
-def access_request_review_panel(
-    request: HttpRequest,
-    model: Model,
-    access_request: AccessRequest,
-    *,
-    comment_url: str | None = None,
-    return_url: str | None = None,
-) -> selectors.ReviewPanel:
-    """The panel for an access request page."""
-    return selectors.review_panel(
-        actor=Actor.from_request(request),
-        model=model,
-        access_request=access_request,
-        comment_url=comment_url or access_request_comment_url(model, access_request),
-        return_url=return_url or access_request_page_url(model, access_request),
-    )
-
-
-def render_review_page(
-    request: HttpRequest,
-    model: Model,
-    panel: selectors.ReviewPanel,
-    *,
-    release: Release | None = None,
-    access_request: AccessRequest | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    """The review page of a release or an access request: its title, a link back and the panel.
-    Refused posts land here with their message beside the form."""
-    tab = "releases" if release is not None else "access-requests"
-    context = entry_context(request, model, tab=tab)
-    if release is not None:
-        title = f"Reviews of release {release.semver}"
-        back, back_label = release_page_url(model, release), f"Release {release.semver}"
-    else:
-        assert access_request is not None
-        title = f"Reviews of access request {access_request.name}"
-        back = access_request_page_url(model, access_request)
-        back_label = f"Access request {access_request.name}"
-    context.update({"panel": panel, "title": title, "back": back, "back_label": back_label})
-    return render(request, "reviews/review_page.html", context, status=status)
 
 
 # --- posts from the panel -----------------------------------------------------------------------

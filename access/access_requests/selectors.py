@@ -28,7 +28,7 @@ from models_app.models import Collaborator, EntryKind, Model, Schema, SchemaKind
 from models_app.policy import CONTRIBUTOR, OWNER, Actor, check_token_action
 from models_app.selectors import iso
 from reviews.models import Response, Review
-from reviews.services import outcome
+from reviews.outcomes import outcome
 
 APPROVED = "approved"
 CHANGES_REQUESTED = "changes_requested"

@@ -4,7 +4,7 @@ it, and the download grant an approved request gives.
 An access request names the users and groups who need to download an entry's files and pull its
 images, and until when (``metadata.overview``: ``name``, ``entities``, optional ``endDate``), plus
 the answers its schema asks for. Creating one opens a review for each review role of its schema;
-its state is derived from those reviews (``reviews.services.outcome``) and never stored.
+its state is derived from those reviews (``reviews.outcomes.outcome``) and never stored.
 
 Rules:
 
@@ -44,8 +44,9 @@ from models_app.ids import new_entry_id
 from models_app.models import EntryKind, Model, Schema, SchemaKind
 from models_app.policy import OWNER, Action, Actor, check
 from models_app.schema_validation import validation_errors
-from reviews.models import Decision, Response, Review
-from reviews.services import latest_decisions, reviews_of, reviews_open_for_access_request
+from reviews.models import Decision, Response, Review, ReviewKind
+from reviews.outcomes import latest_decisions, outcome, reviews_of
+from reviews.services import reviews_open
 
 ACCESS_REQUEST_KINDS = frozenset({EntryKind.MODEL.value, EntryKind.MIRRORED_MODEL.value})
 _ID_ATTEMPTS = 5
@@ -313,3 +314,39 @@ def access_granted(user: Any, model: Model) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return bool(approved_requests_for(user=user, model_ids=[model.pk], on=today()))
+
+
+# --- reviews -------------------------------------------------------------------------------------
+
+
+def reviews_open_for_access_request(access_request: AccessRequest) -> list[Review]:
+    """Open the missing reviews of an access request, one per review role of its schema. Safe to
+    call again."""
+    if access_request.deleted_at is not None:
+        return []
+    return reviews_open(
+        kind=ReviewKind.ACCESS,
+        model_id=access_request.model_id,
+        roles=list(access_request.schema.review_roles),
+        subject={"access_request": access_request},
+    )
+
+
+def access_requests_backfill(schema: Schema) -> list[Review]:
+    """``reviews.roles.services.SCHEMA_BACKFILLS`` listener: after an access-request schema's
+    roles change, open the reviews they owe its requests that are still open (live, not past
+    their end date, not yet approved)."""
+    created: list[Review] = []
+    requests = (
+        AccessRequest.objects.filter(schema=schema, model__deleted_at__isnull=True)
+        .exclude(end_date__lt=today())
+        .select_related("schema")
+        .prefetch_related("reviews__responses")
+    )
+    for access_request in requests:
+        if access_request.reviews.exists() and (
+            outcome(list(access_request.reviews.all())) == "approved"
+        ):
+            continue
+        created += reviews_open_for_access_request(access_request)
+    return created

@@ -40,8 +40,8 @@ from models_app.frame import (
 )
 from models_app.models import Model, Schema
 from models_app.policy import Action, Actor, allowed, check
+from reviews.panels import access_request_review_panel, render_review_page
 from reviews.services import comment_add
-from reviews.views import access_request_review_panel, render_review_page
 
 TAB = "access-requests"
 

@@ -9,22 +9,22 @@ the reviews it was owed (removed with their decisions, since nobody could answer
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.utils import timezone
 
-from access.models import AccessRequest
 from core.audit import AuditAction, audit_record
 from core.entities import parse_entity
 from core.errors import BadRequest, Conflict, NotFound
+from core.hooks import Hook
 from models_app.models import Collaborator, Model, ModelCardRevision, Schema, SystemRole
 from models_app.policy import Actor, require_admin
 from models_app.roles import ReviewRoleInfo
 from releases.models import Release
 from reviews.models import Review, ReviewRole
-from reviews.services import outcome, reviews_open_for_access_request, reviews_open_for_release
+from reviews.services import reviews_open_for_release
 
 # "new" would clash with the page that creates a role (/administration/review-roles/new).
 RESERVED_SHORT_NAMES = frozenset({"new"})
@@ -164,12 +164,19 @@ def default_entities_apply(model: Model) -> int:
     )
 
 
+# Other subjects of reviews open the reviews a schema's roles now owe them: the access-requests
+# feature registers its open requests here (access/apps.py). Each returns the reviews it opened.
+SCHEMA_BACKFILLS: Hook[Callable[[Schema], list[Review]]] = Hook(
+    "reviews owed after a schema change"
+)
+
+
 def reviews_backfill_for_schema(schema: Schema) -> list[Review]:
     """Open the reviews a schema's roles now owe, after its roles changed. Safe to call again.
 
     - published releases (not minor, not draft, live) whose card version follows the schema;
-    - open access requests of the schema: live, not past their end date, and not yet approved
-      (an approval already given is not taken back by an administrator's schema change);
+    - for an access-request schema, the access requests it governs, through ``SCHEMA_BACKFILLS``
+      (open ones only: an approval already given is not taken back by a schema change);
     - the roles' default entities join the entries whose current card follows the schema.
     Runs in the caller's transaction; e-mails to the new reviews' holders leave after commit.
     """
@@ -179,19 +186,8 @@ def reviews_backfill_for_schema(schema: Schema) -> list[Review]:
         for role in ReviewRole.objects.filter(short_name__in=list(schema.review_roles)):
             _add_default_entities(role, entries)
         if schema.kind == "accessRequest":
-            today = timezone.localdate()
-            requests = (
-                AccessRequest.objects.filter(schema=schema, model__deleted_at__isnull=True)
-                .exclude(end_date__lt=today)
-                .select_related("schema")
-                .prefetch_related("reviews__responses")
-            )
-            for access_request in requests:
-                if access_request.reviews.exists() and (
-                    outcome(list(access_request.reviews.all())) == "approved"
-                ):
-                    continue
-                created += reviews_open_for_access_request(access_request)
+            for open_reviews in SCHEMA_BACKFILLS:
+                created += open_reviews(schema)
         else:
             card_follows_schema = ModelCardRevision.all_objects.filter(
                 model_id=OuterRef("model_id"),

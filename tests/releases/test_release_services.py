@@ -15,7 +15,7 @@ from models_app.policy import Actor
 from models_app.services import model_create
 from releases.models import Release, ReleaseFile
 from releases.selectors import release_files, release_get_visible, release_list_visible
-from releases.services import RELEASE_PUBLISHED_HOOKS, release_create, release_update
+from releases.services import RELEASE_PUBLISHED, release_create, release_update
 from tests.conftest import stack_required
 from tests.releases.release_helpers import make_file, make_release, push_tiny_image, with_card
 
@@ -32,9 +32,9 @@ def carded(entry: Any, owner: Any) -> Any:
 def published() -> Any:
     """Records every release the published hooks are called with."""
     seen: list[Release] = []
-    RELEASE_PUBLISHED_HOOKS.append(seen.append)
+    RELEASE_PUBLISHED.register(seen.append)
     yield seen
-    RELEASE_PUBLISHED_HOOKS.remove(seen.append)
+    RELEASE_PUBLISHED.unregister(seen.append)
 
 
 def nothing_stored() -> bool:
@@ -280,12 +280,12 @@ def test_a_failing_hook_does_not_undo_the_release(
     def broken(release: Release) -> None:
         raise RuntimeError("reviews are down")
 
-    RELEASE_PUBLISHED_HOOKS.append(broken)
+    RELEASE_PUBLISHED.register(broken)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             make_release(carded, owner, "1.0.0")
     finally:
-        RELEASE_PUBLISHED_HOOKS.remove(broken)
+        RELEASE_PUBLISHED.unregister(broken)
     assert Release.objects.filter(semver="1.0.0").exists()
 
 

@@ -17,7 +17,7 @@ from models_app.policy import Actor
 from models_app.services import schema_update
 from releases.models import Release
 from releases.services import release_update
-from reviews import selectors, services
+from reviews import outcomes, selectors, services
 from reviews.models import Response, Review
 from reviews.roles.services import reviews_backfill_for_schema
 from tests.reviews.conftest import publish
@@ -178,7 +178,7 @@ def test_a_holder_through_a_group_may_respond(
 
 
 def fresh_outcome(release: Release) -> str:
-    return services.outcome(list(services.reviews_of(release=release)))
+    return outcomes.outcome(list(outcomes.reviews_of(release=release)))
 
 
 def test_the_latest_decision_counts_and_undo_cancels_it(
@@ -189,7 +189,7 @@ def test_the_latest_decision_counts_and_undo_cancels_it(
     respond(reviewer, release, "undo")
     assert fresh_outcome(release) == "pending"
     respond(reviewer, release, "approve")
-    decisions = services.latest_decisions(services.reviews_of(release=release))
+    decisions = outcomes.latest_decisions(outcomes.reviews_of(release=release))
     assert decisions[review(release).pk] == "approve"
     assert decisions[review(release, "mtr").pk] is None
     assert fresh_outcome(release) == "pending"

@@ -201,8 +201,8 @@ def test_a_minor_release_needs_no_review(
 
 @pytest.fixture
 def access_request(entry: Any, consumer: Any, django_capture_on_commit_callbacks: Any) -> Any:
+    from access.access_requests.services import reviews_open_for_access_request
     from access.models import AccessRequest
-    from reviews.services import reviews_open_for_access_request
 
     request = AccessRequest.objects.create(
         id="team-access",
