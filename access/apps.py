@@ -10,7 +10,10 @@ class AccessConfig(AppConfig):
     name = "access"
 
     def ready(self) -> None:
-        from access.access_requests.services import access_granted, access_requests_backfill
+        from access.access_requests.services import (
+            APPROVED_ACCESS_REQUESTS,
+            access_requests_backfill,
+        )
         from access.tokens.credentials import basic_credentials_check
         from core.authentication import CREDENTIAL_CHECKS
         from models_app.frame import ENTRY_TABS, MODEL_KINDS, EntryTab
@@ -20,8 +23,7 @@ class AccessConfig(AppConfig):
         # API calls and `docker login` with a token's access key and secret.
         CREDENTIAL_CHECKS.register(basic_credentials_check)
         # An approved, unexpired access request grants download and pull (models_app.policy).
-        if access_granted not in DOWNLOAD_GRANTS:
-            DOWNLOAD_GRANTS.append(access_granted)
+        DOWNLOAD_GRANTS.register(APPROVED_ACCESS_REQUESTS)
         # Changing an access-request schema's review roles opens the reviews its requests owe.
         SCHEMA_BACKFILLS.register(access_requests_backfill)
         ENTRY_TABS.add(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Concat
 
 USER_PREFIX = "user:"
 GROUP_PREFIX = "group:"
@@ -25,6 +27,24 @@ def entities_of(user: Any) -> list[str]:
     names = [user_entity(user)]
     names.extend(group_entity(g) for g in user.groups.values_list("name", flat=True))
     return names
+
+
+def entity_filter(user: Any, field: str = "entity") -> Q:
+    """A condition on rows whose ``field`` names this user or one of their groups.
+
+    The same entities as ``entities_of``, but as SQL (the groups are a subquery), so filtering
+    with it costs no query of its own. Anonymous users match nothing.
+    """
+    from django.contrib.auth.models import Group
+
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    groups = (
+        Group.objects.filter(user=user)
+        .annotate(entity_name=Concat(Value(GROUP_PREFIX), "name", output_field=CharField()))
+        .values("entity_name")
+    )
+    return Q(**{field: user_entity(user)}) | Q(**{f"{field}__in": groups})
 
 
 def is_admin(user: Any) -> bool:

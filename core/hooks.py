@@ -13,14 +13,15 @@ re-creating the app registry) changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Iterator
+from typing import Generic, Protocol, TypeVar
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F")
 
 
 class Hook(Generic[F]):
-    """An ordered set of callables that a lower layer calls at one moment.
+    """An ordered set of callables (or of small objects with methods) that a lower layer calls
+    at one moment.
 
     ``name`` says when it is called (for logs and errors); the layer that declares the hook
     decides what a failing callable means (most treat it as logged and not fatal).

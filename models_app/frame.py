@@ -24,7 +24,7 @@ from core.errors import BailoError, Forbidden, NotFound
 from core.hooks import Slots
 from models_app import selectors
 from models_app.models import EntryKind, Model, ModelCardRevision
-from models_app.policy import Action, Actor, allowed, check
+from models_app.policy import Action, Actor, allowed, check, require_admin
 from models_app.roles import role_choices
 
 ALL_KINDS = frozenset(EntryKind.values)
@@ -172,8 +172,10 @@ def admin_required(view: ViewFunc) -> ViewFunc:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not Actor.from_request(request).is_admin:
-            raise PermissionDenied("Only administrators can manage schemas and review roles.")
+        try:
+            require_admin(Actor.from_request(request), what="manage schemas and review roles")
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)

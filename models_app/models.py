@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
-from core.entities import entities_of, is_admin
+from core.entities import entity_filter
 from core.fields import OrderedJSONField
 from core.models import (
     CreatedByModel,
@@ -42,21 +42,12 @@ class SystemRole(models.TextChoices):
 
 
 class ModelQuerySet(LiveQuerySet):
-    def visible_to(self, user: Any) -> ModelQuerySet:
-        """Entries this user may see: public ones, and private ones they hold a role on.
-
-        Administrators see every entry. Anonymous users see none.
-        """
-        if not user.is_authenticated:
-            return self.none()  # type: ignore[return-value]
-        if is_admin(user):
-            return self
-        mine = Collaborator.objects.filter(entity__in=entities_of(user)).values("model_id")
-        return self.filter(Q(visibility=Visibility.PUBLIC) | Q(id__in=mine))
+    """Queryset verbs for entries. Who may see which entries is the policy's business
+    (``models_app.policy.visible_to``), not a queryset's."""
 
     def with_role(self, user: Any, roles: list[str] | None = None) -> ModelQuerySet:
         """Entries where the user or a group of theirs holds a role (one of ``roles`` if given)."""
-        rows = Collaborator.objects.filter(entity__in=entities_of(user))
+        rows = Collaborator.objects.filter(entity_filter(user))
         if roles:
             rows = rows.filter(role__in=roles)
         return self.filter(id__in=rows.values("model_id"))
@@ -65,9 +56,6 @@ class ModelQuerySet(LiveQuerySet):
 class ModelManager(LiveManager):
     def get_queryset(self) -> ModelQuerySet:
         return ModelQuerySet(self.model, using=self._db).filter(deleted_at__isnull=True)
-
-    def visible_to(self, user: Any) -> ModelQuerySet:
-        return self.get_queryset().visible_to(user)
 
 
 class Model(TimeStampedModel, CreatedByModel, SoftDeleteModel):

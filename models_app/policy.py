@@ -1,28 +1,44 @@
-"""The permission policy: one place that says who may do what to an entry.
+"""The permission policy: the one place that says who may do what to an entry.
 
-Every view and API handler asks ``check(actor, action, model)`` (or filters with
-``Model.objects.visible_to``). Roles come from collaborator rows; a personal access token narrows
-what its user may do to the token's actions and models, and can never widen it.
+Three questions, one set of rules:
+
+- ``allowed(actor, action, model)`` / ``check(...)``: may this actor do this to this entry?
+  ``check`` raises 404 when the entry is not visible (so its existence does not leak) and 403
+  when it is visible but the action is not allowed.
+- ``visible_to(actor, action, rows)``: the single queryset restriction every list and search
+  goes through. It narrows entries, or rows that belong to an entry (releases, files, reviews,
+  access requests...), to those whose entry the actor may do ``action`` to, and it agrees with
+  ``allowed`` for every action (tests/models_app/test_policy.py checks that).
+- ``require_admin(actor)``: the one administrator guard.
+
+Roles come from collaborator rows. A personal access token narrows what its user may do to the
+token's actions (``TokenAction``, Bailo's vocabulary) and, with scope ``models``, to its chosen
+entries; it can never widen it.
 
 The matrix (ARCHITECTURE.md): owners do everything; contributors edit cards, upload and delete
-files, push images and create releases; consumers view; anyone who can view may ask for access;
-download and pull need a role of owner or contributor, or an approved, unexpired access request, or
-the entry's ungoverned access. Administrators see every entry and may edit its settings, but hold
-no other role by being administrators. Holding a review role lets you view the entry and respond to
-its reviews; it grants nothing else.
+files, push images and create releases; consumers view; anyone who can view may ask for access
+and comment; download and pull need a role of owner or contributor, an approved, unexpired access
+request (a grant the access-requests feature registers in ``DOWNLOAD_GRANTS``), or the entry's
+ungoverned access. Administrators see every entry and may edit its settings, but hold no other
+role by being administrators. Holding a review role lets you view the entry and respond to its
+reviews for that role; it grants nothing else. An access request may be changed or withdrawn by
+the people it names and by the entry's owners.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar, overload
 
+from django.db.models import Model as DjangoModel
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from core.entities import entities_of, is_admin
+from core.entities import entities_of, entity_filter, is_admin
 from core.errors import Forbidden, NotFound
+from core.hooks import Hook
 from models_app.models import Collaborator, EntryKind, Model, SystemRole, Visibility
 
 
@@ -41,15 +57,66 @@ class Action(StrEnum):
     FILE_UPLOAD = "file:upload"
     FILE_DELETE = "file:delete"
     FILE_DOWNLOAD = "file:download"
+    FILE_RESCAN = "file:rescan"
     IMAGE_VIEW = "image:view"
     IMAGE_PUSH = "image:push"
     IMAGE_PULL = "image:pull"
     IMAGE_DELETE = "image:delete"
     ACCESS_REQUEST_VIEW = "access_request:view"
     ACCESS_REQUEST_CREATE = "access_request:create"
+    # Change or withdraw one access request: needs ``Subject(named=...)``.
+    ACCESS_REQUEST_CHANGE = "access_request:change"
+    # Comment on a release or an access request of the entry.
+    COMMENT_ADD = "comment:add"
+    # Answer a review for a role: needs ``Subject(role=...)``.
+    REVIEW_RESPOND = "review:respond"
     WEBHOOK_MANAGE = "webhook:manage"
-    FILE_RESCAN = "file:rescan"
 
+
+class TokenAction(StrEnum):
+    """What a personal access token may be used for (Bailo's token actions)."""
+
+    MODEL_READ = "model:read"
+    MODEL_WRITE = "model:write"
+    MODEL_EXPORT = "model:export"
+    RELEASE_READ = "release:read"
+    RELEASE_WRITE = "release:write"
+    RELEASE_EXPORT = "release:export"
+    ACCESS_REQUEST_READ = "access_request:read"
+    ACCESS_REQUEST_WRITE = "access_request:write"
+    FILE_READ = "file:read"
+    FILE_WRITE = "file:write"
+    IMAGE_READ = "image:read"
+    IMAGE_WRITE = "image:write"
+    SCHEMA_WRITE = "schema:write"
+    REVIEW_ROLE_READ = "reviewRole:read"
+    REVIEW_ROLE_WRITE = "reviewRole:write"
+
+
+TOKEN_ACTION_DESCRIPTIONS: dict[TokenAction, str] = {
+    TokenAction.MODEL_READ: "View entries and their cards",
+    TokenAction.MODEL_WRITE: "Create and change entries, cards and settings",
+    TokenAction.MODEL_EXPORT: "Export entries to a mirror",
+    TokenAction.RELEASE_READ: "View releases",
+    TokenAction.RELEASE_WRITE: "Create, change and delete releases",
+    TokenAction.RELEASE_EXPORT: "Export releases to a mirror",
+    TokenAction.ACCESS_REQUEST_READ: "View access requests",
+    TokenAction.ACCESS_REQUEST_WRITE: "Create and change access requests",
+    TokenAction.FILE_READ: "View and download files",
+    TokenAction.FILE_WRITE: "Upload, change and delete files",
+    TokenAction.IMAGE_READ: "List and pull images",
+    TokenAction.IMAGE_WRITE: "Push and delete images",
+    TokenAction.SCHEMA_WRITE: "Create and change schemas (administrators)",
+    TokenAction.REVIEW_ROLE_READ: "View review roles",
+    TokenAction.REVIEW_ROLE_WRITE: "Create and change review roles (administrators)",
+}
+# Bailo's ``tokenActionMap``: every token action with what it allows.
+TOKEN_ACTION_CATALOGUE: list[dict[str, str]] = [
+    {"id": action.value, "description": description}
+    for action, description in TOKEN_ACTION_DESCRIPTIONS.items()
+]
+# Only administrators may give these to a token (what they allow needs an administrator).
+ADMIN_TOKEN_ACTIONS = frozenset({TokenAction.SCHEMA_WRITE, TokenAction.REVIEW_ROLE_WRITE})
 
 OWNER = SystemRole.OWNER.value
 CONTRIBUTOR = SystemRole.CONTRIBUTOR.value
@@ -73,6 +140,7 @@ _ROLE_RULES: dict[Action, frozenset[str]] = {
     Action.IMAGE_PULL: frozenset({OWNER, CONTRIBUTOR}),
     Action.IMAGE_DELETE: frozenset({OWNER, CONTRIBUTOR}),
     Action.WEBHOOK_MANAGE: frozenset({OWNER}),
+    Action.ACCESS_REQUEST_CHANGE: frozenset({OWNER}),
 }
 # Anyone who can view the entry may do these.
 _VIEWER_ACTIONS = frozenset(
@@ -83,6 +151,7 @@ _VIEWER_ACTIONS = frozenset(
         Action.IMAGE_VIEW,
         Action.ACCESS_REQUEST_VIEW,
         Action.ACCESS_REQUEST_CREATE,
+        Action.COMMENT_ADD,
     }
 )
 _ADMIN_ACTIONS = frozenset({Action.MODEL_EDIT_SETTINGS})
@@ -92,55 +161,59 @@ _MIRROR_READ_ONLY = frozenset(
     {Action.RELEASE_CREATE, Action.FILE_UPLOAD, Action.IMAGE_PUSH, Action.RELEASE_EDIT}
 )
 
-# Token actions (Bailo's vocabulary) needed for each policy action.
-TOKEN_ACTIONS: dict[Action, str] = {
-    Action.MODEL_VIEW: "model:read",
-    Action.MODEL_EDIT_CARD: "model:write",
-    Action.MODEL_EDIT_SETTINGS: "model:write",
-    Action.MODEL_DELETE: "model:write",
-    Action.MODEL_EXPORT: "model:export",
-    Action.RELEASE_VIEW: "release:read",
-    Action.RELEASE_VIEW_DRAFT: "release:read",
-    Action.RELEASE_CREATE: "release:write",
-    Action.RELEASE_EDIT: "release:write",
-    Action.RELEASE_DELETE: "release:write",
-    Action.FILE_VIEW: "file:read",
-    Action.FILE_UPLOAD: "file:write",
-    Action.FILE_DELETE: "file:write",
-    Action.FILE_DOWNLOAD: "file:read",
-    Action.FILE_RESCAN: "file:write",
-    Action.IMAGE_VIEW: "image:read",
-    Action.IMAGE_PUSH: "image:write",
-    Action.IMAGE_PULL: "image:read",
-    Action.IMAGE_DELETE: "image:write",
-    Action.ACCESS_REQUEST_VIEW: "access_request:read",
-    Action.ACCESS_REQUEST_CREATE: "access_request:write",
-    Action.WEBHOOK_MANAGE: "model:write",
+# The token action each policy action needs.
+TOKEN_ACTIONS: dict[Action, TokenAction] = {
+    Action.MODEL_VIEW: TokenAction.MODEL_READ,
+    Action.MODEL_EDIT_CARD: TokenAction.MODEL_WRITE,
+    Action.MODEL_EDIT_SETTINGS: TokenAction.MODEL_WRITE,
+    Action.MODEL_DELETE: TokenAction.MODEL_WRITE,
+    Action.MODEL_EXPORT: TokenAction.MODEL_EXPORT,
+    Action.RELEASE_VIEW: TokenAction.RELEASE_READ,
+    Action.RELEASE_VIEW_DRAFT: TokenAction.RELEASE_READ,
+    Action.RELEASE_CREATE: TokenAction.RELEASE_WRITE,
+    Action.RELEASE_EDIT: TokenAction.RELEASE_WRITE,
+    Action.RELEASE_DELETE: TokenAction.RELEASE_WRITE,
+    Action.FILE_VIEW: TokenAction.FILE_READ,
+    Action.FILE_UPLOAD: TokenAction.FILE_WRITE,
+    Action.FILE_DELETE: TokenAction.FILE_WRITE,
+    Action.FILE_DOWNLOAD: TokenAction.FILE_READ,
+    Action.FILE_RESCAN: TokenAction.FILE_WRITE,
+    Action.IMAGE_VIEW: TokenAction.IMAGE_READ,
+    Action.IMAGE_PUSH: TokenAction.IMAGE_WRITE,
+    Action.IMAGE_PULL: TokenAction.IMAGE_READ,
+    Action.IMAGE_DELETE: TokenAction.IMAGE_WRITE,
+    Action.ACCESS_REQUEST_VIEW: TokenAction.ACCESS_REQUEST_READ,
+    Action.ACCESS_REQUEST_CREATE: TokenAction.ACCESS_REQUEST_WRITE,
+    Action.ACCESS_REQUEST_CHANGE: TokenAction.ACCESS_REQUEST_WRITE,
+    Action.COMMENT_ADD: TokenAction.MODEL_WRITE,
+    Action.REVIEW_RESPOND: TokenAction.MODEL_WRITE,
+    Action.WEBHOOK_MANAGE: TokenAction.MODEL_WRITE,
 }
 
-TOKEN_ACTION_CATALOGUE: list[dict[str, str]] = [
-    {"id": "model:read", "description": "View entries and their cards"},
-    {"id": "model:write", "description": "Create and change entries, cards and settings"},
-    {"id": "model:export", "description": "Export entries to a mirror"},
-    {"id": "release:read", "description": "View releases"},
-    {"id": "release:write", "description": "Create, change and delete releases"},
-    {"id": "release:export", "description": "Export releases to a mirror"},
-    {"id": "access_request:read", "description": "View access requests"},
-    {"id": "access_request:write", "description": "Create and change access requests"},
-    {"id": "file:read", "description": "View and download files"},
-    {"id": "file:write", "description": "Upload, change and delete files"},
-    {"id": "image:read", "description": "List and pull images"},
-    {"id": "image:write", "description": "Push and delete images"},
-    {"id": "schema:write", "description": "Create and change schemas (administrators)"},
-    {"id": "reviewRole:read", "description": "View review roles"},
-    {"id": "reviewRole:write", "description": "Create and change review roles (administrators)"},
-]
-TOKEN_ACTION_IDS = frozenset(a["id"] for a in TOKEN_ACTION_CATALOGUE)
 
-# Further grants of download and pull, e.g. an approved access request. Each takes
-# (user, model) and answers whether it grants access. The reviews feature registers its check.
-DownloadGrant = Callable[[Any, Model], bool]
-DOWNLOAD_GRANTS: list[DownloadGrant] = []
+class DownloadGrant(Protocol):
+    """A further way to download and pull, e.g. an approved access request."""
+
+    def allows(self, user: Any, model: Model) -> bool:
+        """Whether it grants ``user`` download and pull on ``model``."""
+        ...
+
+    def entry_ids(self, user: Any) -> Iterable[str]:
+        """The entries on which it grants ``user`` download and pull."""
+        ...
+
+
+DOWNLOAD_GRANTS: Hook[DownloadGrant] = Hook("download grants")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an action is about below the entry, when the rule depends on it: the review role a
+    response answers for (``REVIEW_RESPOND``), the entities an access request names
+    (``ACCESS_REQUEST_CHANGE``)."""
+
+    role: str = ""
+    named: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -162,6 +235,7 @@ class Actor:
 
     @property
     def is_admin(self) -> bool:
+        """A site administrator (``core.entities.is_admin``: the admin group or a superuser)."""
         return is_admin(self.user)
 
     def roles_on(self, model: Model) -> frozenset[str]:
@@ -172,7 +246,7 @@ class Actor:
             else:
                 roles = frozenset(
                     Collaborator.objects.filter(
-                        model_id=model.pk, entity__in=entities_of(self.user)
+                        entity_filter(self.user), model_id=model.pk
                     ).values_list("role", flat=True)
                 )
             self._roles[model.pk] = roles
@@ -180,13 +254,13 @@ class Actor:
 
     def token_covers(self, model: Model) -> bool:
         """A token limited to chosen models cannot see any other model."""
-        if self.token is None or self.token.scope != "models":
+        if not self.token_is_scoped_to_models():
             return True
         if model.pk not in self._covered:
             self._covered[model.pk] = self.token.scoped_models.filter(pk=model.pk).exists()
         return self._covered[model.pk]
 
-    def token_allows(self, token_action: str, model: Model | None = None) -> bool:
+    def token_allows(self, token_action: TokenAction, model: Model | None = None) -> bool:
         if self.token is None:
             return True
         if token_action not in (self.token.actions or []):
@@ -197,6 +271,9 @@ class Actor:
         return self.token is not None and self.token.scope == "models"
 
 
+# --- one entry -------------------------------------------------------------------------------
+
+
 def _can_view(actor: Actor, model: Model) -> bool:
     if not actor.user.is_authenticated:
         return False
@@ -205,7 +282,7 @@ def _can_view(actor: Actor, model: Model) -> bool:
     return bool(actor.roles_on(model))
 
 
-def allowed(actor: Actor, action: Action, model: Model) -> bool:
+def allowed(actor: Actor, action: Action, model: Model, subject: Subject | None = None) -> bool:
     """Whether ``actor`` may do ``action`` to ``model`` (visibility included)."""
     if not _can_view(actor, model):
         return False
@@ -220,24 +297,28 @@ def allowed(actor: Actor, action: Action, model: Model) -> bool:
         return True
     if action in _ADMIN_ACTIONS and actor.is_admin:
         return True
+    if action == Action.REVIEW_RESPOND:
+        return bool(subject and subject.role and subject.role in roles)
+    if action == Action.ACCESS_REQUEST_CHANGE:
+        return bool(subject and subject.named & set(entities_of(actor.user)))
     if action in _DOWNLOAD_ACTIONS:
         if model.ungoverned_access:
             return True
-        return any(grant(actor.user, model) for grant in DOWNLOAD_GRANTS)
+        return any(grant.allows(actor.user, model) for grant in DOWNLOAD_GRANTS)
     return False
 
 
-def check(actor: Actor, action: Action, model: Model) -> None:
+def check(actor: Actor, action: Action, model: Model, subject: Subject | None = None) -> None:
     """Raise ``NotFound`` when the entry is not visible (so its existence does not leak) and
     ``Forbidden`` when it is visible but the action is not allowed."""
     if not _can_view(actor, model) or not actor.token_covers(model):
         raise NotFound(f"Model {model.pk} not found", {"modelId": model.pk})
-    if not allowed(actor, action, model):
-        reason = _refusal(actor, action, model)
+    if not allowed(actor, action, model, subject):
+        reason = _refusal(actor, action, model, subject)
         raise Forbidden(reason, {"modelId": model.pk, "action": str(action)})
 
 
-def _refusal(actor: Actor, action: Action, model: Model) -> str:
+def _refusal(actor: Actor, action: Action, model: Model, subject: Subject | None) -> str:
     token_action = TOKEN_ACTIONS[action]
     if not actor.token_allows(token_action, model):
         return f"This access token does not allow '{token_action}' on this model"
@@ -247,6 +328,14 @@ def _refusal(actor: Actor, action: Action, model: Model) -> str:
         return (
             "You need to be an owner or contributor, or have an approved access request, "
             "to download files or pull images from this model"
+        )
+    if action == Action.REVIEW_RESPOND:
+        role = subject.role if subject else ""
+        return f"Only holders of the {role} role on this entry may respond"
+    if action == Action.ACCESS_REQUEST_CHANGE:
+        return (
+            "Only the people named in this access request and the entry's owners may change or "
+            "withdraw it"
         )
     needed = sorted(_ROLE_RULES.get(action, frozenset()))
     return f"You do not have permission to {action}: it needs the role {' or '.join(needed)}"
@@ -261,20 +350,132 @@ def get_model_for(actor: Actor, model_id: str, action: Action = Action.MODEL_VIE
     return model
 
 
-def check_token_action(actor: Actor, token_action: str) -> None:
-    """For endpoints not about one entry (schemas, search): the token must carry the action.
-    Reads across entries stay limited to a token's chosen models by the selectors."""
+# --- many entries: the one restriction ---------------------------------------------------------
+
+Row = TypeVar("Row", bound=DjangoModel)
+
+
+def _entry_filter(actor: Actor, action: Action) -> Q | None:
+    """The condition on entries under which ``allowed`` says yes (``None``: on none), for every
+    action that needs no ``Subject``."""
+    user = actor.user
+    if not user.is_authenticated:
+        return None
+    if actor.token is not None and TOKEN_ACTIONS[action] not in (actor.token.actions or []):
+        return None
+    mine = Collaborator.objects.filter(entity_filter(user))
+    admin = actor.is_admin
+    condition = (
+        Q() if admin else Q(visibility=Visibility.PUBLIC) | Q(id__in=mine.values("model_id"))
+    )
+    if actor.token_is_scoped_to_models():
+        condition &= Q(id__in=actor.token.scoped_models.values("id"))
+    if action in _MIRROR_READ_ONLY:
+        condition &= ~Q(kind=EntryKind.MIRRORED_MODEL)
+    if action in _VIEWER_ACTIONS:
+        return condition
+    if action in (Action.REVIEW_RESPOND, Action.ACCESS_REQUEST_CHANGE):
+        raise ValueError(f"{action} depends on its subject: check each row with allowed()")
+    roles = _ROLE_RULES.get(action, frozenset())
+    granted = Q(id__in=mine.filter(role__in=roles).values("model_id")) if roles else Q(pk__in=[])
+    if action in _ADMIN_ACTIONS and admin:
+        granted = Q()
+    if action in _DOWNLOAD_ACTIONS:
+        granted |= Q(ungoverned_access=True)
+        for grant in DOWNLOAD_GRANTS:
+            granted |= Q(id__in=list(grant.entry_ids(user)))
+    return condition & granted
+
+
+@overload
+def visible_to(
+    actor: Actor, action: Action = ..., rows: None = None, *, entry: str = ...
+) -> QuerySet[Model]: ...
+
+
+@overload
+def visible_to(
+    actor: Actor, action: Action = ..., *, rows: QuerySet[Row], entry: str = ...
+) -> QuerySet[Row]: ...
+
+
+@overload
+def visible_to(
+    actor: Actor, action: Action, rows: QuerySet[Row], *, entry: str = ...
+) -> QuerySet[Row]: ...
+
+
+def visible_to(
+    actor: Actor,
+    action: Action = Action.MODEL_VIEW,
+    rows: QuerySet[Any] | None = None,
+    *,
+    entry: str = "model",
+) -> QuerySet[Any]:
+    """The one restriction for lists and searches: ``rows`` narrowed to those whose entry
+    ``actor`` may do ``action`` to (token actions and chosen models included).
+
+    ``rows`` defaults to every live entry. For rows that belong to an entry, ``entry`` is the
+    lookup from a row to its entry (``"model"`` for releases, files, reviews, access requests;
+    ``"file__model"`` for scans). Deleted entries never pass.
+    """
+    if rows is None:
+        rows = Model.objects.all()
+    condition = _entry_filter(actor, action)
+    if condition is None:
+        return rows.none()
+    if rows.model is Model:
+        return rows.filter(condition)
+    prefix = f"{entry}__"
+    prefixed = _prefix(condition, prefix)
+    return rows.filter(prefixed, **{f"{prefix}deleted_at__isnull": True})
+
+
+def _prefix(condition: Q, prefix: str) -> Q:
+    """``condition`` on entries, rewritten for rows that reach their entry through ``prefix``."""
+    rewritten = Q()
+    rewritten.connector = condition.connector
+    rewritten.negated = condition.negated
+    for child in condition.children:
+        if isinstance(child, Q):
+            rewritten.children.append(_prefix(child, prefix))
+        else:
+            lookup, value = child  # type: ignore[misc]
+            rewritten.children.append((prefix + lookup, value))
+    return rewritten
+
+
+# --- across entries -------------------------------------------------------------------------
+
+
+def check_token_action(actor: Actor, token_action: TokenAction) -> None:
+    """For endpoints about no one entry (schemas, search, lists): the token must carry the
+    action, or the call is refused (403) rather than answered with nothing."""
     if actor.token is None:
         return
     if token_action not in (actor.token.actions or []):
         raise Forbidden(f"This access token does not allow '{token_action}'")
 
 
-def require_admin(actor: Actor, token_action: str | None = None) -> None:
+def require_admin(
+    actor: Actor, token_action: TokenAction | None = None, *, what: str = "do this"
+) -> None:
+    """The administrator guard: 403 for anyone else ("Only administrators may <what>"), and for
+    a token without ``token_action``. Features ask for administrators here, or read
+    ``Actor.is_admin`` where they only need to know; ``core.entities.is_admin`` is the one
+    definition both rest on (the core's admin site and templates use it directly)."""
     if not actor.is_admin:
-        raise Forbidden("Only administrators may do this")
+        raise Forbidden(f"Only administrators may {what}")
     if token_action:
         check_token_action(actor, token_action)
+
+
+def token_actions_refused(actor: Actor, actions: Collection[str]) -> list[str]:
+    """The actions among ``actions`` this actor may NOT put on a token: the administrators'
+    ones, unless the actor is an administrator."""
+    if actor.is_admin:
+        return []
+    return sorted(a for a in actions if a in ADMIN_TOKEN_ACTIONS)
 
 
 def permissions_mine(actor: Actor, model: Model) -> dict[str, dict[str, Any]]:
@@ -284,7 +485,7 @@ def permissions_mine(actor: Actor, model: Model) -> dict[str, dict[str, Any]]:
         ok = allowed(actor, action, model)
         result: dict[str, Any] = {"hasPermission": ok}
         if not ok:
-            result["info"] = _refusal(actor, action, model)
+            result["info"] = _refusal(actor, action, model, None)
         return result
 
     return {

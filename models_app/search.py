@@ -35,9 +35,10 @@ from django.db.models import (
     prefetch_related_objects,
 )
 
-from core.entities import entities_of
+from core.entities import entity_filter
 from core.errors import BadRequest
 from models_app.models import Collaborator, EntryKind, Model, ModelTag, SystemRole
+from models_app.policy import Actor, visible_to
 from models_app.roles import review_role_names
 from models_app.selectors import collaborators_of, iso, tags_of
 
@@ -240,17 +241,10 @@ def search_spec(
     )
 
 
-def visible_entries(user: Any, token: Any = None) -> QuerySet[Model]:
-    """Entries ``user`` may see, narrowed to a token's models when the token is so limited."""
-    qs: QuerySet[Model] = Model.objects.visible_to(user)
-    if token is not None and getattr(token, "scope", None) == "models":
-        qs = qs.filter(id__in=token.scoped_models.values("id"))
-    return qs
-
-
-def _filtered(user: Any, token: Any, spec: SearchSpec) -> QuerySet[Model]:
+def _filtered(actor: Actor, spec: SearchSpec) -> QuerySet[Model]:
     """Visible entries narrowed by every filter except the text."""
-    qs = visible_entries(user, token)
+    user = actor.user
+    qs = visible_to(actor)
     if spec.kinds:
         qs = qs.filter(kind__in=spec.kinds)
     if spec.organisations:
@@ -316,14 +310,12 @@ def _with_text(qs: QuerySet[Model], spec: SearchSpec, *, rank: bool) -> QuerySet
 RANK_LIMIT = 2000
 
 
-def model_search_queryset(
-    *, user: Any, spec: SearchSpec, token: Any = None, rank: bool = True
-) -> QuerySet[Model]:
-    """Every entry the user may see that matches ``spec``, in result order (not paginated).
+def model_search_queryset(*, actor: Actor, spec: SearchSpec, rank: bool = True) -> QuerySet[Model]:
+    """Every entry the actor may see that matches ``spec``, in result order (not paginated).
 
     With text on PostgreSQL this is a UNION: count it, slice it, order it, but do not filter it.
     """
-    qs = _filtered(user, token, spec)
+    qs = _filtered(actor, spec)
     if spec.text:
         return _with_text(qs, spec, rank=rank)
     return qs.order_by(*NEWEST_FIRST)
@@ -334,7 +326,7 @@ def roles_on_entries(user: Any, model_ids: Sequence[str]) -> dict[str, list[str]
     if not model_ids or not user.is_authenticated:
         return {}
     rows = (
-        Collaborator.objects.filter(model_id__in=model_ids, entity__in=entities_of(user))
+        Collaborator.objects.filter(entity_filter(user), model_id__in=model_ids)
         .exclude(role="")
         .order_by("role")
         .values_list("model_id", "role")
@@ -348,8 +340,7 @@ def roles_on_entries(user: Any, model_ids: Sequence[str]) -> dict[str, list[str]
 
 def model_search(
     *,
-    user: Any,
-    token: Any = None,
+    actor: Actor,
     text: Any = "",
     title_only: bool = False,
     kinds: Iterable[Any] | None = None,
@@ -365,7 +356,7 @@ def model_search(
     with_collaborators: bool = False,
     with_my_roles: bool = False,
 ) -> SearchPage:
-    """One page of the entries ``user`` finds, with the total over all pages.
+    """One page of the entries ``actor`` finds, with the total over all pages.
 
     Tags are always prefetched; ``with_collaborators`` prefetches every collaborator (the API
     summary lists them) and ``with_my_roles`` looks up the caller's roles on the page (the
@@ -383,13 +374,13 @@ def model_search(
         schema_id=schema_id,
         allow_templating=allow_templating,
     )
-    unranked = model_search_queryset(user=user, spec=spec, token=token, rank=False)
+    unranked = model_search_queryset(actor=actor, spec=spec, rank=False)
     total = unranked.count()
     start = (page - 1) * page_size
     entries: list[Model] = []
     if start < total:
         ranked = total <= RANK_LIMIT and spec.text and not spec.title_only
-        qs = model_search_queryset(user=user, spec=spec, token=token) if ranked else unranked
+        qs = model_search_queryset(actor=actor, spec=spec) if ranked else unranked
         entries = list(qs[start : start + page_size])
         lookups: list[Any] = [Prefetch("tag_rows", queryset=ModelTag.objects.order_by("id"))]
         if with_collaborators:
@@ -397,7 +388,7 @@ def model_search(
         prefetch_related_objects(entries, *lookups)
     roles_found: dict[str, list[str]] = {}
     if with_my_roles and entries:
-        roles_found = roles_on_entries(user, [e.pk for e in entries])
+        roles_found = roles_on_entries(actor.user, [e.pk for e in entries])
     return SearchPage(
         entries=entries, total=total, page=page, page_size=page_size, roles=roles_found
     )

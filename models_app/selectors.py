@@ -17,6 +17,7 @@ from models_app.models import (
     Schema,
     SchemaMigration,
 )
+from models_app.policy import Actor, visible_to
 
 
 def iso(value: datetime | None) -> str | None:
@@ -203,10 +204,10 @@ def models_json(models: Iterable[Model]) -> list[dict[str, Any]]:
     return [model_json(m) for m in models]
 
 
-def template_candidates(*, user: Any, model: Model) -> QuerySet[Model]:
-    """Entries the user can see that allow templating and have a card of the same kind."""
+def template_candidates(*, actor: Actor, model: Model) -> QuerySet[Model]:
+    """Entries the actor can see that allow templating and have a card of the same kind."""
     return (
-        Model.objects.visible_to(user)
+        visible_to(actor)
         .filter(allow_templating=True, card__isnull=False, kind=model.kind)
         .exclude(pk=model.pk)
         .select_related("card__schema")

@@ -32,7 +32,15 @@ from models_app.models import (
     SystemRole,
     Visibility,
 )
-from models_app.policy import Action, Actor, check, check_token_action, require_admin
+from models_app.policy import (
+    Action,
+    Actor,
+    TokenAction,
+    check,
+    check_token_action,
+    require_admin,
+    visible_to,
+)
 from models_app.roles import known_roles, review_role_names
 from models_app.schema_validation import check_json_schema, iter_questions, validate_metadata
 
@@ -207,7 +215,7 @@ def model_create(
     settings_: Any = None,
 ) -> Model:
     """Create an entry; its creator is an owner."""
-    check_token_action(actor, "model:write")
+    check_token_action(actor, TokenAction.MODEL_WRITE)
     if actor.token_is_scoped_to_models():
         raise Forbidden("This access token is limited to chosen models and cannot create entries")
     if not actor.user.is_authenticated:
@@ -380,7 +388,7 @@ def card_from_template(*, actor: Actor, model: Model, template_id: Any) -> Model
     check(actor, Action.MODEL_EDIT_CARD, model)
     if not isinstance(template_id, str) or not template_id:
         raise BadRequest("templateId is required")
-    template = Model.objects.visible_to(actor.user).filter(pk=template_id).first()
+    template = visible_to(actor, rows=Model.objects.filter(pk=template_id)).first()
     if template is None:
         raise NotFound(f"Model {template_id} not found", {"templateId": template_id})
     if not template.allow_templating:
@@ -439,7 +447,7 @@ def schema_create(
     json_schema: Any,
     review_roles: Any = None,
 ) -> Schema:
-    require_admin(actor, "schema:write")
+    require_admin(actor, TokenAction.SCHEMA_WRITE)
     if not isinstance(schema_id, str) or not schema_id.strip():
         raise BadRequest("id is required")
     schema_id = schema_id.strip()
@@ -473,7 +481,7 @@ def schema_create(
 
 
 def schema_update(*, actor: Actor, schema: Schema, changes: dict[str, Any]) -> Schema:
-    require_admin(actor, "schema:write")
+    require_admin(actor, TokenAction.SCHEMA_WRITE)
     unknown = sorted(set(changes) - {"name", "description", "active", "hidden", "reviewRoles"})
     if unknown:
         raise BadRequest(f"Unknown or read-only field(s): {', '.join(unknown)}")
@@ -501,7 +509,7 @@ def schema_update(*, actor: Actor, schema: Schema, changes: dict[str, Any]) -> S
 
 
 def schema_delete(*, actor: Actor, schema: Schema) -> None:
-    require_admin(actor, "schema:write")
+    require_admin(actor, TokenAction.SCHEMA_WRITE)
     if ModelCardRevision.all_objects.filter(schema=schema).exists():
         raise Conflict(f"Schema {schema.id} is used by cards; hide it instead of deleting it")
     schema_id = schema.id
@@ -552,7 +560,7 @@ def schema_migration_save(
     migration: SchemaMigration | None = None,
 ) -> SchemaMigration:
     """Create or replace a migration plan (administrators)."""
-    require_admin(actor, "schema:write")
+    require_admin(actor, TokenAction.SCHEMA_WRITE)
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("name is required")
     if not source_schema_id or not target_schema_id:

@@ -24,9 +24,12 @@ from models_app.models import Model
 from models_app.policy import (
     Action,
     Actor,
+    TokenAction,
     allowed,
+    check,
     check_token_action,
     get_model_for,
+    visible_to,
 )
 from releases.selectors import release_get_visible
 from reviews import selectors, services
@@ -43,18 +46,12 @@ RELEASE_PARENT_PREFIX = "release:"
 def _reviews_query(request: HttpRequest) -> QuerySet[Review]:
     """The reviews matching the request's filters, for the caller."""
     actor = Actor.from_request(request)
-    check_token_action(actor, "model:read")
+    check_token_action(actor, TokenAction.MODEL_READ)
     mine = query_flag(request, "mine")
     is_open = query_flag(request, "open")
     if is_open is None:
         is_open = query_flag(request, "active")
-    token_models = actor.token.scoped_models.all() if actor.token_is_scoped_to_models() else None
-    qs = selectors.reviews_for_user(
-        user=actor.user,
-        open=is_open,
-        mine=True if mine is None else mine,
-        token_models=token_models,
-    )
+    qs = selectors.reviews_for_user(actor=actor, open=is_open, mine=True if mine is None else mine)
     model_id = request.GET.get("modelId")
     if model_id:
         qs = qs.filter(model_id=model_id)
@@ -132,7 +129,7 @@ def post_release_comment(request: HttpRequest, model_id: str, semver: str) -> di
     """Anyone who can view the release comments on it: ``{comment}``."""
     actor = Actor.from_request(request)
     model = get_model_for(actor, model_id, Action.RELEASE_VIEW)
-    check_token_action(actor, "model:write")
+    check(actor, Action.COMMENT_ADD, model)
     body = read_json(request)
     text = body.get("comment")
     if not isinstance(text, str) or not text.strip():
@@ -143,13 +140,6 @@ def post_release_comment(request: HttpRequest, model_id: str, semver: str) -> di
 
 
 # --- responses ----------------------------------------------------------------------------------
-
-
-def _visible_models(actor: Actor) -> Any:
-    models = Model.objects.visible_to(actor.user)
-    if actor.token_is_scoped_to_models():
-        models = models.filter(pk__in=actor.token.scoped_models.values("pk"))
-    return models
 
 
 def _visible_response(actor: Actor, response_id: str) -> Response:
@@ -169,7 +159,7 @@ def _visible_response(actor: Actor, response_id: str) -> Response:
             model_id = response.release.model_id
         elif response.access_request is not None and response.access_request.deleted_at is None:
             model_id = response.access_request.model_id
-    if model_id is None or not _visible_models(actor).filter(pk=model_id).exists():
+    if model_id is None or not visible_to(actor).filter(pk=model_id).exists():
         raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
     assert response is not None
     if response.release is not None and response.release.draft:
@@ -184,7 +174,7 @@ def get_responses(request: HttpRequest) -> dict[str, Any]:
     """Responses whose parent is one of ``parentIds[]`` (review ids, ``release:<n>`` or access
     request ids), oldest first; ``mine=true`` keeps your own."""
     actor = Actor.from_request(request)
-    check_token_action(actor, "model:read")
+    check_token_action(actor, TokenAction.MODEL_READ)
     parent_ids = request.GET.getlist("parentIds[]") + request.GET.getlist("parentIds")
     if not parent_ids:
         raise BadRequest("parentIds is required: review ids, release:<n> or access request ids")
@@ -195,7 +185,7 @@ def get_responses(request: HttpRequest) -> dict[str, Any]:
         if p.startswith(RELEASE_PARENT_PREFIX) and p[len(RELEASE_PARENT_PREFIX) :].isdigit()
     ]
     request_ids = [p for p in parent_ids if not p.isdigit() and ":" not in p]
-    models = _visible_models(actor)
+    models = visible_to(actor)
     qs = Response.objects.filter(
         Q(review_id__in=review_ids, review__deleted_at__isnull=True, review__model__in=models)
         | Q(
@@ -227,7 +217,7 @@ def patch_response(request: HttpRequest, response_id: str) -> dict[str, Any]:
     """The author changes the comment of their comment or decision: ``{comment}``."""
     actor = Actor.from_request(request)
     response = _visible_response(actor, response_id)
-    check_token_action(actor, "model:write")
+    check_token_action(actor, TokenAction.MODEL_WRITE)
     body = read_json(request)
     if "comment" not in body:
         raise BadRequest("comment is required")

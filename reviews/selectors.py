@@ -16,9 +16,9 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from core.entities import entities_of
+from core.entities import entity_filter
 from models_app.models import Collaborator, Model
-from models_app.policy import Actor
+from models_app.policy import Action, Actor, Subject, allowed, visible_to
 from releases.models import Release
 from reviews.models import (
     AccessRequestSubject,
@@ -61,7 +61,7 @@ def _live() -> Q:
 def _held_by(user: Any) -> Exists:
     return Exists(
         Collaborator.objects.filter(
-            model_id=OuterRef("model_id"), role=OuterRef("role"), entity__in=entities_of(user)
+            entity_filter(user), model_id=OuterRef("model_id"), role=OuterRef("role")
         )
     )
 
@@ -80,31 +80,32 @@ def _with_subjects(qs: QuerySet[Review]) -> QuerySet[Review]:
 
 
 def reviews_for_user(
-    *, user: Any, open: bool | None = None, mine: bool = True, token_models: Any = None
+    *, actor: Actor, open: bool | None = None, mine: bool = True
 ) -> QuerySet[Review]:
-    """Live reviews for ``user``.
+    """Live reviews for ``actor``, on entries the policy lets it see (``visible_to``: a token's
+    chosen models included).
 
-    ``mine`` keeps reviews of roles the user holds (Bailo's default); without it, administrators
-    see every review and others the reviews of entries they can see. ``open=True`` keeps the
-    ones the user has not answered, ``open=False`` the ones they have (archived), ``None`` both.
-    ``token_models`` (a queryset of entries) narrows the result to a token's chosen models.
+    ``mine`` keeps reviews of roles the user holds (Bailo's default); without it, every review of
+    those entries. ``open=True`` keeps the ones the user has not answered, ``open=False`` the
+    ones they have (archived), ``None`` both.
     """
+    user = actor.user
     if not user.is_authenticated:
         return Review.objects.none()
-    scope = _held_by(user) if mine else Q(model__in=Model.objects.visible_to(user))
-    qs = Review.objects.filter(_live()).filter(scope)
+    qs = Review.objects.filter(_live())
+    if mine:
+        qs = qs.filter(_held_by(user))
+    qs = visible_to(actor, Action.MODEL_VIEW, qs)
     if open is True:
         qs = qs.exclude(_answered_by(user))
     elif open is False:
         qs = qs.filter(_answered_by(user))
-    if token_models is not None:
-        qs = qs.filter(model__in=token_models)
     return qs
 
 
 def open_review_count(user: Any) -> int:
     """How many reviews wait for this user (the navigation badge)."""
-    return reviews_for_user(user=user, open=True).count()
+    return reviews_for_user(actor=Actor(user=user), open=True).count()
 
 
 @dataclass
@@ -122,7 +123,9 @@ class ReviewGroups:
 def reviews_page_groups(*, user: Any, open: bool) -> ReviewGroups:
     """The user's open (or archived) reviews, newest first, grouped as releases and access
     requests. Two queries whatever the number of reviews."""
-    reviews = list(_with_subjects(reviews_for_user(user=user, open=open)).order_by("-created_at"))
+    reviews = list(
+        _with_subjects(reviews_for_user(actor=Actor(user=user), open=open)).order_by("-created_at")
+    )
     decisions = latest_decisions(reviews)
     groups = ReviewGroups()
     for review in reviews:
@@ -285,14 +288,13 @@ def review_panel(
     )
     decisions = latest_decisions(reviews)
     names = role_display_names()
-    held = actor.roles_on(model) if actor.user.is_authenticated else frozenset()
     roles = [
         PanelRole(
             review=review,
             role_name=names.get(review.role, review.role),
             state=decisions[review.pk],
             state_label=STATE_LABELS[decisions[review.pk]],
-            can_respond=review.role in held,
+            can_respond=allowed(actor, Action.REVIEW_RESPOND, model, Subject(role=review.role)),
         )
         for review in reviews
     ]
@@ -324,5 +326,5 @@ def review_panel(
         outcome_label=OUTCOME_LABELS[result],
         comment_url=comment_url,
         return_url=return_url,
-        can_comment=actor.user.is_authenticated,
+        can_comment=allowed(actor, Action.COMMENT_ADD, model),
     )

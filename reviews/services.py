@@ -15,10 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
-from core.entities import entities_of, user_entity
-from core.errors import BadRequest, Forbidden
-from models_app.models import Collaborator, ModelCardRevision
-from models_app.policy import Actor
+from core.entities import user_entity
+from core.errors import BadRequest, Forbidden, NotFound
+from models_app.models import Model, ModelCardRevision
+from models_app.policy import Action, Actor, Subject, check
 from releases.models import Release
 from reviews.models import AccessRequestSubject, Decision, Response, Review, ReviewKind
 
@@ -77,25 +77,15 @@ def _notify_role_holders(review: Review) -> None:
     transaction.on_commit(lambda: notify_review_requested(review.pk))
 
 
-def holds_role(user: Any, review: Review) -> bool:
-    if not user.is_authenticated:
-        return False
-    return Collaborator.objects.filter(
-        model_id=review.model_id, role=review.role, entity__in=entities_of(user)
-    ).exists()
-
-
 def review_respond(*, actor: Actor, review: Review, decision: Any, comment: Any = "") -> Response:
-    """Record a decision by a holder of the review's role. ``request_changes`` needs a comment."""
-    if actor.token is not None and "model:write" not in (actor.token.actions or []):
-        raise Forbidden("This access token does not allow 'model:write'")
+    """Record a decision by a holder of the review's role (the policy's ``REVIEW_RESPOND``).
+    ``request_changes`` needs a comment."""
+    check(actor, Action.REVIEW_RESPOND, review.model, Subject(role=review.role))
     if decision not in Decision.values:
         raise BadRequest(f"decision must be one of: {', '.join(Decision.values)}")
     comment = comment if isinstance(comment, str) else ""
     if decision == Decision.REQUEST_CHANGES and not comment.strip():
         raise BadRequest("A comment is required when requesting changes")
-    if not holds_role(actor.user, review):
-        raise Forbidden(f"Only holders of the {review.role} role on this entry may respond")
     response = Response.objects.create(
         kind=Response.Kind.REVIEW,
         user=actor.user,
@@ -125,15 +115,16 @@ def comment_add(
     access_request: AccessRequestSubject | None = None,
 ) -> Response:
     """A comment on a release or an access request by anyone who can view it (the caller checks
-    visibility when it loads the subject)."""
-    if not actor.user.is_authenticated:
-        raise Forbidden("Sign in to comment")
+    that it may see the subject itself when it loads it, e.g. a draft release)."""
+    subject_of = release if release is not None else access_request
+    if subject_of is None:
+        raise NotFound("Nothing to comment on")
+    check(actor, Action.COMMENT_ADD, Model.objects.get(pk=subject_of.model_id))
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("comment must not be empty")
     if len(text) > 20_000:
         raise BadRequest("comment must be at most 20,000 characters")
-    subject = release.model_id if release is not None else getattr(access_request, "model_id", "")
-    audit_record(action=AuditAction.COMMENT_ADD, actor=actor.user, subject=subject)
+    audit_record(action=AuditAction.COMMENT_ADD, actor=actor.user, subject=subject_of.model_id)
     return Response.objects.create(
         kind=Response.Kind.COMMENT,
         user=actor.user,

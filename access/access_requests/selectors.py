@@ -22,10 +22,18 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from access.models import AccessRequest, AccessRequestEntity
-from core.entities import entities_of
+from core.entities import entities_of, entity_filter
 from core.errors import NotFound
 from models_app.models import Collaborator, EntryKind, Model, Schema, SchemaKind
-from models_app.policy import CONTRIBUTOR, OWNER, Actor, check_token_action
+from models_app.policy import (
+    CONTRIBUTOR,
+    OWNER,
+    Action,
+    Actor,
+    TokenAction,
+    check_token_action,
+    visible_to,
+)
 from models_app.selectors import iso
 from reviews.models import Response, Review
 from reviews.outcomes import outcome
@@ -124,9 +132,7 @@ def access_request_json(access_request: AccessRequest) -> dict[str, Any]:
 
 
 def _named_for(user: Any) -> QuerySet[Any, Any]:
-    return AccessRequestEntity.objects.filter(entity__in=entities_of(user)).values(
-        "access_request_id"
-    )
+    return AccessRequestEntity.objects.filter(entity_filter(user)).values("access_request_id")
 
 
 def approved_requests_for(
@@ -169,12 +175,9 @@ def access_request_search(
 ) -> list[AccessRequest]:
     """Requests on entries the actor can see (and a token's chosen models), optionally only on
     ``model_ids``, of ``schema_id``, or (``mine``) made by or naming the actor."""
-    check_token_action(actor, "access_request:read")
+    check_token_action(actor, TokenAction.ACCESS_REQUEST_READ)
     user = actor.user
-    visible = Model.objects.visible_to(user)
-    if actor.token_is_scoped_to_models():
-        visible = visible.filter(pk__in=actor.token.scoped_models.values("pk"))
-    qs = AccessRequest.objects.filter(model__in=visible)
+    qs = visible_to(actor, Action.ACCESS_REQUEST_VIEW, AccessRequest.objects.all())
     if model_ids:
         qs = qs.filter(model_id__in=model_ids)
     if schema_id:
@@ -244,7 +247,7 @@ class MyAccess:
     requests: list[RequestRow]
 
 
-def my_access(*, user: Any, on: date | None = None) -> MyAccess:
+def my_access(*, actor: Actor, on: date | None = None) -> MyAccess:
     """Every entry the user holds a role on or has an approved, unexpired access request for,
     and every request they made or are named in, with its state.
 
@@ -252,11 +255,12 @@ def my_access(*, user: Any, on: date | None = None) -> MyAccess:
     all, so listing them would list half the marketplace. The number of queries does not depend
     on how many entries or requests there are.
     """
+    user = actor.user
     if not user.is_authenticated:
         return MyAccess(entries=[], requests=[])
     day = on or _today()
     mine = entities_of(user)
-    visible = Model.objects.visible_to(user)
+    visible = visible_to(actor)
 
     role_rows = list(
         Collaborator.objects.filter(entity__in=mine, model__in=visible)

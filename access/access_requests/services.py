@@ -38,11 +38,11 @@ from django.utils.dateparse import parse_date
 from access.access_requests.selectors import approved_requests_for
 from access.models import AccessRequest, AccessRequestEntity
 from core.audit import AuditAction, audit_record
-from core.entities import entities_of, parse_entity
-from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.entities import parse_entity
+from core.errors import BadRequest, Conflict, NotFound
 from models_app.ids import new_entry_id
 from models_app.models import EntryKind, Model, Schema, SchemaKind
-from models_app.policy import OWNER, Action, Actor, check
+from models_app.policy import Action, Actor, Subject, allowed, check
 from models_app.schema_validation import validation_errors
 from reviews.models import Decision, Response, Review, ReviewKind
 from reviews.outcomes import latest_decisions, outcome, reviews_of
@@ -171,28 +171,21 @@ def _new_id(name: str) -> str:
 # --- who may change a request -----------------------------------------------------------------
 
 
+def _named(access_request: AccessRequest) -> Subject:
+    return Subject(named=frozenset(row.entity for row in access_request.entity_rows.all()))
+
+
 def access_request_may_change(actor: Actor, access_request: AccessRequest) -> bool:
-    """Named entities (directly or through a group) and the entry's owners, with a token that
-    may write access requests."""
-    model = access_request.model
-    try:
-        check(actor, Action.ACCESS_REQUEST_CREATE, model)
-    except (NotFound, Forbidden):
-        return False
-    if OWNER in actor.roles_on(model):
-        return True
-    named = {row.entity for row in access_request.entity_rows.all()}
-    return bool(named & set(entities_of(actor.user)))
+    """The policy's ``ACCESS_REQUEST_CHANGE``: the entities it names (directly or through a
+    group) and the entry's owners, with a token that may write access requests."""
+    return allowed(
+        actor, Action.ACCESS_REQUEST_CHANGE, access_request.model, _named(access_request)
+    )
 
 
-def _check_may_change(actor: Actor, access_request: AccessRequest, verb: str) -> None:
-    # Visibility and the token first: an invisible entry stays a 404.
-    check(actor, Action.ACCESS_REQUEST_CREATE, access_request.model)
-    if not access_request_may_change(actor, access_request):
-        raise Forbidden(
-            f"Only the people named in this access request and the entry's owners may {verb} it",
-            {"accessRequestId": access_request.pk},
-        )
+def _check_may_change(actor: Actor, access_request: AccessRequest) -> None:
+    # An invisible entry stays a 404; then the token, then who may change it.
+    check(actor, Action.ACCESS_REQUEST_CHANGE, access_request.model, _named(access_request))
 
 
 def _write_entities(access_request: AccessRequest, entities: list[str]) -> None:
@@ -257,7 +250,7 @@ def access_request_update(
     *, actor: Actor, access_request: AccessRequest, metadata: Any
 ) -> AccessRequest:
     """Replace the request's answers (same schema). See the module docstring for who may."""
-    _check_may_change(actor, access_request, "change")
+    _check_may_change(actor, access_request)
     _check_against_schema(access_request.schema, metadata)
     _, entities, end_date = _overview(metadata, keep_end_date=access_request.end_date)
     with transaction.atomic():
@@ -287,7 +280,7 @@ def access_request_update(
 def access_request_delete(*, actor: Actor, access_request: AccessRequest) -> None:
     """Withdraw the request: it, its reviews and their responses are soft-deleted at once (no
     ``Deletion`` record: a withdrawal is final and is not restored with the entry)."""
-    _check_may_change(actor, access_request, "withdraw")
+    _check_may_change(actor, access_request)
     now = timezone.now()
     gone = {"deleted_at": now, "deleted_by": actor.user, "updated_at": now}
     with transaction.atomic():
@@ -310,10 +303,26 @@ def access_request_delete(*, actor: Actor, access_request: AccessRequest) -> Non
 
 def access_granted(user: Any, model: Model) -> bool:
     """Whether an approved, unexpired access request on ``model`` names ``user`` or one of their
-    groups. Registered in ``models_app.policy.DOWNLOAD_GRANTS`` by ``access.apps``."""
+    groups."""
     if not getattr(user, "is_authenticated", False):
         return False
     return bool(approved_requests_for(user=user, model_ids=[model.pk], on=today()))
+
+
+class ApprovedAccessRequests:
+    """``models_app.policy.DOWNLOAD_GRANTS`` entry (``access/apps.py``): an approved, unexpired
+    access request grants download and pull to the users and groups it names."""
+
+    def allows(self, user: Any, model: Model) -> bool:
+        return access_granted(user, model)
+
+    def entry_ids(self, user: Any) -> list[str]:
+        if not getattr(user, "is_authenticated", False):
+            return []
+        return sorted({r.model_id for r in approved_requests_for(user=user, on=today())})
+
+
+APPROVED_ACCESS_REQUESTS = ApprovedAccessRequests()
 
 
 # --- reviews -------------------------------------------------------------------------------------

@@ -276,7 +276,7 @@ def access_request_comment(
 @require_http_methods(["GET", "HEAD"])
 def my_access(request: HttpRequest) -> HttpResponse:
     """Every entry you can use and why, and every access request you made or are named in."""
-    access = selectors.my_access(user=request.user)
+    access = selectors.my_access(actor=Actor.from_request(request))
     names = role_names()
     entries = [
         {

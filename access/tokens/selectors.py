@@ -12,10 +12,13 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from access.models import Token
-from access.tokens.services import ADMIN_TOKEN_ACTIONS
-from core.entities import is_admin
 from models_app.models import Model
-from models_app.policy import TOKEN_ACTION_CATALOGUE, Actor
+from models_app.policy import (
+    TOKEN_ACTION_CATALOGUE,
+    Actor,
+    token_actions_refused,
+    visible_to,
+)
 from models_app.selectors import iso
 
 # The fields a token listing needs; the hash stays in the database.
@@ -74,10 +77,10 @@ def token_is_expired(token: Token) -> bool:
 
 def token_action_choices(*, actor: Actor) -> list[dict[str, str]]:
     """The catalogue of token actions this user may grant (administrator actions for admins)."""
-    admin = is_admin(actor.user)
-    return [a for a in TOKEN_ACTION_CATALOGUE if admin or a["id"] not in ADMIN_TOKEN_ACTIONS]
+    refused = set(token_actions_refused(actor, [a["id"] for a in TOKEN_ACTION_CATALOGUE]))
+    return [a for a in TOKEN_ACTION_CATALOGUE if a["id"] not in refused]
 
 
-def token_model_choices(*, user: Any) -> QuerySet[Model]:
+def token_model_choices(*, actor: Actor) -> QuerySet[Model]:
     """Entries the user can see, to limit a token to: only id and name are loaded."""
-    return Model.objects.visible_to(user).only("id", "name").order_by("name", "id")
+    return visible_to(actor).only("id", "name").order_by("name", "id")

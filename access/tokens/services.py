@@ -20,11 +20,9 @@ from access.tokens.credentials import hash_secret, new_access_key, new_secret
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, Forbidden, NotFound
 from models_app.models import Model
-from models_app.policy import TOKEN_ACTION_IDS, Actor
+from models_app.policy import Actor, TokenAction, token_actions_refused, visible_to
 
 DESCRIPTION_MAX = 200
-# Actions that act on the whole site rather than on entries; only administrators hold them.
-ADMIN_TOKEN_ACTIONS = frozenset({"schema:write", "reviewRole:write"})
 # Access keys are random; a clash is astronomically rare, but the unique index decides.
 _KEY_ATTEMPTS = 5
 
@@ -54,11 +52,11 @@ def _clean_actions(value: Any, *, actor: Actor) -> list[str]:
         raise _bad("actions must be a list of action names", "actions")
     if not value:
         raise _bad("Choose at least one action for the token", "actions")
-    unknown = sorted(set(value) - TOKEN_ACTION_IDS)
+    unknown = sorted(set(value) - set(TokenAction))
     if unknown:
         raise _bad(f"Unknown action(s): {', '.join(unknown)}", "actions")
-    admin_only = sorted(set(value) & ADMIN_TOKEN_ACTIONS)
-    if admin_only and not actor.is_admin:
+    admin_only = token_actions_refused(actor, value)
+    if admin_only:
         raise Forbidden(
             f"Only administrators may create tokens with {', '.join(admin_only)}",
             {"property": "actions"},
@@ -78,7 +76,7 @@ def _clean_models(value: Any, *, scope: str, actor: Actor) -> list[Model]:
         return []
     if not ids:
         raise _bad("Choose at least one model for a token limited to chosen models", "modelIds")
-    found = {m.pk: m for m in Model.objects.visible_to(actor.user).filter(pk__in=ids)}
+    found = {m.pk: m for m in visible_to(actor, rows=Model.objects.filter(pk__in=ids))}
     missing = [i for i in ids if i not in found]
     if missing:
         # Unknown and invisible look alike, so the answer does not reveal private entries.

@@ -55,7 +55,7 @@ def _form_context(request: HttpRequest, values: dict[str, Any]) -> dict[str, Any
     return {
         "values": values,
         "action_choices": selectors.token_action_choices(actor=actor),
-        "model_choices": selectors.token_model_choices(user=request.user),
+        "model_choices": selectors.token_model_choices(actor=Actor.from_request(request)),
         "settings_tab": "authentication",
     }
 

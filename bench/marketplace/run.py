@@ -238,10 +238,11 @@ def explain_search(term: str) -> str:
     """The plan of the search API's page query, to show the GIN index in use."""
     from django.contrib.auth.models import User
 
+    from models_app.policy import Actor
     from models_app.search import model_search_queryset, search_spec
 
-    user = User.objects.get(username=BENCH_USER)
-    qs = model_search_queryset(user=user, spec=search_spec(text=term))[:20]
+    actor = Actor(user=User.objects.get(username=BENCH_USER))
+    qs = model_search_queryset(actor=actor, spec=search_spec(text=term))[:20]
     return str(qs.explain())
 
 

@@ -12,9 +12,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from core.errors import BadRequest, Forbidden
-from models_app.policy import Actor, check_token_action
-from models_app.search import entry_summary_json, model_search, visible_entries
+from core.errors import BadRequest
+from models_app.policy import Actor, TokenAction, check_token_action, require_admin, visible_to
+from models_app.search import entry_summary_json, model_search
 from models_app.selectors import popular_tags
 
 router = Router(tags=["model"])
@@ -59,16 +59,15 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
     counts all pages.
     """
     actor = Actor.from_request(request)
-    check_token_action(actor, "model:read")
-    if _flag(request, "adminAccess") and not actor.is_admin:
-        raise Forbidden("Only administrators may search with adminAccess")
+    check_token_action(actor, TokenAction.MODEL_READ)
+    if _flag(request, "adminAccess"):
+        require_admin(actor, what="search with adminAccess")
     tags = _values(request, "libraries")
     task = request.GET.get("task", "").strip()
     if task:
         tags.append(task)
     page = model_search(
-        user=actor.user,
-        token=actor.token,
+        actor=actor,
         text=request.GET.get("search", ""),
         title_only=bool(_flag(request, "titleOnly")),
         kinds=_values(request, "kind"),
@@ -100,5 +99,5 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
 @router.get("/models/tags", summary="The ten most used tags on entries you can see")
 def popular_model_tags(request: HttpRequest) -> dict[str, Any]:
     actor = Actor.from_request(request)
-    check_token_action(actor, "model:read")
-    return {"tags": popular_tags(visible_entries(actor.user, actor.token))}
+    check_token_action(actor, TokenAction.MODEL_READ)
+    return {"tags": popular_tags(visible_to(actor))}

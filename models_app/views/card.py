@@ -56,7 +56,9 @@ def card_schema(request: HttpRequest, model_id: str) -> HttpResponse:
     context.update(
         {
             "schemas": selectors.schema_list(kind=kind),
-            "has_templates": selectors.template_candidates(user=request.user, model=model).exists(),
+            "has_templates": selectors.template_candidates(
+                actor=Actor.from_request(request), model=model
+            ).exists(),
             "error": error,
         }
     )
@@ -85,7 +87,12 @@ def card_template(request: HttpRequest, model_id: str) -> HttpResponse:
             return redirect("card-edit", model_id=model.pk)
     context = entry_context(request, model, tab="overview")
     context.update(
-        {"templates": selectors.template_candidates(user=request.user, model=model), "error": error}
+        {
+            "templates": selectors.template_candidates(
+                actor=Actor.from_request(request), model=model
+            ),
+            "error": error,
+        }
     )
     return render(request, "models_app/card_template.html", context, status=status)
 

@@ -21,8 +21,8 @@ from django.utils.html import strip_tags
 from core.errors import BadRequest, BailoError
 from core.markdown import render_markdown
 from models_app.models import EntryKind, Model, SystemRole
-from models_app.policy import Actor
-from models_app.search import MINE, SearchPage, model_search, visible_entries
+from models_app.policy import Actor, visible_to
+from models_app.search import MINE, SearchPage, model_search
 from models_app.selectors import popular_tags
 
 PAGE_SIZE = 20
@@ -270,7 +270,7 @@ def _filters_context(actor: Actor, query: MarketplaceQuery) -> dict[str, Any]:
         ],
         "organisation_options": _options(list(ui["organisations"]), query.organisations),
         "state_options": _options(list(ui["states"]), query.states),
-        "tag_options": _options(popular_tags(visible_entries(actor.user)), query.tags),
+        "tag_options": _options(popular_tags(visible_to(actor)), query.tags),
         "role_options": [
             {
                 "value": r,
@@ -290,7 +290,7 @@ def marketplace(request: HttpRequest) -> HttpResponse:
     page: SearchPage | None = None
     error: BailoError | None = None
     try:
-        page = model_search(user=actor.user, with_my_roles=True, **query.checked())
+        page = model_search(actor=actor, with_my_roles=True, **query.checked())
     except BailoError as exc:
         error = exc
     status = error.status if error else 200

@@ -226,7 +226,7 @@ def simple_upload(request: HttpRequest, model_id: str) -> dict[str, Any]:
 
 @router.post("/model/{model_id}/files/upload/multipart/start", operation_id="postStartMultipart")
 def multipart_start(request: HttpRequest, model_id: str) -> dict[str, Any]:
-    model = _entry(request, model_id)
+    model = _entry(request, model_id, Action.FILE_UPLOAD)
     body = read_json(request)
     file, chunks = file_services.multipart_start(
         actor=Actor.from_request(request),
@@ -259,7 +259,7 @@ def multipart_part(request: HttpRequest, model_id: str) -> dict[str, Any]:
 
 @router.get("/model/{model_id}/files/upload/multipart/parts", operation_id="getMultipartParts")
 def multipart_parts(request: HttpRequest, model_id: str) -> dict[str, Any]:
-    model = _entry(request, model_id)
+    model = _entry(request, model_id, Action.FILE_UPLOAD)
     file = _upload_file(model, request.GET.get("fileId"))
     parts = file_services.multipart_parts(
         actor=Actor.from_request(request), file=file, upload_id=request.GET.get("uploadId")
@@ -272,7 +272,7 @@ def multipart_parts(request: HttpRequest, model_id: str) -> dict[str, Any]:
 
 @router.post("/model/{model_id}/files/upload/multipart/finish", operation_id="postFinishMultipart")
 def multipart_finish(request: HttpRequest, model_id: str) -> dict[str, Any]:
-    model = _entry(request, model_id)
+    model = _entry(request, model_id, Action.FILE_UPLOAD)
     body = read_json(request)
     file = _upload_file(model, body.get("fileId"))
     file = file_services.multipart_finish(

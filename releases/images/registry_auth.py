@@ -35,7 +35,7 @@ from core.entities import user_entity
 from core.errors import Forbidden, NotFound
 from core.ports import registry
 from models_app.models import EntryKind, Model
-from models_app.policy import Action, Actor, check
+from models_app.policy import Action, Actor, TokenAction, check
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def _grant_repository(actor: Actor, scope: Scope) -> tuple[list[str], str]:
 def _may_read_catalogue(actor: Actor) -> bool:
     return (
         actor.is_admin
-        and actor.token_allows("image:read")
+        and actor.token_allows(TokenAction.IMAGE_READ)
         and not actor.token_is_scoped_to_models()
     )
 

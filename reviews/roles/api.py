@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from core.api_helpers import json_with_count, read_json
-from models_app.policy import Actor, check_token_action, require_admin
+from models_app.policy import Actor, TokenAction, check_token_action, require_admin
 from reviews.roles import services
 
 router = Router(tags=["review"])
@@ -18,7 +18,7 @@ router = Router(tags=["review"])
 def get_review_roles(request: HttpRequest) -> HttpResponse:
     """Every review role, or those of ``schemaId``."""
     actor = Actor.from_request(request)
-    check_token_action(actor, "reviewRole:read")
+    check_token_action(actor, TokenAction.REVIEW_ROLE_READ)
     roles = list(services.review_role_list(schema_id=request.GET.get("schemaId")))
     return json_with_count(
         {"reviewRoles": [services.review_role_json(r) for r in roles]}, len(roles)
@@ -48,7 +48,7 @@ def put_review_role(request: HttpRequest, short_name: str) -> dict[str, Any]:
     """Change a review role (administrators): ``name``, ``description``, ``defaultEntities``,
     ``lockEntities``."""
     actor = Actor.from_request(request)
-    require_admin(actor, "reviewRole:write")
+    require_admin(actor, TokenAction.REVIEW_ROLE_WRITE)
     role = services.review_role_get(short_name)
     role = services.review_role_update(actor=actor, role=role, body=read_json(request))
     return {"reviewRole": services.review_role_json(role)}
@@ -59,7 +59,7 @@ def delete_review_role(request: HttpRequest, short_name: str) -> dict[str, Any]:
     """Delete a review role (administrators): it leaves every schema, every entry's
     collaborators, and its reviews go."""
     actor = Actor.from_request(request)
-    require_admin(actor, "reviewRole:write")
+    require_admin(actor, TokenAction.REVIEW_ROLE_WRITE)
     role = services.review_role_get(short_name)
     counts = services.review_role_delete(actor=actor, role=role)
     return {"deleted": True, **counts}

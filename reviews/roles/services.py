@@ -20,7 +20,7 @@ from core.entities import parse_entity
 from core.errors import BadRequest, Conflict, NotFound
 from core.hooks import Hook
 from models_app.models import Collaborator, Model, ModelCardRevision, Schema, SystemRole
-from models_app.policy import Actor, require_admin
+from models_app.policy import Actor, TokenAction, require_admin
 from models_app.roles import ReviewRoleInfo
 from releases.models import Release
 from reviews.models import Review, ReviewRole
@@ -213,7 +213,7 @@ def reviews_backfill_for_schema(schema: Schema) -> list[Review]:
 def review_role_create(*, actor: Actor, body: Any) -> ReviewRole:
     """Create a review role (administrators). ``shortName`` (Bailo also sent ``short``) and
     ``name`` are required and unique."""
-    require_admin(actor, "reviewRole:write")
+    require_admin(actor, TokenAction.REVIEW_ROLE_WRITE)
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object")
     body = dict(body)
@@ -258,7 +258,7 @@ def review_role_create(*, actor: Actor, body: Any) -> ReviewRole:
 def review_role_update(*, actor: Actor, role: ReviewRole, body: Any) -> ReviewRole:
     """Change a role's name, description, default entities or lock (short names never change).
     New default entities join the entries that already use the role's schemas."""
-    require_admin(actor, "reviewRole:write")
+    require_admin(actor, TokenAction.REVIEW_ROLE_WRITE)
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object")
     if "shortName" in body and body["shortName"] != role.short_name:
@@ -297,7 +297,7 @@ def review_role_update(*, actor: Actor, role: ReviewRole, body: Any) -> ReviewRo
 def review_role_delete(*, actor: Actor, role: ReviewRole) -> dict[str, int]:
     """Delete a role and every trace of it, in one transaction: schemas stop naming it,
     collaborator rows holding it go, and its reviews are removed. Returns the counts."""
-    require_admin(actor, "reviewRole:write")
+    require_admin(actor, TokenAction.REVIEW_ROLE_WRITE)
     short_name = role.short_name
     with transaction.atomic():
         # Lock the schemas that name the role so a concurrent schema edit cannot put it back.

@@ -28,7 +28,7 @@ def entry_of(access: Any, model: Model) -> Any:
 def test_a_consumer_sees_their_role_and_that_downloading_needs_a_request(
     consumer: Any, entry: Model
 ) -> None:
-    access = my_access(user=consumer)
+    access = my_access(actor=Actor(user=consumer))
     row = entry_of(access, entry)
     assert [(r.role, r.via) for r in row.roles] == [("consumer", "user:cody")]
     assert not row.downloads
@@ -41,9 +41,11 @@ def test_an_approved_request_lists_the_entry_with_its_end_date_and_the_request_w
 ) -> None:
     end = today() + timedelta(days=9)
     access_request = ask(consumer, public_entry, entities=["user:olive"], end=end)
-    assert entry_of(my_access(user=outsider), public_entry) is None  # pending: no access yet
+    assert (
+        entry_of(my_access(actor=Actor(user=outsider)), public_entry) is None
+    )  # pending: no access yet
     decide(reviewer, access_request)
-    access = my_access(user=outsider)
+    access = my_access(actor=Actor(user=outsider))
     row = entry_of(access, public_entry)
     assert row.roles == []
     assert [g.pk for g in row.grants] == [access_request.pk]
@@ -55,7 +57,7 @@ def test_an_approved_request_lists_the_entry_with_its_end_date_and_the_request_w
         True,
     )
     # The author is not named: the request gives them nothing (they are only a consumer here).
-    by_author = my_access(user=consumer)
+    by_author = my_access(actor=Actor(user=consumer))
     assert entry_of(by_author, public_entry).grants == []
     assert not entry_of(by_author, public_entry).downloads
     assert [(r.state, r.made_by_me, r.names_me) for r in by_author.requests] == [
@@ -67,7 +69,7 @@ def test_roles_held_through_a_group_say_so(outsider: Any, make_entry: Any) -> No
     outsider.groups.add(Group.objects.create(name="analysts"))
     model = make_entry("Group model")
     Collaborator.objects.create(model=model, entity="group:analysts", role="contributor")
-    row = entry_of(my_access(user=outsider), model)
+    row = entry_of(my_access(actor=Actor(user=outsider)), model)
     assert [(r.role, r.via) for r in row.roles] == [("contributor", "group:analysts")]
     assert row.downloads and row.download_reason == "As contributor"
 
@@ -80,11 +82,13 @@ def test_states_are_pending_changes_requested_and_expired_and_withdrawn_ones_are
     decide(reviewer, ask(consumer, entry, name="Short", end=today()))
     withdrawn = ask(consumer, entry, name="Withdrawn")
     access_request_delete(actor=Actor(user=consumer), access_request=withdrawn)
-    states = {r.access_request.name: r.state for r in my_access(user=consumer).requests}
+    states = {
+        r.access_request.name: r.state for r in my_access(actor=Actor(user=consumer)).requests
+    }
     assert states == {"Waiting": "pending", "Questioned": "changes_requested", "Short": "approved"}
-    assert entry_of(my_access(user=consumer), entry).downloads
+    assert entry_of(my_access(actor=Actor(user=consumer)), entry).downloads
     move_clock(monkeypatch, days=1)
-    access = my_access(user=consumer)
+    access = my_access(actor=Actor(user=consumer))
     states = {r.access_request.name: r.state for r in access.requests}
     assert states["Short"] == "expired"
     assert entry_of(access, entry).grants == []
@@ -99,8 +103,8 @@ def test_ungoverned_entries_are_not_listed_without_a_role(
         model=public_entry,
         changes={"settings": {"ungovernedAccess": True}},
     )
-    assert entry_of(my_access(user=outsider), public_entry) is None
-    assert entry_of(my_access(user=owner), public_entry) is not None
+    assert entry_of(my_access(actor=Actor(user=outsider)), public_entry) is None
+    assert entry_of(my_access(actor=Actor(user=owner)), public_entry) is not None
 
 
 def test_requests_on_an_entry_that_became_invisible_are_not_listed(
@@ -108,9 +112,11 @@ def test_requests_on_an_entry_that_became_invisible_are_not_listed(
 ) -> None:
     access_request = ask(consumer, public_entry, entities=["user:cody"])
     Collaborator.objects.filter(model=public_entry, entity="user:cody").delete()
-    assert [r.access_request.pk for r in my_access(user=consumer).requests] == [access_request.pk]
+    assert [r.access_request.pk for r in my_access(actor=Actor(user=consumer)).requests] == [
+        access_request.pk
+    ]
     model_update(actor=Actor(user=owner), model=public_entry, changes={"visibility": "private"})
-    assert my_access(user=consumer).requests == []
+    assert my_access(actor=Actor(user=consumer)).requests == []
 
 
 def test_the_page_shows_both_lists(

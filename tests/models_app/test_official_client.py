@@ -19,7 +19,7 @@ from bailo.core.exceptions import BailoException
 
 from models_app.models import Model as Entry
 from models_app.models import ModelCardRevision
-from models_app.policy import TOKEN_ACTION_IDS
+from models_app.policy import TokenAction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +44,7 @@ def bailo_client(request: Any, live_server: Any, settings: Any, make_user: Any) 
         settings.BAILO_AUTH_MODE = "password"
         admin = make_user("token-admin", admin=True)
         make_token = request.getfixturevalue("make_token")
-        token, secret = make_token(admin, actions=sorted(TOKEN_ACTION_IDS))
+        token, secret = make_token(admin, actions=sorted(TokenAction))
         agent = TokenAgent(access_key=token.access_key, secret_key=secret)
     yield Client(live_server.url, agent)
     # Closing the kept-alive sockets ends the server's request threads, which close their

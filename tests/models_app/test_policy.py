@@ -9,7 +9,19 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from core.errors import Forbidden, NotFound
-from models_app.policy import DOWNLOAD_GRANTS, Action, Actor, allowed, check, permissions_mine
+from models_app.policy import (
+    DOWNLOAD_GRANTS,
+    TOKEN_ACTION_CATALOGUE,
+    TOKEN_ACTIONS,
+    Action,
+    Actor,
+    Subject,
+    TokenAction,
+    allowed,
+    check,
+    permissions_mine,
+    visible_to,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -74,12 +86,23 @@ def test_ungoverned_access_lets_any_viewer_download(personas: Any, make_entry: A
 
 def test_registered_download_grants_are_consulted(personas: Any, entry: Any) -> None:
     consumer = personas["consumer"]
-    DOWNLOAD_GRANTS.append(lambda user, model: user == consumer)
+
+    class ConsumerOnly:
+        def allows(self, user: Any, model: Any) -> bool:
+            return bool(user == consumer)
+
+        def entry_ids(self, user: Any) -> list[str]:
+            return [entry.pk] if user == consumer else []
+
+    grant = ConsumerOnly()
+    DOWNLOAD_GRANTS.register(grant)
     try:
         assert allowed(actor(personas, "consumer"), A.FILE_DOWNLOAD, entry)
         assert not allowed(actor(personas, "reviewer"), A.FILE_DOWNLOAD, entry)
+        assert list(visible_to(actor(personas, "consumer"), A.FILE_DOWNLOAD)) == [entry]
+        assert not visible_to(actor(personas, "reviewer"), A.FILE_DOWNLOAD).exists()
     finally:
-        DOWNLOAD_GRANTS.pop()
+        DOWNLOAD_GRANTS.unregister(grant)
 
 
 def test_group_roles_count(make_user: Any, owner: Any, make_entry: Any) -> None:
@@ -161,3 +184,131 @@ def test_a_token_for_chosen_models_cannot_create_entries(owner: Any, make_token:
     token, _ = make_token(owner, actions=["model:read", "model:write"], scope="models")
     with pytest.raises(Forbidden, match="chosen models"):
         model_create(actor=Actor(user=owner, token=token), name="New", description="d")
+
+
+# --- the one restriction agrees with the object checks ------------------------------------------
+
+SUBJECT_ACTIONS = {A.REVIEW_RESPOND, A.ACCESS_REQUEST_CHANGE}
+
+
+@pytest.fixture
+def entries(make_entry: Any) -> list[Any]:
+    """A private, a public, an ungoverned and a mirrored entry, all with the same personas."""
+    return [
+        make_entry("Private one"),
+        make_entry("Public one", visibility="public"),
+        make_entry("Open one", visibility="public", settings_={"ungovernedAccess": True}),
+        make_entry(
+            "Mirror one",
+            visibility="public",
+            kind="mirrored-model",
+            settings_={"mirror": {"sourceModelId": "source-abcdef"}},
+        ),
+    ]
+
+
+def _tokens(user: Any, entries: list[Any]) -> list[Any]:
+    """No token, a token with every action, one limited to the first two entries, one that may
+    only read entries. (Never used to sign in, so their secrets need no real hash.)"""
+    from access.models import Token
+
+    def token(key: str, actions: list[str], **fields: Any) -> Token:
+        return Token.objects.create(
+            user=user,
+            access_key=f"BAC_{key}{user.pk:04d}",
+            secret_hash="-",
+            actions=actions,
+            **fields,
+        )
+
+    every = token("ALL", list(TokenAction))
+    scoped = token("SCO", list(TokenAction), scope="models")
+    scoped.scoped_models.set(entries[:2])
+    reader = token("RDR", [TokenAction.MODEL_READ])
+    return [None, every, scoped, reader]
+
+
+def test_visible_to_lets_through_exactly_the_entries_allowed_says_yes_to(
+    personas: Any, entries: list[Any]
+) -> None:
+    """Every action but those that depend on their subject, every persona, with and without
+    tokens of several kinds, over private, public, ungoverned and mirrored entries."""
+    actors = [
+        (name, Actor(user=user if user is not None else AnonymousUser(), token=token))
+        for name, user in personas.items()
+        for token in (_tokens(user, entries) if user is not None else [None])
+    ]
+    ours = {e.pk for e in entries}
+    mismatches = []
+    for action in (a for a in Action if a not in SUBJECT_ACTIONS):
+        for name, who in actors:
+            listed = set(visible_to(who, action).values_list("pk", flat=True)) & ours
+            expected = {e.pk for e in entries if allowed(who, action, e)}
+            if listed != expected:
+                mismatches.append(f"{action} {name} {who.token}: {listed} != {expected}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_visible_to_restricts_rows_through_their_entry(personas: Any, entries: list[Any]) -> None:
+    from models_app.models import Collaborator
+
+    rows = Collaborator.objects.filter(model__in=entries)
+    for name, user in personas.items():
+        who = Actor(user=user if user is not None else AnonymousUser())
+        kept = {c.model_id for c in visible_to(who, A.MODEL_VIEW, rows)}
+        assert kept == {e.pk for e in entries if allowed(who, A.MODEL_VIEW, e)}, name
+
+
+def test_visible_to_refuses_actions_that_depend_on_their_subject(personas: Any) -> None:
+    for action in SUBJECT_ACTIONS:
+        with pytest.raises(ValueError, match="subject"):
+            visible_to(actor(personas, "owner"), action)
+
+
+# --- review responses and access-request changes are policy actions ---------------------------
+
+
+def test_only_holders_of_the_role_may_respond_to_its_review(personas: Any, entry: Any) -> None:
+    msro = Subject(role="msro")
+    assert allowed(actor(personas, "reviewer"), A.REVIEW_RESPOND, entry, msro)
+    for name in ("owner", "contributor", "consumer", "site_admin"):
+        assert not allowed(actor(personas, name), A.REVIEW_RESPOND, entry, msro), name
+    assert not allowed(actor(personas, "reviewer"), A.REVIEW_RESPOND, entry, Subject(role="mtr"))
+    assert not allowed(actor(personas, "reviewer"), A.REVIEW_RESPOND, entry)
+    with pytest.raises(Forbidden, match="Only holders of the msro role"):
+        check(actor(personas, "owner"), A.REVIEW_RESPOND, entry, msro)
+    with pytest.raises(NotFound):
+        check(actor(personas, "outsider"), A.REVIEW_RESPOND, entry, msro)
+
+
+def test_a_reviewer_token_without_model_write_cannot_respond(
+    personas: Any, entry: Any, make_token: Any
+) -> None:
+    token, _ = make_token(personas["reviewer"], actions=[TokenAction.MODEL_READ])
+    who = Actor(user=personas["reviewer"], token=token)
+    with pytest.raises(Forbidden, match="model:write"):
+        check(who, A.REVIEW_RESPOND, entry, Subject(role="msro"))
+
+
+def test_access_requests_are_changed_by_the_people_they_name_and_owners(
+    personas: Any, public_entry: Any
+) -> None:
+    naming_outsider = Subject(named=frozenset({"user:olive"}))
+    assert allowed(
+        actor(personas, "outsider"), A.ACCESS_REQUEST_CHANGE, public_entry, naming_outsider
+    )
+    assert allowed(actor(personas, "owner"), A.ACCESS_REQUEST_CHANGE, public_entry, naming_outsider)
+    for name in ("contributor", "consumer", "reviewer", "site_admin"):
+        who = actor(personas, name)
+        assert not allowed(who, A.ACCESS_REQUEST_CHANGE, public_entry, naming_outsider), name
+    with pytest.raises(Forbidden, match="named in this access request"):
+        check(actor(personas, "consumer"), A.ACCESS_REQUEST_CHANGE, public_entry, naming_outsider)
+
+
+# --- the token vocabulary -----------------------------------------------------------------------
+
+
+def test_every_action_needs_a_token_action_and_every_token_action_is_described() -> None:
+    assert set(TOKEN_ACTIONS) == set(Action)
+    assert [a["id"] for a in TOKEN_ACTION_CATALOGUE] == [a.value for a in TokenAction]
+    assert all(a["description"] for a in TOKEN_ACTION_CATALOGUE)

@@ -386,7 +386,7 @@ def test_the_queried_document_is_exactly_the_indexed_expression() -> None:
 
 def test_model_search_returns_the_page_and_the_total(owner: Any) -> None:
     entry(owner, "Counted model", description="Words about lighthouses.")
-    page = model_search(user=owner, text="lighthouses")
+    page = model_search(actor=Actor(user=owner), text="lighthouses")
     assert page.total == 1 and [e.name for e in page.entries] == ["Counted model"]
 
 
@@ -422,7 +422,7 @@ def test_postgresql_plans_both_halves_of_a_search_on_their_indexes(owner: Any) -
     entry(owner, "Lighthouse keeper", description="Keeps lights.")
     entry(owner, "Harbour guide", description="Guides ships past lighthouses.")
     spec = search_spec(text="lighthouse")
-    qs = model_search_queryset(user=owner, spec=spec)
+    qs = model_search_queryset(actor=Actor(user=owner), spec=spec)
     with connection.cursor() as cursor:
         # New GIN entries wait in a pending list until a vacuum; the planner prices that list
         # high, so move it into the indexes as a vacuum would, then refresh the statistics.
@@ -438,7 +438,7 @@ def test_postgresql_plans_both_halves_of_a_search_on_their_indexes(owner: Any) -
             cursor.execute("SET enable_seqscan = on")
     assert "Bitmap Index Scan on models_app_model_fts" in plan, plan
     assert "Bitmap Index Scan on models_app_model_name_trgm" in plan, plan
-    assert [e.name for e in model_search(user=owner, text="lighthouse").entries] == [
+    assert [e.name for e in model_search(actor=Actor(user=owner), text="lighthouse").entries] == [
         "Lighthouse keeper",
         "Harbour guide",
     ]
@@ -447,8 +447,12 @@ def test_postgresql_plans_both_halves_of_a_search_on_their_indexes(owner: Any) -
 @pytest.mark.usefixtures("postgres_only")
 def test_postgresql_full_text_search_matches_word_forms(owner: Any) -> None:
     entry(owner, "Plain model", description="It classifies lighthouses.")
-    assert [e.name for e in model_search(user=owner, text="lighthouse").entries] == ["Plain model"]
-    assert [e.name for e in model_search(user=owner, text="classifying").entries] == ["Plain model"]
+    assert [e.name for e in model_search(actor=Actor(user=owner), text="lighthouse").entries] == [
+        "Plain model"
+    ]
+    assert [e.name for e in model_search(actor=Actor(user=owner), text="classifying").entries] == [
+        "Plain model"
+    ]
 
 
 # --- the official client ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,6 +28,19 @@ from tests.releases.files_support import (  # noqa: F401
 pytestmark = pytest.mark.django_db
 
 DATA = os.urandom(3 * 1024 * 1024 + 333)
+
+
+class Grant:
+    """A download grant for the test: ``rule(user, model)`` says yes or no."""
+
+    def __init__(self, rule: Callable[[Any, Any], bool]) -> None:
+        self.rule = rule
+
+    def allows(self, user: Any, model: Any) -> bool:
+        return self.rule(user, model)
+
+    def entry_ids(self, user: Any) -> list[str]:
+        return []
 
 
 def body(response: Any) -> bytes:
@@ -150,11 +164,12 @@ def test_a_consumer_without_an_access_request_is_told_why_they_cannot_download(
 def test_a_download_grant_lets_a_consumer_download(
     client_for: Any, consumer: Any, stored: File
 ) -> None:
-    policy.DOWNLOAD_GRANTS.append(lambda user, model: user == consumer)
+    grant = Grant(lambda user, model: user == consumer)
+    policy.DOWNLOAD_GRANTS.register(grant)
     try:
         response = client_for(consumer).get(url(stored))
     finally:
-        policy.DOWNLOAD_GRANTS.pop()
+        policy.DOWNLOAD_GRANTS.unregister(grant)
     assert response.status_code == 200
 
 
@@ -218,7 +233,8 @@ def test_a_release_file_downloads_by_name_and_drafts_only_for_those_who_see_draf
 ) -> None:
     make_release(stored.model, "1.2.0", [stored])
     make_release(stored.model, "2.0.0", [stored], draft=True)
-    policy.DOWNLOAD_GRANTS.append(lambda user, model: True)
+    grant = Grant(lambda user, model: True)
+    policy.DOWNLOAD_GRANTS.register(grant)
     try:
         by_name = api(f"/model/{stored.model_id}/release/v1.2.0/file/weights.bin/download")
         response = client_for(consumer).get(by_name)
@@ -228,7 +244,7 @@ def test_a_release_file_downloads_by_name_and_drafts_only_for_those_who_see_draf
         assert client_for(consumer).get(draft).status_code == 404
         assert client_for(owner).get(draft).status_code == 200
     finally:
-        policy.DOWNLOAD_GRANTS.pop()
+        policy.DOWNLOAD_GRANTS.unregister(grant)
     missing = api(f"/model/{stored.model_id}/release/1.2.0/file/other.bin/download")
     response = client_for(owner).get(missing)
     assert response.status_code == 404

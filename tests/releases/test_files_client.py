@@ -18,7 +18,7 @@ from bailo.core.agent import Agent, TokenAgent
 from bailo.core.enums import ModelVisibility
 from bailo.core.exceptions import BailoException
 
-from models_app.policy import TOKEN_ACTION_IDS
+from models_app.policy import TokenAction
 from releases.models import File
 from tests.releases.files_support import blobs  # noqa: F401
 
@@ -34,9 +34,7 @@ def bailo_client(request: Any, live_server: Any, settings: Any, make_user: Any) 
     else:
         settings.BAILO_AUTH_MODE = "password"
         user = make_user("file-person")
-        token, secret = request.getfixturevalue("make_token")(
-            user, actions=sorted(TOKEN_ACTION_IDS)
-        )
+        token, secret = request.getfixturevalue("make_token")(user, actions=sorted(TokenAction))
         agent = TokenAgent(access_key=token.access_key, secret_key=secret)
     yield Client(live_server.url, agent)
     agent.session.close()

@@ -241,13 +241,13 @@ def test_anyone_signed_in_comments_and_only_the_author_edits(
 def test_open_reviews_are_those_of_my_roles_that_i_have_not_answered(
     release: Release, reviewer: Any, owner: Any, outsider: Any
 ) -> None:
-    open_ = selectors.reviews_for_user(user=reviewer, open=True)
+    open_ = selectors.reviews_for_user(actor=Actor(user=reviewer), open=True)
     assert [r.role for r in open_] == ["msro"]
-    assert not selectors.reviews_for_user(user=owner, open=True).exists()
-    assert not selectors.reviews_for_user(user=outsider, open=None).exists()
+    assert not selectors.reviews_for_user(actor=Actor(user=owner), open=True).exists()
+    assert not selectors.reviews_for_user(actor=Actor(user=outsider), open=None).exists()
     respond(reviewer, release, "approve")
-    assert not selectors.reviews_for_user(user=reviewer, open=True).exists()
-    archived = selectors.reviews_for_user(user=reviewer, open=False)
+    assert not selectors.reviews_for_user(actor=Actor(user=reviewer), open=True).exists()
+    archived = selectors.reviews_for_user(actor=Actor(user=reviewer), open=False)
     assert [r.role for r in archived] == ["msro"]
     assert selectors.open_review_count(reviewer) == 0
 
