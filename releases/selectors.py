@@ -13,7 +13,7 @@ from django.db.models import Prefetch, QuerySet
 
 from core.errors import BadRequest, NotFound
 from models_app.models import Model
-from models_app.policy import Action, Actor, allowed, check
+from models_app.policy import Action, Actor, check, visible_to
 from models_app.selectors import iso
 from releases.files.selectors import file_json
 from releases.models import File, Release, ReleaseFile, ScanResult
@@ -33,10 +33,16 @@ def _release_files_prefetch() -> Prefetch:
 
 
 def _releases_of(actor: Actor, model: Model) -> QuerySet[Release]:
-    qs = Release.objects.filter(model=model).select_related("created_by", "model")
-    if not allowed(actor, Action.RELEASE_VIEW_DRAFT, model):
-        qs = qs.filter(draft=False)
-    return qs.prefetch_related(_release_files_prefetch())
+    """Published releases for those who may view releases, drafts only for those who may see
+    drafts: both through the policy's one restriction."""
+    releases = Release.objects.filter(model=model)
+    published = visible_to(actor, Action.RELEASE_VIEW, releases.filter(draft=False))
+    drafts = visible_to(actor, Action.RELEASE_VIEW_DRAFT, releases.filter(draft=True))
+    return (
+        (published | drafts)
+        .select_related("created_by", "model")
+        .prefetch_related(_release_files_prefetch())
+    )
 
 
 def release_list_visible(

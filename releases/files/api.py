@@ -133,7 +133,7 @@ def _file_answer(file: File) -> dict[str, Any]:
 @router.get("/model/{model_id}/files", operation_id="getFiles")
 def get_files(request: HttpRequest, model_id: str) -> dict[str, Any]:
     model = _entry(request, model_id)
-    return {"files": [file_json(f) for f in files_of(model)]}
+    return {"files": [file_json(f) for f in files_of(Actor.from_request(request), model)]}
 
 
 @router.patch("/model/{model_id}/file/{file_id}", operation_id="patchFile")

@@ -1,7 +1,8 @@
 """Reads on files: an entry's files, one file, a release's file by name, and their JSON.
 
-Callers check the entry first (``get_model_for``): these selectors only filter by entry, never by
-user. Listings contain complete files only, with their scans in one extra query.
+Callers check the entry first (``get_model_for``); listings go through the policy's
+``visible_to`` as well, like every list. Listings contain complete files only, with their scans
+in one extra query.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from models_app.models import Model
+from models_app.policy import Action, Actor, visible_to
 from models_app.selectors import iso
 from releases.models import File, Release, ScanResult, ScanState
 
@@ -30,9 +32,11 @@ def with_scans(files: QuerySet[File]) -> QuerySet[File]:
     )
 
 
-def files_of(model: Model) -> QuerySet[File]:
-    """The entry's complete files, newest first, with scans prefetched."""
-    return with_scans(File.objects.filter(model=model, complete=True)).order_by("-created_at")
+def files_of(actor: Actor, model: Model) -> QuerySet[File]:
+    """The entry's complete files the actor may see (the policy's ``visible_to``), newest first,
+    with scans prefetched."""
+    files = visible_to(actor, Action.FILE_VIEW, File.objects.filter(model=model, complete=True))
+    return with_scans(files).order_by("-created_at")
 
 
 def file_get(model: Model, file_id: str) -> File | None:

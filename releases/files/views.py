@@ -51,7 +51,7 @@ def render_files(
             "findings": finding_count(f),
             "edit_error": edit_errors.get(f.pk, ""),
         }
-        for f in files_of(model)
+        for f in files_of(actor, model)
     ]
     context: dict[str, Any] = {
         **entry_context(request, model, tab="files"),
