@@ -14,6 +14,9 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from core.ports.scanners import ClamAVScanner
+from core.ports.storage import blob_store
+
 TIMEOUT = 2.0
 
 
@@ -50,11 +53,7 @@ def _redis() -> str | None:
 def _s3() -> str | None:
     if settings.BLOB_STORAGE != "s3":
         return None
-    from core.ports.storage import S3BlobStore
-
-    store = S3BlobStore(settings.S3_BUCKET_UPLOADS)
-    store.client.head_bucket(Bucket=settings.S3_BUCKET_UPLOADS)
-    return f"bucket {settings.S3_BUCKET_UPLOADS}"
+    return blob_store().check()
 
 
 def _registry() -> str | None:
@@ -70,10 +69,7 @@ def _registry() -> str | None:
 def _clamd() -> str | None:
     if not settings.CLAMD_HOST:
         return None
-    import clamd
-
-    scanner = clamd.ClamdNetworkSocket(settings.CLAMD_HOST, settings.CLAMD_PORT, timeout=TIMEOUT)
-    return str(scanner.version())
+    return ClamAVScanner(settings.CLAMD_HOST, settings.CLAMD_PORT, timeout=TIMEOUT).version()
 
 
 CHECKS: dict[str, Callable[[], str | None]] = {

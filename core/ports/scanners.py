@@ -139,7 +139,7 @@ class ClamAVScanner:
         return clamd.ClamdNetworkSocket(self.host, self.port, timeout=timeout or self.timeout)
 
     def version(self) -> str:
-        raw = str(self._socket(timeout=5.0).version())
+        raw = str(self._socket(timeout=min(self.timeout, 5.0)).version())
         match = _CLAMAV_VERSION.search(raw)
         return match.group(1) if match else raw
 

@@ -90,6 +90,10 @@ class BlobStore(Protocol):
 
     def multipart_abort(self, key: str, upload_id: str) -> None: ...
 
+    def check(self) -> str:
+        """Raise when the bucket cannot be reached; otherwise a short description of it."""
+        ...
+
 
 class FilesystemBlobStore:
     """Blobs as files under ``root/bucket``. Multipart parts wait in ``root/.multipart``."""
@@ -227,6 +231,12 @@ class FilesystemBlobStore:
     def multipart_abort(self, key: str, upload_id: str) -> None:
         shutil.rmtree(self._staging(upload_id), ignore_errors=True)
 
+    def check(self) -> str:
+        self._base.mkdir(parents=True, exist_ok=True)
+        if not os.access(self._base, os.W_OK):
+            raise OSError(f"{self._base} is not writable")
+        return f"directory {self._base}"
+
 
 class S3BlobStore:
     """Blobs in an S3 bucket, through django-storages' boto3 connection."""
@@ -257,6 +267,10 @@ class S3BlobStore:
             ),
         )
         self.client: Any = self._storage.connection.meta.client
+
+    def check(self) -> str:
+        self.client.head_bucket(Bucket=self.bucket)
+        return f"bucket {self.bucket}"
 
     def put(self, key: str, chunks: Iterable[bytes]) -> BlobInfo:
         # A stream of unknown length goes up as a multipart upload so it is never held whole.
