@@ -7,7 +7,6 @@ visible entry the user may not act on is 403. Service refusals show on the form 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -20,11 +19,9 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from core.errors import BailoError
-from core.hooks import Hook
 from core.ports import registry
 from models_app.frame import (
     MODEL_KINDS,
-    Panel,
     entry_context,
     entry_page,
     load_entry,
@@ -35,12 +32,7 @@ from models_app.selectors import card_revisions
 from releases import selectors, services
 from releases.files.selectors import finding_count, worst_scan_state
 from releases.models import File, Release, ScanState
-
-# Blocks other features add under a release's page (the reviews panel: reviews/apps.py). Each
-# takes (request, entry, release) and returns a Panel, or None to add nothing.
-RELEASE_PAGE_PANELS: Hook[Callable[[HttpRequest, Model, Release], Panel | None]] = Hook(
-    "release page panels"
-)
+from releases.pages import RELEASE_PAGE_PANELS
 
 SCAN_LABELS = {
     ScanState.IN_PROGRESS: "Scan in progress",

@@ -12,8 +12,8 @@ class ReviewsConfig(AppConfig):
     def ready(self) -> None:
         from models_app.roles import REVIEW_ROLE_SOURCES
         from models_app.services import SCHEMA_REVIEW_ROLES_CHANGED
+        from releases.pages import RELEASE_PAGE_PANELS
         from releases.services import RELEASE_PUBLISHED
-        from releases.views import RELEASE_PAGE_PANELS
         from reviews.panels import release_page_panel
         from reviews.roles.services import review_role_infos, reviews_backfill_for_schema
         from reviews.services import release_published

@@ -35,7 +35,7 @@ def release_review_panel(
 
 
 def release_page_panel(request: HttpRequest, model: Model, release: Release) -> Panel:
-    """``releases.views.RELEASE_PAGE_PANELS`` entry: the reviews under a release's page."""
+    """``releases.pages.RELEASE_PAGE_PANELS`` entry: the reviews under a release's page."""
     return Panel("reviews/_review_panel.html", release_review_panel(request, model, release))
 
 

@@ -151,6 +151,23 @@ def test_no_files_import_each_other_in_a_circle() -> None:
     assert not found, "circles of imports:\n" + "\n".join(" <-> ".join(c) for c in found)
 
 
+def test_no_app_imports_another_apps_views() -> None:
+    """Pages of one feature reach another's only through the frame (``models_app.frame``) and
+    hooks: a views module is a leaf that only URL configurations import."""
+
+    def is_views(module: str) -> bool:
+        return "views" in module.split(".")
+
+    wrong = [
+        f"{i.path}:{i.line} {i.source} -> {i.target}"
+        for i in imports()
+        if is_views(i.target)
+        and i.target.split(".")[0] != i.source.split(".")[0]
+        and not i.source.endswith("urls")
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
 def test_the_reader_sees_real_imports() -> None:
     """The checks above are only as good as the reading: it must see known imports."""
     found = {(i.source, i.target) for i in imports()}
