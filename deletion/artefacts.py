@@ -36,8 +36,6 @@ from reviews.models import Response, Review
 
 log = logging.getLogger(__name__)
 
-SOFT_DELETED_PREFIX = "soft_deleted"
-
 
 class RegistryFailed(BailoError):
     """The registry failed part way through moving a tag (503); nothing was deleted."""
@@ -159,7 +157,7 @@ def release_delete(*, actor: Actor, model_id: str, semver: str) -> Deletion:
 
 def held_repository(model_id: str, name: str) -> str:
     """Where a deleted tag of ``<model_id>/<name>`` is kept until it is purged or restored."""
-    return f"{SOFT_DELETED_PREFIX}/{model_id}/{name}"
+    return f"{registry.SOFT_DELETED_PREFIX}/{model_id}/{name}"
 
 
 def _blob_digests(manifest: dict[str, Any]) -> list[str]:

@@ -191,7 +191,6 @@ def _pending_tags_held_in(deletion: Deletion, held: str) -> set[str]:
 def _model_image_targets(deletion: Deletion) -> list[tuple[str, str]]:
     """Every manifest of a deleted entry: its images, and the deleted tags held for it."""
     from core.ports import registry
-    from deletion.artefacts import SOFT_DELETED_PREFIX
 
     model_id = deletion.model_id
     # The tags recorded at deletion time, and whatever the registry holds now (nobody can push
@@ -201,7 +200,7 @@ def _model_image_targets(deletion: Deletion) -> list[tuple[str, str]]:
         for image in (deletion.progress or {}).get("images") or []
         if image.get("repository") and image.get("digest")
     ]
-    for prefix in (model_id, f"{SOFT_DELETED_PREFIX}/{model_id}"):
+    for prefix in (model_id, f"{registry.SOFT_DELETED_PREFIX}/{model_id}"):
         for image in registry.list_images(prefix):
             repository = f"{prefix}/{image['name']}"
             targets.extend(

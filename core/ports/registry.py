@@ -74,6 +74,11 @@ def repository_name(model_id: str, name: str) -> str:
     return f"{model_id}/{name}"
 
 
+# Deleted image tags are held in ``soft_deleted/<modelId>/<name>`` until they are purged or
+# restored: a repository no user is ever given a token for.
+SOFT_DELETED_PREFIX = "soft_deleted"
+
+
 def valid_image_name(name: str) -> bool:
     """Whether ``name`` is a repository path (components joined by ``/``) the registry accepts."""
     return bool(name) and len(name) <= 200 and all(NAME_COMPONENT.match(p) for p in name.split("/"))

@@ -39,7 +39,6 @@ from models_app.policy import Action, Actor, TokenAction, check
 
 log = logging.getLogger(__name__)
 
-SOFT_DELETE_PREFIX = "soft_deleted/"
 READ_ACTIONS = frozenset({"pull"})
 ACTION_POLICY: dict[str, Action] = {
     "pull": Action.IMAGE_PULL,
@@ -87,7 +86,7 @@ def parse_scopes(values: list[str]) -> list[Scope]:
 
 def _grant_repository(actor: Actor, scope: Scope) -> tuple[list[str], str]:
     """The actions of ``scope`` the actor may have, and why the others were refused."""
-    if scope.name.startswith(SOFT_DELETE_PREFIX):
+    if scope.name.startswith(f"{registry.SOFT_DELETED_PREFIX}/"):
         return [], "Deleted images cannot be pulled or pushed"
     model_id, sep, image = scope.name.partition("/")
     if not sep or not image:
