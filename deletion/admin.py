@@ -22,9 +22,9 @@ from django.utils.html import format_html, format_html_join
 from access.models import AccessRequest
 from core.entities import is_admin
 from core.errors import BailoError
+from deletion.cascade import CASCADE, Treatment, count_labels
 from deletion.models import Deletion
-from deletion.purge import deletion_purge_now
-from deletion.services import deletion_restore
+from deletion.services import deletion_purge_now, deletion_restore
 from models_app.models import Model as Entry
 from models_app.policy import Actor
 from releases.models import File, Release
@@ -51,17 +51,8 @@ class ReadOnlyForAdministrators:
         return False
 
 
-COUNT_LABELS = {
-    "releases": ("release", "releases"),
-    "files": ("file", "files"),
-    "images": ("image", "images"),
-    "accessRequests": ("access request", "access requests"),
-    "reviews": ("review", "reviews"),
-    "responses": ("response", "responses"),
-    "cardRevisions": ("card revision", "card revisions"),
-    "scans": ("scan", "scans"),
-    "tokens": ("token", "tokens"),
-}
+# How each key of ``Deletion.counts`` reads, in the order shown (declared in the cascade).
+COUNT_LABELS = count_labels()
 
 
 def counts_text(counts: dict[str, Any]) -> str:
@@ -128,8 +119,13 @@ class DeletionAdmin(ReadOnlyForAdministrators, admin.ModelAdmin[Deletion]):
         if obj.state in (Deletion.State.PURGED, Deletion.State.RESTORED):
             return f"None: the deletion is {obj.get_state_display().lower()}"
         links = []
-        for model_class in (Entry, Release, File, AccessRequest, Review):
-            opts = model_class._meta
+        # The cascade's soft-deletable tables that have a list here, the entry first.
+        for table in reversed(CASCADE):
+            if table.treatment is not Treatment.HIDE or not self.admin_site.is_registered(
+                table.model
+            ):
+                continue
+            opts = table.model._meta
             url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
             links.append((f"{url}?deletion={obj.pk}", str(opts.verbose_name_plural)))
         return format_html_join(", ", '<a href="{}">{}</a>', links)

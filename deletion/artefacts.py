@@ -2,7 +2,9 @@
 
 Each deletion writes its own ``Deletion`` record and follows the rules of an entry's deletion:
 rows are hidden under the record at once, the purge removes them when the retention window ends,
-and an administrator may restore them until then (``deletion.services.deletion_restore``).
+and an administrator may restore them until then (``deletion.services.deletion_restore``). Which
+rows a file or a release takes with it is declared in the cascade (``deletion.cascade``, each
+table's ``within``).
 
 Image tags are not rows: they live in the registry. Deleting one moves it, as Bailo does, to the
 repository ``soft_deleted/<modelId>/<name>`` under the same tag, which users can never get a token
@@ -15,24 +17,20 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict, NotFound
 from core.ports import registry
 from deletion.models import Deletion
-from deletion.services import _schedule_purge_if_due
+from deletion.soft_delete import deletion_record_create, hide_within, schedule_purge_if_due
 from models_app.models import Model
 from models_app.policy import Action, Actor, check, get_model_for
-from releases.models import File, Release, ReleaseFile, ScanResult
+from releases.models import File, Release, ReleaseFile
 from releases.selectors import release_get_visible
-from reviews.models import Response, Review
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +39,6 @@ class RegistryFailed(BailoError):
     """The registry failed part way through moving a tag (503); nothing was deleted."""
 
     status = 503
-
-
-def _purge_due(now: datetime) -> datetime:
-    return now + settings.DELETION_RETENTION
-
-
-def _hide(qs: Any, *, deletion: Deletion, by: Any, now: datetime) -> int:
-    return int(
-        qs.filter(deleted_at__isnull=True).update(deleted_at=now, deleted_by=by, deletion=deletion)
-    )
 
 
 # --- files ----------------------------------------------------------------------------------------
@@ -76,24 +64,23 @@ def file_delete(*, actor: Actor, model_id: str, file_id: str) -> Deletion:
         user = actor.user
         links = ReleaseFile.objects.filter(file=file)
         pairs = [[r, f] for r, f in links.values_list("release_id", "file_id")]
-        deletion = Deletion.objects.create(
+        deletion = deletion_record_create(
             kind=Deletion.Kind.FILE,
             subject=file.pk,
             subject_name=file.name,
             model_id=model.pk,
-            deleted_by=user,
-            deleted_at=now,
-            purge_due=_purge_due(now),
+            by=user,
+            now=now,
             total_bytes=file.size,
             progress={"releaseFiles": pairs},
         )
+        # The links go rather than hide (they have no soft-delete fields, and the releases must
+        # stop shipping the file now); ``file_links_restore`` puts back the recorded pairs.
         links.delete()
-        hide = {"deletion": deletion, "by": user, "now": now}
-        counts = {
-            "scans": _hide(ScanResult.objects.filter(file=file), **hide),
-            "files": _hide(File.objects.filter(pk=file.pk), **hide),
-            "releases": len(pairs),
-        }
+        counts: dict[str, int] = hide_within(
+            Deletion.Kind.FILE, file.pk, deletion=deletion, by=user, now=now
+        )
+        counts["releases"] = len(pairs)
         deletion.counts = counts
         deletion.save(update_fields=["counts"])
         audit_record(
@@ -102,7 +89,7 @@ def file_delete(*, actor: Actor, model_id: str, file_id: str) -> Deletion:
             subject=model.pk,
             detail={"deletion": deletion.pk, "fileId": file.pk, "name": file.name, **counts},
         )
-        _schedule_purge_if_due(deletion)
+        schedule_purge_if_due(deletion)
     return deletion
 
 
@@ -123,23 +110,15 @@ def release_delete(*, actor: Actor, model_id: str, semver: str) -> Deletion:
             )
         now = timezone.now()
         user = actor.user
-        deletion = Deletion.objects.create(
+        deletion = deletion_record_create(
             kind=Deletion.Kind.RELEASE,
             subject=str(locked.pk),
             subject_name=locked.semver,
             model_id=model.pk,
-            deleted_by=user,
-            deleted_at=now,
-            purge_due=_purge_due(now),
+            by=user,
+            now=now,
         )
-        hide = {"deletion": deletion, "by": user, "now": now}
-        counts = {
-            "responses": _hide(
-                Response.objects.filter(Q(release=locked) | Q(review__release=locked)), **hide
-            ),
-            "reviews": _hide(Review.objects.filter(release=locked), **hide),
-            "releases": _hide(Release.objects.filter(pk=locked.pk), **hide),
-        }
+        counts = hide_within(Deletion.Kind.RELEASE, locked.pk, deletion=deletion, by=user, now=now)
         deletion.counts = counts
         deletion.save(update_fields=["counts"])
         audit_record(
@@ -148,7 +127,7 @@ def release_delete(*, actor: Actor, model_id: str, semver: str) -> Deletion:
             subject=f"{model.pk}/{locked.semver}",
             detail={"deletion": deletion.pk, "semver": locked.semver, **counts},
         )
-        _schedule_purge_if_due(deletion)
+        schedule_purge_if_due(deletion)
     return deletion
 
 
@@ -254,14 +233,13 @@ def image_delete(*, actor: Actor, model_id: str, name: str, tag: str) -> Deletio
     held = held_repository(model.pk, name)
     now = timezone.now()
     image = {"repository": source, "name": name, "tag": tag, "digest": "", "heldIn": held}
-    deletion = Deletion.objects.create(
+    deletion = deletion_record_create(
         kind=Deletion.Kind.IMAGE,
         subject=f"{source}:{tag}",
         subject_name=f"{name}:{tag}",
         model_id=model.pk,
-        deleted_by=actor.user,
-        deleted_at=now,
-        purge_due=_purge_due(now),
+        by=actor.user,
+        now=now,
         progress={"image": {**image, "moved": False}},
     )
     try:
@@ -290,7 +268,7 @@ def image_delete(*, actor: Actor, model_id: str, name: str, tag: str) -> Deletio
             subject=model.pk,
             detail={"deletion": deletion.pk, "image": f"{name}:{tag}", "digest": digest},
         )
-        _schedule_purge_if_due(deletion)
+        schedule_purge_if_due(deletion)
     return deletion
 
 
@@ -317,3 +295,32 @@ def image_restore(deletion: Deletion) -> None:
         if ref not in release.images:
             release.images = [*release.images, ref]
             release.save(update_fields=["images", "updated_at"])
+
+
+# --- a file's place in its releases ---------------------------------------------------------------
+
+
+def file_links_restore(deletion: Deletion) -> None:
+    """Put a restored file back into the releases that shipped it: those still stored (a purged
+    release is gone), and only where no other file of that name has joined the release since.
+    Called by ``deletion_restore`` inside its transaction, after the file is back."""
+    pairs = (deletion.progress or {}).get("releaseFiles") or []
+    if not pairs:
+        return
+    names = dict(File.all_objects.filter(pk__in={f for _, f in pairs}).values_list("pk", "name"))
+    existing = set(
+        Release.all_objects.filter(pk__in={r for r, _ in pairs}).values_list("pk", flat=True)
+    )
+    taken = set(
+        ReleaseFile.objects.filter(
+            release_id__in=existing, file__deleted_at__isnull=True
+        ).values_list("release_id", "file__name")
+    )
+    ReleaseFile.objects.bulk_create(
+        [
+            ReleaseFile(release_id=r, file_id=f)
+            for r, f in pairs
+            if r in existing and (r, names.get(f)) not in taken
+        ],
+        ignore_conflicts=True,
+    )

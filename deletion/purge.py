@@ -6,6 +6,9 @@ manifest it has left to remove, and the next run finishes the job. Each step is 
 blob or manifest that is already gone counts as removed. Progress is written to
 ``Deletion.progress`` after every batch, with a heartbeat that tells the sweep a worker is on it.
 
+What each step removes comes from the cascade declaration (``deletion.cascade``): the blobs its
+tables' rows name, the entry's image manifests, and the rows of its tables in its order.
+
 ``progress`` keys written here: ``purgeStep`` (blobs | manifests | rows | done), ``purgeAttempts``,
 ``heartbeat`` (ISO time), ``blobsTotal``, ``blobsDeleted``, ``uploadsAborted``,
 ``manifestsTotal``, ``manifestsDeleted``, ``manifestsKept``, and ``seconds`` per step once done.
@@ -20,33 +23,30 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from access.models import AccessRequest, AccessRequestEntity
 from core.audit import AuditAction, audit_record
-from core.errors import Conflict, Forbidden, NotFound
+from core.ports import registry
 from core.ports.storage import blob_store
+from deletion.cascade import (
+    CASCADE,
+    ENTRY,
+    Blobs,
+    blob_tables,
+    hidden_tables,
+    model_blob_prefix,
+)
 from deletion.models import Deletion
-from models_app.models import Model, ModelCardRevision
-from models_app.policy import Actor
-from releases.models import File, FilePart, Release, ReleaseFile, ScanResult
-from reviews.models import Response, Review
 
 log = logging.getLogger(__name__)
 
 BLOB_BATCH = 1000
-# Where an entry's file blobs live in the uploads bucket (see releases.files.services).
-MODEL_BLOB_PREFIX = "beta/model/"
 # A purge that has not reported progress for this long is taken to be dead and is picked up again
 # by the sweep (a live one writes a heartbeat after every batch of blobs and every manifest).
 STALE_AFTER = timedelta(minutes=15)
 ACTIVE = (Deletion.State.PENDING, Deletion.State.PURGING)
-
-
-def model_blob_prefix(model_id: str) -> str:
-    return f"{MODEL_BLOB_PREFIX}{model_id}/"
 
 
 # --- what is due --------------------------------------------------------------------------------
@@ -91,21 +91,26 @@ def _save_progress(deletion: Deletion, **changes: Any) -> None:
 # --- blobs ----------------------------------------------------------------------------------------
 
 
-def _files(deletion: Deletion) -> QuerySet[File]:
-    if deletion.kind == Deletion.Kind.MODEL:
-        # Every file of the entry, whichever deletion hid it: the entry's rows all go, so their
-        # blobs must too, or they would be orphaned.
-        return File.all_objects.filter(model_id=deletion.model_id)
-    return File.all_objects.filter(deletion=deletion)
+def _blob_rows(deletion: Deletion) -> Iterator[tuple[QuerySet[Any], Blobs]]:
+    """The rows whose blobs this purge removes, table by table (the cascade's ``blobs``)."""
+    for table, blobs in blob_tables():
+        if deletion.kind == Deletion.Kind.MODEL:
+            # Every row of the entry, whichever deletion hid it: the entry's rows all go, so
+            # their blobs must too, or they would be orphaned.
+            yield table.rows_of_entry(deletion.model_id), blobs
+        else:
+            yield table.rows_of_deletion(deletion), blobs
 
 
 def _blob_keys(deletion: Deletion) -> Iterator[str]:
     """Every key to remove, each once: those the rows name, then (for an entry) anything else
     stored under the entry's prefix, e.g. the bytes of an upload that never got its row."""
     known: set[str] = set()
-    for key in _files(deletion).values_list("storage_key", flat=True).iterator(chunk_size=2000):
-        known.add(key)
-        yield key
+    for rows, blobs in _blob_rows(deletion):
+        for key in rows.values_list(blobs.key_field, flat=True).iterator(chunk_size=2000):
+            if key not in known:
+                known.add(key)
+                yield key
     if deletion.kind == Deletion.Kind.MODEL and deletion.model_id:
         for key in blob_store().list_keys(model_blob_prefix(deletion.model_id)):
             if key not in known:
@@ -113,14 +118,17 @@ def _blob_keys(deletion: Deletion) -> Iterator[str]:
 
 
 def _abort_open_uploads(deletion: Deletion) -> int:
-    """Abort multipart uploads still open on these files: their parts are stored, but are not
+    """Abort multipart uploads still open on these rows: their parts are stored, but are not
     objects yet, so only an abort frees them."""
     store = blob_store()
     aborted = 0
-    open_uploads = _files(deletion).exclude(upload_id="").values_list("storage_key", "upload_id")
-    for key, upload_id in open_uploads:
-        store.multipart_abort(key, upload_id)
-        aborted += 1
+    for rows, blobs in _blob_rows(deletion):
+        open_uploads = rows.exclude(**{blobs.upload_field: ""}).values_list(
+            blobs.key_field, blobs.upload_field
+        )
+        for key, upload_id in open_uploads:
+            store.multipart_abort(key, upload_id)
+            aborted += 1
     return aborted
 
 
@@ -165,8 +173,6 @@ def _image_of(deletion: Deletion) -> dict[str, Any]:
 def _tags_with_digest(repository: str) -> list[tuple[str, str]]:
     """(tag, digest) of every tag of ``repository`` that still resolves to a manifest (some
     storage drivers, the stack's SeaweedFS among them, keep listing tags of deleted manifests)."""
-    from core.ports import registry
-
     found = []
     for tag in registry.repository_tags(repository):
         digest = registry.manifest_digest(repository, tag)
@@ -190,8 +196,6 @@ def _pending_tags_held_in(deletion: Deletion, held: str) -> set[str]:
 
 def _model_image_targets(deletion: Deletion) -> list[tuple[str, str]]:
     """Every manifest of a deleted entry: its images, and the deleted tags held for it."""
-    from core.ports import registry
-
     model_id = deletion.model_id
     # The tags recorded at deletion time, and whatever the registry holds now (nobody can push
     # to a deleted entry, but the registry may have been unreadable when it was deleted).
@@ -212,11 +216,9 @@ def _model_image_targets(deletion: Deletion) -> list[tuple[str, str]]:
 def _manifest_targets(deletion: Deletion) -> tuple[list[tuple[str, str]], int]:
     """(repository, digest) pairs to delete, and how many were kept because another tag still
     needs the same manifest."""
-    from core.ports import registry
-
     targets: list[tuple[str, str]] = []
     kept = 0
-    if deletion.kind == Deletion.Kind.MODEL:
+    if deletion.kind == Deletion.Kind.MODEL and ENTRY.manifests is not None:
         targets = _model_image_targets(deletion)
     elif deletion.kind == Deletion.Kind.IMAGE:
         image = _image_of(deletion)
@@ -242,8 +244,6 @@ def _manifest_targets(deletion: Deletion) -> tuple[list[tuple[str, str]], int]:
 
 
 def _purge_manifests(deletion: Deletion) -> int:
-    from core.ports import registry
-
     if deletion.kind not in (Deletion.Kind.MODEL, Deletion.Kind.IMAGE):
         return 0
     if not registry.is_configured():
@@ -268,42 +268,23 @@ def _purge_manifests(deletion: Deletion) -> int:
 # --- rows -----------------------------------------------------------------------------------------
 
 
-def _delete_model_rows(model_id: str) -> None:
-    """Every row of an entry, bottom up: the large tables with one DELETE each, then the entry
-    itself, whose cascade takes the small ones (collaborators, tags, token scopes, cards)."""
-    Response.all_objects.filter(
-        Q(review__model_id=model_id)
-        | Q(release__model_id=model_id)
-        | Q(access_request__model_id=model_id)
-    ).delete()
-    Review.all_objects.filter(model_id=model_id).delete()
-    ScanResult.all_objects.filter(file__model_id=model_id).delete()
-    FilePart.objects.filter(file__model_id=model_id).delete()
-    ReleaseFile.objects.filter(release__model_id=model_id).delete()
-    ReleaseFile.objects.filter(file__model_id=model_id).delete()
-    File.all_objects.filter(model_id=model_id).delete()
-    Release.all_objects.filter(model_id=model_id).delete()
-    AccessRequestEntity.objects.filter(access_request__model_id=model_id).delete()
-    AccessRequest.all_objects.filter(model_id=model_id).delete()
-    Model.all_objects.filter(pk=model_id).update(card=None)
-    ModelCardRevision.all_objects.filter(model_id=model_id).delete()
-    Model.all_objects.filter(pk=model_id).delete()
-
-
 def _delete_rows(deletion: Deletion) -> None:
+    """The rows, in the cascade's order: a table's rows go before the rows they point at."""
     if deletion.kind == Deletion.Kind.MODEL:
-        _delete_model_rows(deletion.model_id)
+        # Every row of the entry, one DELETE per table, whichever deletion hid it (the entry
+        # points at its current card revision; Django clears that link as the revisions go).
+        for table in CASCADE:
+            table.rows_of_entry(deletion.model_id).delete()
         # Rows hidden by earlier, still pending deletions of the entry's files, releases or
         # images went with it: those deletions are finished too.
         Deletion.objects.filter(model_id=deletion.model_id, state__in=ACTIVE).exclude(
             pk=deletion.pk
         ).update(state=Deletion.State.PURGED, purged_at=timezone.now())
         return
-    for model_class in (Response, Review, ScanResult, AccessRequest, ModelCardRevision):
-        model_class.all_objects.filter(deletion=deletion).delete()
-    # A release's semver stays reserved until its row is purged.
-    Release.all_objects.filter(deletion=deletion).delete()
-    File.all_objects.filter(deletion=deletion).delete()
+    # The rows this deletion hid; those without soft-delete fields go with them. A release's
+    # semver stays reserved until its row is purged.
+    for table in hidden_tables():
+        table.rows_of_deletion(deletion).delete()
 
 
 # --- the purge ------------------------------------------------------------------------------------
@@ -374,37 +355,3 @@ def deletion_purge(*, deletion_id: int) -> Deletion | None:
             },
         )
     return locked
-
-
-def deletion_purge_now(*, actor: Actor, deletion_id: int) -> Deletion:
-    """An administrator's "purge now": the retention window ends at once and the purge is queued
-    (run at once where tasks are eager). Refused for restored and purged deletions."""
-    from deletion.tasks import purge_deletion
-
-    if not actor.is_admin:
-        raise Forbidden("Only administrators may purge deletions")
-    with transaction.atomic():
-        deletion = Deletion.objects.select_for_update().filter(pk=deletion_id).first()
-        if deletion is None:
-            raise NotFound(f"Deletion {deletion_id} not found", {"deletionId": deletion_id})
-        if deletion.state not in ACTIVE:
-            raise Conflict(
-                f"This deletion was already {deletion.get_state_display().lower()}; "
-                "there is nothing left to purge",
-                {"deletionId": deletion_id, "state": deletion.state},
-            )
-        now = timezone.now()
-        if deletion.purge_due > now:
-            deletion.purge_due = now
-            deletion.save(update_fields=["purge_due"])
-        audit_record(
-            action=AuditAction.DELETION_PURGE,
-            actor=actor.user,
-            subject=deletion.subject,
-            detail={"deletion": deletion.pk, "kind": deletion.kind, "requested": "now"},
-        )
-        # robust: where tasks run eagerly, a failing purge must not turn this request into a
-        # 500; the deletion stays "purging" and the sweep retries it.
-        transaction.on_commit(lambda: purge_deletion.delay(deletion_id), robust=True)
-    deletion.refresh_from_db()
-    return deletion

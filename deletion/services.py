@@ -1,9 +1,10 @@
-"""Soft deletion and restore of models, releases, files and image tags.
+"""Deleting an entry and everything under it, its preview, restoring a deletion, and "purge now".
 
-A deletion hides rows at once and removes them later. One service call runs inside one
-transaction and writes one ``Deletion`` record; every row it hides points at that record, so a
-restore or a purge touches exactly those rows. The model cascade uses one bulk ``UPDATE`` per
-table, so its query count does not depend on how many rows go.
+What "everything under it" means is declared once, in ``deletion.cascade``: each step here
+iterates that declaration. ``model_delete`` runs in one transaction, writes one ``Deletion``
+record and sends one bulk ``UPDATE`` per table, so its query count does not depend on how many
+rows go. File, release and image deletions are in ``deletion.artefacts``; the purge is in
+``deletion.purge``.
 
 Rows already hidden by an earlier deletion keep their own record: restoring a model does not
 bring back a file that was deleted before the model was.
@@ -11,64 +12,50 @@ bring back a file that was deleted before the model was.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from access.models import AccessRequest, Token
+from access.models import Token
 from core.audit import AuditAction, audit_record
-from core.errors import BadRequest, Conflict, NotFound
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from deletion.artefacts import file_links_restore, image_restore
+from deletion.cascade import CASCADE, Treatment, blob_tables, counted
 from deletion.models import Deletion
-from models_app.models import Model, ModelCardRevision
+from deletion.purge import ACTIVE
+from deletion.soft_delete import deletion_record_create, hide, schedule_purge_if_due
+from deletion.tasks import purge_deletion
+from models_app.models import Model
 from models_app.policy import Action, Actor, check, get_model_for
-from releases.models import File, Release, ReleaseFile, ScanResult
-from reviews.models import Response, Review
 
 
 @dataclass
 class ModelDeletionPreview:
-    """What deleting an entry takes with it, shown in the confirmation dialog."""
+    """What deleting an entry takes with it, shown in the confirmation dialog.
 
-    releases: int
-    files: int
-    file_bytes: int
-    images: int | None  # None: the registry could not be asked
-    access_requests: int
-    reviews: int
-    responses: int
-    card_revisions: int
-    tokens: int
+    ``counts`` holds the cascade's previewed counts by key, in the order shown: ``releases``,
+    ``files``, ``fileBytes``, ``images`` (None: the registry could not be asked),
+    ``accessRequests``, ``reviews``, ``responses``, ``cardRevisions``, ``tokens``. Templates read
+    them as attributes in snake case (``preview.file_bytes`` is ``counts["fileBytes"]``).
+    """
+
+    counts: dict[str, int | None]
     image_tags: list[dict[str, Any]] = field(default_factory=list)
 
     def as_counts(self) -> dict[str, Any]:
-        return {
-            "releases": self.releases,
-            "files": self.files,
-            "fileBytes": self.file_bytes,
-            "images": self.images,
-            "accessRequests": self.access_requests,
-            "reviews": self.reviews,
-            "responses": self.responses,
-            "cardRevisions": self.card_revisions,
-            "tokens": self.tokens,
-        }
+        return dict(self.counts)
 
-
-def _responses_of_model(model_id: str) -> QuerySet[Response]:
-    return Response.objects.filter(
-        Q(review__model_id=model_id)
-        | Q(release__model_id=model_id)
-        | Q(access_request__model_id=model_id)
-    )
-
-
-def _tokens_scoped_to(model_id: str) -> QuerySet[Any]:
-    return Token.scoped_models.through.objects.filter(model_id=model_id)
+    def __getattr__(self, name: str) -> Any:
+        key = re.sub(r"_([a-z])", lambda match: match.group(1).upper(), name)
+        counts = self.__dict__.get("counts") or {}
+        if key not in counts:
+            raise AttributeError(name)
+        return counts[key]
 
 
 def _model_images(model_id: str) -> tuple[int | None, list[dict[str, Any]]]:
@@ -98,40 +85,23 @@ def model_deletion_preview(*, actor: Actor, model: Model) -> ModelDeletionPrevie
     """What deleting ``model`` would take with it (owners only), counted from live rows; images
     come from the registry and are ``None`` when it cannot be reached."""
     check(actor, Action.MODEL_DELETE, model)
-    files = File.objects.filter(model=model)
-    images, image_tags = _model_images(model.pk)
-    return ModelDeletionPreview(
-        releases=Release.objects.filter(model=model).count(),
-        files=files.count(),
-        file_bytes=int(files.aggregate(total=Sum("size"))["total"] or 0),
-        images=images,
-        access_requests=AccessRequest.objects.filter(model=model).count(),
-        reviews=Review.objects.filter(model=model).count(),
-        responses=_responses_of_model(model.pk).count(),
-        card_revisions=ModelCardRevision.objects.filter(model=model).count(),
-        tokens=_tokens_scoped_to(model.pk).count(),
-        image_tags=image_tags,
-    )
+    counts: dict[str, int | None] = {}
+    image_tags: list[dict[str, Any]] = []
+    for table, count in counted():
+        if not count.previewed:
+            continue
+        if count is table.manifests:
+            counts[count.key], image_tags = _model_images(model.pk)
+            continue
+        rows = table.live_rows_of_entry(model.pk)
+        counts[count.key] = rows.count()
+        if table.blobs is not None:
+            counts[table.blobs.size_key] = _total(rows, table.blobs.size_field)
+    return ModelDeletionPreview(counts=counts, image_tags=image_tags)
 
 
-def _purge_due(now: datetime) -> datetime:
-    return now + settings.DELETION_RETENTION
-
-
-def _hide(qs: QuerySet[Any], *, deletion: Deletion, by: Any, now: datetime) -> int:
-    """One UPDATE: hide the live rows of ``qs`` under ``deletion``."""
-    return int(
-        qs.filter(deleted_at__isnull=True).update(deleted_at=now, deleted_by=by, deletion=deletion)
-    )
-
-
-def _schedule_purge_if_due(deletion: Deletion) -> None:
-    if deletion.purge_due <= timezone.now():
-        from deletion.tasks import purge_deletion
-
-        # robust: the deletion has committed; a failing purge is retried by the sweep, and must
-        # not turn the user's successful delete into an error.
-        transaction.on_commit(lambda: purge_deletion.delay(deletion.pk), robust=True)
+def _total(rows: QuerySet[Any], size_field: str) -> int:
+    return int(rows.aggregate(total=Sum(size_field))["total"] or 0)
 
 
 def _check_confirmation(model: Model, confirm_name: Any) -> None:
@@ -172,35 +142,34 @@ def model_delete(
             _check_confirmation(model, confirm_name)
         now = timezone.now()
         user = actor.user
-        files = File.objects.filter(model=model, deleted_at__isnull=True)
-        total_bytes = int(files.aggregate(total=Sum("size"))["total"] or 0)
-        deletion = Deletion.objects.create(
+        deletion = deletion_record_create(
             kind=Deletion.Kind.MODEL,
             subject=model.pk,
             subject_name=model.name,
             model_id=model.pk,
-            deleted_by=user,
-            deleted_at=now,
-            purge_due=_purge_due(now),
-            total_bytes=total_bytes,
+            by=user,
+            now=now,
+            total_bytes=sum(
+                _total(table.live_rows_of_entry(model.pk), blobs.size_field)
+                for table, blobs in blob_tables()
+            ),
         )
-        hide = {"deletion": deletion, "by": user, "now": now}
-        counts: dict[str, Any] = {
-            "responses": _hide(_responses_of_model(model.pk), **hide),
-            "reviews": _hide(Review.objects.filter(model=model), **hide),
-            "scans": _hide(ScanResult.objects.filter(file__model=model), **hide),
-            "files": _hide(File.all_objects.filter(model=model), **hide),
-            "releases": _hide(Release.all_objects.filter(model=model), **hide),
-            "accessRequests": _hide(AccessRequest.all_objects.filter(model=model), **hide),
-            "cardRevisions": _hide(ModelCardRevision.all_objects.filter(model=model), **hide),
-        }
-        counts["images"], image_tags = preview_images
-        counts["tokens"], token_state = _detach_tokens(model.pk, now)
-        Model.all_objects.filter(pk=model.pk).update(
-            deleted_at=now, deleted_by=user, deletion=deletion
-        )
+        counts: dict[str, Any] = {}
+        progress: dict[str, Any] = {}
+        # In the cascade's order, so the entry itself is hidden last.
+        for table in CASCADE:
+            if table.treatment is Treatment.HIDE:
+                done = hide(table.rows_of_entry(model.pk), deletion=deletion, by=user, now=now)
+            elif table.treatment is Treatment.DETACH:
+                done, progress["tokens"] = _detach_tokens(table.rows_of_entry(model.pk), now)
+            else:
+                continue  # unreachable while their parent is hidden
+            if table.count is not None:
+                counts[table.count.key] = done
+            if table.manifests is not None:
+                counts[table.manifests.key], progress["images"] = preview_images
         deletion.counts = counts
-        deletion.progress = {"tokens": token_state, "images": image_tags}
+        deletion.progress = progress
         deletion.save(update_fields=["counts", "progress"])
         audit_record(
             action=AuditAction.MODEL_DELETE,
@@ -208,18 +177,18 @@ def model_delete(
             subject=model.pk,
             detail={"deletion": deletion.pk, "counts": counts},
         )
-        _schedule_purge_if_due(deletion)
+        schedule_purge_if_due(deletion)
     return deletion
 
 
-def _detach_tokens(model_id: str, now: datetime) -> tuple[int, dict[str, list[int]]]:
-    """Remove the entry from tokens' chosen models; revoke tokens left with none. Returns what
-    was done so a restore can undo exactly that."""
-    through = _tokens_scoped_to(model_id)
-    token_ids = list(through.values_list("token_id", flat=True))
+def _detach_tokens(scopes: QuerySet[Any], now: datetime) -> tuple[int, dict[str, list[int]]]:
+    """Remove the entry from tokens' chosen models (``scopes``: the cascade's token-scope rows of
+    the entry); revoke tokens left with none. Returns what was done so a restore can undo exactly
+    that."""
+    token_ids = list(scopes.values_list("token_id", flat=True))
     if not token_ids:
         return 0, {"detached": [], "revoked": []}
-    through.delete()
+    scopes.delete()
     remaining = set(
         Token.scoped_models.through.objects.filter(token_id__in=token_ids).values_list(
             "token_id", flat=True
@@ -235,18 +204,6 @@ def _detach_tokens(model_id: str, now: datetime) -> tuple[int, dict[str, list[in
 
 # --- restore ----------------------------------------------------------------------------------
 
-_RESTORABLE: list[Any] = [
-    Model,
-    ModelCardRevision,
-    Release,
-    File,
-    ScanResult,
-    AccessRequest,
-    Review,
-    Response,
-]
-
-
 _RESTORE_REFUSALS: dict[str, str] = {
     Deletion.State.PURGING: "This deletion cannot be restored: purging has started",
     Deletion.State.PURGED: "This deletion cannot be restored: it has been purged",
@@ -260,8 +217,6 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
     Refused once the purge has started, or when restoring would clash with a live record.
     """
     if not actor.is_admin:
-        from core.errors import Forbidden
-
         raise Forbidden("Only administrators may restore deletions")
     with transaction.atomic():
         deletion = Deletion.objects.select_for_update().filter(pk=deletion_id).first()
@@ -273,15 +228,16 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
             )
         _check_restorable(deletion)
         if deletion.kind == Deletion.Kind.IMAGE:
-            from deletion.artefacts import image_restore
-
             image_restore(deletion)
-        for model_class in _RESTORABLE:
-            model_class.all_objects.filter(deletion=deletion).update(
-                deleted_at=None, deleted_by=None, deletion=None
-            )
-        _restore_release_files(deletion)
-        _restore_tokens(deletion)
+        for table in CASCADE:
+            if table.treatment is Treatment.HIDE:
+                table.rows_of_deletion(deletion).update(
+                    deleted_at=None, deleted_by=None, deletion=None
+                )
+            elif table.treatment is Treatment.DETACH:
+                _restore_tokens(deletion)
+        if deletion.kind == Deletion.Kind.FILE:
+            file_links_restore(deletion)
         deletion.state = Deletion.State.RESTORED
         deletion.restored_at = timezone.now()
         deletion.restored_by = actor.user
@@ -309,31 +265,6 @@ def _check_restorable(deletion: Deletion) -> None:
         raise Conflict("The entry this belonged to is deleted; restore the entry first")
 
 
-def _restore_release_files(deletion: Deletion) -> None:
-    """Put a restored file back into the releases that shipped it: those still stored (a purged
-    release is gone), and only where no other file of that name has joined the release since."""
-    pairs = (deletion.progress or {}).get("releaseFiles") or []
-    if not pairs:
-        return
-    names = dict(File.all_objects.filter(pk__in={f for _, f in pairs}).values_list("pk", "name"))
-    existing = set(
-        Release.all_objects.filter(pk__in={r for r, _ in pairs}).values_list("pk", flat=True)
-    )
-    taken = set(
-        ReleaseFile.objects.filter(
-            release_id__in=existing, file__deleted_at__isnull=True
-        ).values_list("release_id", "file__name")
-    )
-    ReleaseFile.objects.bulk_create(
-        [
-            ReleaseFile(release_id=r, file_id=f)
-            for r, f in pairs
-            if r in existing and (r, names.get(f)) not in taken
-        ],
-        ignore_conflicts=True,
-    )
-
-
 def _restore_tokens(deletion: Deletion) -> None:
     state = (deletion.progress or {}).get("tokens") or {}
     detached = state.get("detached") or []
@@ -346,3 +277,38 @@ def _restore_tokens(deletion: Deletion) -> None:
     revoked = state.get("revoked") or []
     if revoked:
         Token.objects.filter(pk__in=revoked).update(revoked_at=None)
+
+
+# --- purge now ------------------------------------------------------------------------------------
+
+
+def deletion_purge_now(*, actor: Actor, deletion_id: int) -> Deletion:
+    """An administrator's "purge now": the retention window ends at once and the purge is queued
+    (run at once where tasks are eager). Refused for restored and purged deletions."""
+    if not actor.is_admin:
+        raise Forbidden("Only administrators may purge deletions")
+    with transaction.atomic():
+        deletion = Deletion.objects.select_for_update().filter(pk=deletion_id).first()
+        if deletion is None:
+            raise NotFound(f"Deletion {deletion_id} not found", {"deletionId": deletion_id})
+        if deletion.state not in ACTIVE:
+            raise Conflict(
+                f"This deletion was already {deletion.get_state_display().lower()}; "
+                "there is nothing left to purge",
+                {"deletionId": deletion_id, "state": deletion.state},
+            )
+        now = timezone.now()
+        if deletion.purge_due > now:
+            deletion.purge_due = now
+            deletion.save(update_fields=["purge_due"])
+        audit_record(
+            action=AuditAction.DELETION_PURGE,
+            actor=actor.user,
+            subject=deletion.subject,
+            detail={"deletion": deletion.pk, "kind": deletion.kind, "requested": "now"},
+        )
+        # robust: where tasks run eagerly, a failing purge must not turn this request into a
+        # 500; the deletion stays "purging" and the sweep retries it.
+        transaction.on_commit(lambda: purge_deletion.delay(deletion_id), robust=True)
+    deletion.refresh_from_db()
+    return deletion

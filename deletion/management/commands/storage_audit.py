@@ -1,10 +1,11 @@
-"""``manage.py storage_audit``: compare the uploads bucket with the File rows.
+"""``manage.py storage_audit``: compare the uploads bucket with the rows that name its blobs.
 
-Two kinds of problem:
-- orphans: blobs under the prefix (``beta/model/`` by default) that no File row names, deleted or
+The rows are those of the cascade's tables that hold blobs (``deletion.cascade``: File rows, by
+their storage key). Two kinds of problem:
+- orphans: blobs under the prefix (``beta/model/`` by default) that no row names, deleted or
   not (a purge that lost track of a blob, an upload that died between storing and recording);
-- missing blobs: complete File rows, soft-deleted ones included (until they are purged they can
-  still be restored and downloaded), whose blob is not in the bucket.
+- missing blobs: complete rows (File's ``complete``), soft-deleted ones included (until they are
+  purged they can still be restored and downloaded), whose blob is not in the bucket.
 
 Exit codes: 0 nothing found, 1 orphans or missing blobs found, 2 the audit could not run.
 
@@ -23,8 +24,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.ports.storage import BlobStore, blob_store
-from deletion.purge import MODEL_BLOB_PREFIX
-from releases.models import File
+from deletion.cascade import MODEL_BLOB_PREFIX, Blobs, Table, blob_tables
 
 FOUND = 1
 FAILED = 2
@@ -83,25 +83,32 @@ class Command(BaseCommand):
     def audit(self, store: BlobStore, prefix: str) -> tuple[list[str], list[str]]:
         # Rows first, listing second: a blob stored after the rows were read shows up as a
         # suspect orphan, and the recheck finds its row.
-        complete_by_key: dict[str, bool] = dict(
-            File.all_objects.filter(storage_key__startswith=prefix)
-            .values_list("storage_key", "complete")
-            .iterator(chunk_size=5000)
-        )
+        stored_by_key: dict[str, bool] = {}
+        for table, blobs in blob_tables():
+            stored_by_key.update(
+                table.all_rows()
+                .filter(**{f"{blobs.key_field}__startswith": prefix})
+                .values_list(blobs.key_field, blobs.stored_field)
+                .iterator(chunk_size=5000)
+            )
         suspects: list[str] = []
         for key in store.list_keys(prefix):
-            if complete_by_key.pop(key, None) is None:
+            if stored_by_key.pop(key, None) is None:
                 suspects.append(key)
-        unseen = [key for key, complete in complete_by_key.items() if complete]
+        unseen = [key for key, stored in stored_by_key.items() if stored]
         return self._confirm_orphans(store, suspects), self._confirm_missing(store, unseen)
 
     @staticmethod
     def _confirm_orphans(store: BlobStore, suspects: list[str]) -> list[str]:
         orphans: list[str] = []
         for batch in _batches(suspects, RECHECK_BATCH):
-            recorded = set(
-                File.all_objects.filter(storage_key__in=batch).values_list("storage_key", flat=True)
-            )
+            recorded: set[str] = set()
+            for table, blobs in blob_tables():
+                recorded.update(
+                    table.all_rows()
+                    .filter(**{f"{blobs.key_field}__in": batch})
+                    .values_list(blobs.key_field, flat=True)
+                )
             orphans.extend(k for k in batch if k not in recorded and store.exists(k))
         return sorted(orphans)
 
@@ -109,11 +116,19 @@ class Command(BaseCommand):
     def _confirm_missing(store: BlobStore, unseen: list[str]) -> list[str]:
         missing: list[str] = []
         for batch in _batches(unseen, RECHECK_BATCH):
-            rows = File.all_objects.filter(storage_key__in=batch, complete=True).values_list(
-                "storage_key", "id", "model_id", "deleted_at"
-            )
-            for key, file_id, model_id, deleted_at in rows:
-                if not store.exists(key):
-                    state = "soft-deleted" if deleted_at else "live"
-                    missing.append(f"{key} (file {file_id} of {model_id}, {state})")
+            for table, blobs in blob_tables():
+                for key, pk, model_id, deleted_at in _stored_rows(table, blobs, batch):
+                    if not store.exists(key):
+                        state = "soft-deleted" if deleted_at else "live"
+                        noun = table.model._meta.verbose_name
+                        missing.append(f"{key} ({noun} {pk} of {model_id}, {state})")
         return sorted(missing)
+
+
+def _stored_rows(table: Table, blobs: Blobs, keys: list[str]) -> Iterable[tuple[Any, ...]]:
+    """(key, pk, entry id, deleted_at) of the rows among ``keys`` whose blob must exist."""
+    return (
+        table.all_rows()
+        .filter(**{f"{blobs.key_field}__in": keys, blobs.stored_field: True})
+        .values_list(blobs.key_field, "pk", table.lookups[0], "deleted_at")
+    )
