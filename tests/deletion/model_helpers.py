@@ -22,10 +22,11 @@ from django.db import connection
 from access.models import AccessRequest, AccessRequestEntity, Token
 from bailo_site.celery import app as celery_app
 from core.ports.storage import blob_store
+from deletion.cascade import CASCADE, hidden_tables
 from deletion.models import Deletion
-from models_app.models import Model, ModelCardRevision
+from models_app.models import Model
 from models_app.policy import Actor
-from releases.models import File, Release, ReleaseFile, ScanResult
+from releases.models import File, Release, ScanResult
 from reviews.models import Response, Review
 from reviews.services import (
     comment_add,
@@ -161,47 +162,19 @@ def build_full_model(
     )
 
 
-SOFT_DELETABLE: dict[str, Any] = {
-    "models": Model,
-    "cardRevisions": ModelCardRevision,
-    "releases": Release,
-    "files": File,
-    "scans": ScanResult,
-    "accessRequests": AccessRequest,
-    "reviews": Review,
-    "responses": Response,
-}
+# The soft-deletable tables by name ("models" is the entry itself), from the cascade.
+SOFT_DELETABLE: dict[str, Any] = {table.name: table.model for table in hidden_tables()}
 
 
 def rows_of(model_id: str) -> dict[str, list[dict[str, Any]]]:
-    """Every row that belongs to an entry, hidden or not, as plain values, in a stable order:
-    what a failed deletion must leave exactly as it was."""
-    tables: dict[str, Any] = {
-        "models": Model.all_objects.filter(pk=model_id),
-        "cardRevisions": ModelCardRevision.all_objects.filter(model_id=model_id),
-        "releases": Release.all_objects.filter(model_id=model_id),
-        "files": File.all_objects.filter(model_id=model_id),
-        "scans": ScanResult.all_objects.filter(file__model_id=model_id),
-        "accessRequests": AccessRequest.all_objects.filter(model_id=model_id),
-        "reviews": Review.all_objects.filter(model_id=model_id),
-        "responses": Response.all_objects.filter(
-            pk__in=[
-                *Response.all_objects.filter(review__model_id=model_id).values_list(
-                    "pk", flat=True
-                ),
-                *Response.all_objects.filter(release__model_id=model_id).values_list(
-                    "pk", flat=True
-                ),
-                *Response.all_objects.filter(access_request__model_id=model_id).values_list(
-                    "pk", flat=True
-                ),
-            ]
-        ),
-        "releaseFiles": ReleaseFile.objects.filter(release__model_id=model_id),
-        "tokenScopes": Token.scoped_models.through.objects.all(),
-        "tokens": Token.objects.all(),
-        "deletions": Deletion.objects.all(),
-    }
+    """Every row that belongs to an entry, hidden or not, table by table over the cascade, as
+    plain values in a stable order: what a failed deletion must leave exactly as it was. Token
+    scopes, tokens and deletions are every row, not only the entry's: a deletion must not touch
+    the others either."""
+    tables: dict[str, Any] = {table.name: table.rows_of_entry(model_id) for table in CASCADE}
+    tables["tokenScopes"] = Token.scoped_models.through.objects.all()
+    tables["tokens"] = Token.objects.all()
+    tables["deletions"] = Deletion.objects.all()
     return {name: list(qs.order_by("pk").values()) for name, qs in tables.items()}
 
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from core.ports import registry
 from core.ports.storage import blob_store
+from deletion.cascade import model_blob_prefix
 from deletion.models import Deletion
-from deletion.purge import model_blob_prefix
 from tests.conftest import stack_required
 
 

@@ -26,15 +26,15 @@ from core.ports import registry
 from core.ports.storage import blob_store
 from deletion import purge as purge_module
 from deletion.artefacts import image_delete
+from deletion.cascade import CASCADE, model_blob_prefix
 from deletion.models import Deletion
-from deletion.purge import STALE_AFTER, deletions_to_purge, model_blob_prefix
+from deletion.purge import STALE_AFTER, deletions_to_purge
 from deletion.services import deletion_restore, model_delete
 from deletion.tasks import purge_deletion, purge_due
-from models_app.models import Collaborator, Model
+from models_app.models import Model
 from models_app.policy import Actor
 from releases.models import File, ReleaseFile
 from tests.deletion.model_helpers import (
-    SOFT_DELETABLE,
     FullModel,
     build_full_model,
     deletion_env,
@@ -85,10 +85,8 @@ def delete(owner: Any, model: Model) -> Deletion:
 
 def assert_nothing_left_of(model_id: str, blob_keys: list[str]) -> None:
     """No row of the entry in any table, no blob in storage, and the audit agrees."""
-    rows = rows_of(model_id)
-    for name in [*SOFT_DELETABLE, "releaseFiles"]:
-        assert rows[name] == [], f"{name} rows of the purged entry remain"
-    assert not Collaborator.objects.filter(model_id=model_id).exists()
+    for table in CASCADE:
+        assert not table.rows_of_entry(model_id).exists(), f"{table.name} of the entry remain"
     assert stored(blob_keys) == []
     assert keys_under(model_id) == []
     code, report = audit_entry(model_id)

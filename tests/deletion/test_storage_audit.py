@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command, execute_from_comm
 from django.db import connections
 
 from core.ports.storage import blob_store
-from deletion.purge import model_blob_prefix
+from deletion.cascade import model_blob_prefix
 from deletion.services import model_delete
 from models_app.models import Model
 from models_app.policy import Actor
