@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from access.models import Token
 from core.audit import AuditAction, audit_record
-from core.errors import BadRequest, Conflict, Forbidden, NotFound
+from core.errors import BadRequest, Conflict, NotFound
 from deletion.artefacts import file_links_restore, image_restore
 from deletion.cascade import CASCADE, Treatment, blob_tables, counted
 from deletion.models import Deletion
@@ -31,7 +31,7 @@ from deletion.purge import ACTIVE
 from deletion.soft_delete import deletion_record_create, hide, schedule_purge_if_due
 from deletion.tasks import purge_deletion
 from models_app.models import Model
-from models_app.policy import Action, Actor, check, get_model_for
+from models_app.policy import Action, Actor, check, get_model_for, require_admin
 
 
 @dataclass
@@ -216,8 +216,7 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
 
     Refused once the purge has started, or when restoring would clash with a live record.
     """
-    if not actor.is_admin:
-        raise Forbidden("Only administrators may restore deletions")
+    require_admin(actor, what="restore deletions")
     with transaction.atomic():
         deletion = Deletion.objects.select_for_update().filter(pk=deletion_id).first()
         if deletion is None:
@@ -285,8 +284,7 @@ def _restore_tokens(deletion: Deletion) -> None:
 def deletion_purge_now(*, actor: Actor, deletion_id: int) -> Deletion:
     """An administrator's "purge now": the retention window ends at once and the purge is queued
     (run at once where tasks are eager). Refused for restored and purged deletions."""
-    if not actor.is_admin:
-        raise Forbidden("Only administrators may purge deletions")
+    require_admin(actor, what="purge deletions")
     with transaction.atomic():
         deletion = Deletion.objects.select_for_update().filter(pk=deletion_id).first()
         if deletion is None:
