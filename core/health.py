@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import requests
 from django.conf import settings
 from django.db import connection
 
+from core.ports import registry
 from core.ports.scanners import ClamAVScanner
 from core.ports.storage import blob_store
 
@@ -59,11 +59,7 @@ def _s3() -> str | None:
 def _registry() -> str | None:
     if not settings.REGISTRY_URL:
         return None
-    response = requests.get(f"{settings.REGISTRY_URL}/v2/", timeout=TIMEOUT)
-    # With token auth an anonymous /v2/ is challenged: 401 means the registry is up.
-    if response.status_code not in {200, 401}:
-        raise RuntimeError(f"registry answered {response.status_code}")
-    return f"HTTP {response.status_code}"
+    return registry.ping()
 
 
 def _clamd() -> str | None:

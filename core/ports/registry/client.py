@@ -1,189 +1,42 @@
-"""The registry port: the tokens the Docker registry trusts, and what it holds for an entry.
-
-The registry (Docker Distribution) delegates authentication to us. It trusts JWTs signed with the
-key in ``REGISTRY_TOKEN_KEY_FILE`` whose certificate is its ``rootcertbundle``. Users get such
-tokens from ``/api/v1/registry_auth`` (``releases.images.registry_auth``); our own calls
-mint an internal token here, without going through HTTP.
+"""The registry adapter: what the Docker registry holds for an entry, and the HTTP calls that
+read and change it.
 
 Listing uses ``docker-registry-client`` (catalogue and tags) with our in-process token issuer in
 place of its own token fetching. Manifests are fetched with an explicit ``Accept`` header, since
 the client's own ``manifest()`` asks for schema 1 only and so gets a converted manifest with a
-digest that is not the real one (or a 404 for OCI images).
-
-Images live in repositories named ``<modelId>/<name>``; nothing about them is stored in our
-database.
+digest that is not the real one (or a 404 for OCI images). Every call carries an internal token
+(``tokens.admin_token``) and a timeout.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
-import re
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jwt
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from django.core.cache import cache as django_cache
 
+from core.ports.registry.naming import (
+    INDEX_TYPES,
+    MANIFEST_TYPES,
+    ManifestNotFound,
+    RegistryNotConfigured,
+    RegistryUnavailable,
+    is_configured,
+    repository_name,
+    valid_image_name,
+    valid_tag,
+)
+from core.ports.registry.tokens import admin_token, internal_token
+
 log = logging.getLogger(__name__)
 
-# Subject of the tokens we mint for our own calls to the registry.
-INTERNAL_SUBJECT = "bailo-internal"
 TIMEOUT = 10.0
 CATALOGUE_PAGE = 100
-
-MANIFEST_TYPES = (
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
-INDEX_TYPES = frozenset(MANIFEST_TYPES[2:])
-# Repository path components and tags, as the distribution spec defines them.
-NAME_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
-
-
-class RegistryNotConfigured(Exception):
-    """No registry in this deployment (the embedded mode): images are not available."""
-
-
-class RegistryUnavailable(Exception):
-    """The registry did not answer, or answered something we cannot use."""
-
-
-def is_configured() -> bool:
-    return bool(
-        settings.REGISTRY_URL
-        and settings.REGISTRY_TOKEN_KEY_FILE
-        and settings.REGISTRY_TOKEN_CERT_FILE
-    )
-
-
-def repository_name(model_id: str, name: str) -> str:
-    return f"{model_id}/{name}"
-
-
-# Deleted image tags are held in ``soft_deleted/<modelId>/<name>`` until they are purged or
-# restored: a repository no user is ever given a token for.
-SOFT_DELETED_PREFIX = "soft_deleted"
-
-
-def valid_image_name(name: str) -> bool:
-    """Whether ``name`` is a repository path (components joined by ``/``) the registry accepts."""
-    return bool(name) and len(name) <= 200 and all(NAME_COMPONENT.match(p) for p in name.split("/"))
-
-
-def valid_tag(tag: str) -> bool:
-    return bool(TAG.match(tag))
-
-
-# --- tokens ---------------------------------------------------------------------------------------
-
-
-def libtrust_kid(public_key: Any) -> str:
-    """The key id the registry expects in ``kid``: docker/libtrust's format.
-
-    The first 240 bits of the SHA-256 of the DER public key, base32, in twelve ``:``-joined groups
-    of four. Any other spelling of a key id is refused with "invalid token".
-    """
-    der = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    b32 = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode().rstrip("=")
-    return ":".join(b32[i : i + 4] for i in range(0, len(b32), 4))
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    private_key_pem: bytes
-    certificate_pem: bytes
-    kid: str
-    x5c: str
-
-
-@cache
-def _signing_key(key_file: str, cert_file: str) -> SigningKey:
-    private_pem = Path(key_file).read_bytes()
-    cert_pem = Path(cert_file).read_bytes()
-    cert = x509.load_pem_x509_certificate(cert_pem)
-    return SigningKey(
-        private_key_pem=private_pem,
-        certificate_pem=cert_pem,
-        kid=libtrust_kid(cert.public_key()),
-        x5c=base64.b64encode(cert.public_bytes(Encoding.DER)).decode(),
-    )
-
-
-def signing_key() -> SigningKey:
-    if not is_configured():
-        raise RegistryNotConfigured("The Docker registry is not configured on this instance")
-    return _signing_key(settings.REGISTRY_TOKEN_KEY_FILE, settings.REGISTRY_TOKEN_CERT_FILE)
-
-
-def token_lifetime_seconds() -> int:
-    return max(60, int(settings.REGISTRY_TOKEN_LIFETIME.total_seconds()))
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    token: str
-    expires_in: int
-    issued_at: datetime
-
-
-def issue_token(*, subject: str, access: list[dict[str, Any]]) -> str:
-    """An RS256 JWT granting ``access`` (``[{type, name, actions}]``) to ``subject``."""
-    return issue(subject=subject, access=access).token
-
-
-def issue(*, subject: str, access: list[dict[str, Any]]) -> IssuedToken:
-    key = signing_key()
-    now = datetime.now(UTC).replace(microsecond=0)
-    lifetime = token_lifetime_seconds()
-    stamp = int(now.timestamp())
-    claims = {
-        "iss": settings.REGISTRY_ISSUER,
-        "sub": subject,
-        # The registry compares the audience with its service as one string: a list is refused.
-        "aud": settings.REGISTRY_SERVICE,
-        "iat": stamp,
-        # A little slack for clocks that disagree by a few seconds.
-        "nbf": stamp - 10,
-        "exp": stamp + lifetime,
-        "jti": uuid.uuid4().hex,
-        "access": access,
-    }
-    token = jwt.encode(
-        claims,
-        key.private_key_pem,
-        algorithm="RS256",
-        headers={"typ": "JWT", "kid": key.kid, "x5c": [key.x5c]},
-    )
-    return IssuedToken(token=token, expires_in=lifetime, issued_at=now)
-
-
-def _scope_access(scope: str) -> list[dict[str, Any]]:
-    """``type:name:actions`` as a token's access list (a name may hold ``/``, never the last
-    ``:``)."""
-    kind, _, rest = scope.partition(":")
-    name, _, actions = rest.rpartition(":")
-    if not kind or not name:
-        return []
-    return [{"type": kind, "name": name, "actions": [a for a in actions.split(",") if a]}]
-
-
-def admin_token(scope: str) -> str:
-    """An internal token for one scope, e.g. ``registry:catalog:*``. Never handed to users."""
-    return issue_token(subject=INTERNAL_SUBJECT, access=_scope_access(scope))
 
 
 class _InProcessAuthorisation:
@@ -440,17 +293,11 @@ def delete_manifest(repository: str, digest: str) -> bool:
 # --- moving tags (image deletion and restore) -----------------------------------------------------
 
 
-class ManifestNotFound(Exception):
-    """The registry holds no manifest under that repository and reference."""
-
-
 def _internal_headers(*scopes: str) -> dict[str, str]:
     """An ``Authorization`` header for our own calls, granting every one of ``scopes``."""
     if not is_configured():
         raise RegistryNotConfigured("The Docker registry is not configured on this instance")
-    access = [grant for scope in scopes for grant in _scope_access(scope)]
-    token = issue_token(subject=INTERNAL_SUBJECT, access=access)
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {internal_token(*scopes)}"}
 
 
 def _url(path: str) -> str:
@@ -560,3 +407,15 @@ def put_manifest(repository: str, reference: str, body: bytes, content_type: str
             f"The registry refused manifest {repository}:{reference} "
             f"({response.status_code}: {response.text[:200]})"
         )
+
+
+def ping() -> str:
+    """Whether the registry answers (``GET /v2/``); raises ``RegistryUnavailable`` if not. With
+    token auth an anonymous ``/v2/`` is challenged: 401 means the registry is up."""
+    try:
+        response = requests.get(_url(""), timeout=2.0)
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry did not answer: {exc}") from exc
+    if response.status_code not in {200, 401}:
+        raise RegistryUnavailable(f"The registry answered {response.status_code}")
+    return f"HTTP {response.status_code}"
