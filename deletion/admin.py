@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from access.models import AccessRequest
-from core.entities import is_admin
 from core.errors import BailoError
 from deletion.cascade import CASCADE, Treatment, count_labels
 from deletion.models import Deletion
@@ -36,10 +35,10 @@ class ReadOnlyForAdministrators:
     per-model permissions are not consulted); nobody adds, edits or deletes rows here."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_admin(request.user)
+        return Actor.from_request(request).is_admin
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_admin(request.user)
+        return Actor.from_request(request).is_admin
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
