@@ -9,7 +9,8 @@
 # Components (all bound to 127.0.0.1):
 #   pg        PostgreSQL 5432   (reused when something already accepts connections there)
 #   redis     Redis 6379        (reused when something already answers PING there)
-#   seaweed   SeaweedFS `weed mini`, S3 API on 8333 (also 9333/19333, 8888/18888, 9340, ...)
+#   seaweed   SeaweedFS `weed mini`, S3 API on 8333 (also master 9333/19333, filer 8888/18888,
+#             volume 9340/19340, S3 gRPC 18333, admin 23646/33646)
 #   registry  docker-registry (distribution 2.8) on 5000, S3 storage on seaweed, token auth
 #   clamd     ClamAV daemon on 3310 (+ unix socket), project test signatures only
 #   celery-worker, celery-beat   only when STACK_CELERY=1 (default) and `<app>.celery` imports
@@ -20,7 +21,9 @@
 #   scripts/stack.sh down && rm -rf var/stack
 #
 # Environment knobs: STACK_CELERY (1|0, default 1), BAILO_PUBLIC_URL (token realm base,
-# default http://127.0.0.1:8000), STACK_VENV (default <repo>/.venv), STACK_*_PORT (below).
+# default http://127.0.0.1:8000), STACK_VENV (default <repo>/.venv), STACK_*_PORT and
+# STACK_REDIS_DB (below). A second copy of the stack on the same machine (another worktree) needs
+# every port different, and a different STACK_REDIS_DB when it shares a reused Redis.
 set -euo pipefail
 
 LC_NUMERIC=C # EPOCHREALTIME arithmetic below needs a '.' decimal point
@@ -36,13 +39,29 @@ ENV_FILE="$ROOT/.env"
 REGISTRY_BIN="${REGISTRY_BIN:-/usr/bin/docker-registry}"
 
 HOST=127.0.0.1
-# Ports can be overridden (e.g. STACK_PG_PORT=5433 for a private cluster next to a system one);
-# .env follows. SeaweedFS's internal ports (9333, 8888, 19333, 18888, 9340, ...) are fixed.
+# Every port can be overridden (e.g. STACK_PG_PORT=5433 for a private cluster next to a system
+# one); .env follows. SeaweedFS listens on several ports besides S3: all of them are here, with
+# weed's own defaults (a gRPC port is its HTTP port + 10000).
 PG_PORT=${STACK_PG_PORT:-5432}
 REDIS_PORT=${STACK_REDIS_PORT:-6379}
+# The Redis database of the cache and the Celery broker (two stacks sharing one Redis must differ).
+REDIS_DB=${STACK_REDIS_DB:-5}
 S3_PORT=${STACK_S3_PORT:-8333}
+S3_GRPC_PORT=${STACK_S3_GRPC_PORT:-$((S3_PORT + 10000))}
+WEED_MASTER_PORT=${STACK_SEAWEED_MASTER_PORT:-9333}
+WEED_MASTER_GRPC_PORT=${STACK_SEAWEED_MASTER_GRPC_PORT:-$((WEED_MASTER_PORT + 10000))}
+WEED_FILER_PORT=${STACK_SEAWEED_FILER_PORT:-8888}
+WEED_FILER_GRPC_PORT=${STACK_SEAWEED_FILER_GRPC_PORT:-$((WEED_FILER_PORT + 10000))}
+WEED_VOLUME_PORT=${STACK_SEAWEED_VOLUME_PORT:-9340}
+WEED_VOLUME_GRPC_PORT=${STACK_SEAWEED_VOLUME_GRPC_PORT:-$((WEED_VOLUME_PORT + 10000))}
+WEED_ADMIN_PORT=${STACK_SEAWEED_ADMIN_PORT:-23646}
+WEED_ADMIN_GRPC_PORT=${STACK_SEAWEED_ADMIN_GRPC_PORT:-$((WEED_ADMIN_PORT + 10000))}
+WEED_PORTS=("$S3_PORT" "$S3_GRPC_PORT" "$WEED_MASTER_PORT" "$WEED_MASTER_GRPC_PORT" "$WEED_FILER_PORT"
+	"$WEED_FILER_GRPC_PORT" "$WEED_VOLUME_PORT" "$WEED_VOLUME_GRPC_PORT" "$WEED_ADMIN_PORT"
+	"$WEED_ADMIN_GRPC_PORT")
 REG_PORT=${STACK_REGISTRY_PORT:-5000}
 CLAMD_PORT=${STACK_CLAMD_PORT:-3310}
+[[ $REDIS_DB =~ ^[0-9]+$ ]] || { echo "[stack] ERROR: STACK_REDIS_DB must be a number" >&2; exit 1; }
 S3_REGION=us-east-1
 BUCKETS=(uploads registry exports)
 
@@ -441,13 +460,21 @@ up_seaweed() {
 		return
 	fi
 	clear_stale seaweed
-	ensure_port_free seaweed "$S3_PORT"
+	local p
+	for p in "${WEED_PORTS[@]}"; do
+		ensure_port_free seaweed "$p"
+	done
 	# -logdir is a global weed flag: it must come before the `mini` subcommand.
 	start_bg seaweed "$dir/seaweed.out" env GOMEMLIMIT=256MiB "$WEED" -logdir="$dir/log" mini \
 		-dir="$dir/data" -ip="$HOST" -ip.bind="$HOST" \
 		-master.telemetry=false -master.telemetry.url="http://$HOST:9/" \
 		-admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
-		-s3.port="$S3_PORT" -s3.config="$dir/s3.json" -master.volumeSizeLimitMB=1024
+		-s3.port="$S3_PORT" -s3.port.grpc="$S3_GRPC_PORT" \
+		-master.port="$WEED_MASTER_PORT" -master.port.grpc="$WEED_MASTER_GRPC_PORT" \
+		-filer.port="$WEED_FILER_PORT" -filer.port.grpc="$WEED_FILER_GRPC_PORT" \
+		-volume.port="$WEED_VOLUME_PORT" -volume.port.grpc="$WEED_VOLUME_GRPC_PORT" \
+		-admin.port="$WEED_ADMIN_PORT" -admin.port.grpc="$WEED_ADMIN_GRPC_PORT" \
+		-s3.config="$dir/s3.json" -master.volumeSizeLimitMB=1024
 	pid=$(cat "$dir/seaweed.pid")
 	s3_ready_and_buckets "$pid" || {
 		tail_log "$dir/seaweed.out"
@@ -629,7 +656,7 @@ write_env() {
 		umask 077
 		cat >"$tmp" <<ENV
 DATABASE_URL=postgres://postgres@$HOST:$PG_PORT/bailo
-REDIS_URL=redis://$HOST:$REDIS_PORT/5
+REDIS_URL=redis://$HOST:$REDIS_PORT/$REDIS_DB
 S3_ENDPOINT=http://$HOST:$S3_PORT
 S3_ACCESS_KEY=$S3_ACCESS_KEY
 S3_SECRET_KEY=$S3_SECRET_KEY
@@ -756,7 +783,7 @@ cmd_up() {
 }
 
 cmd_down() {
-	local t0=$EPOCHREALTIME name pf pid t1 grace ours=() ports=("$S3_PORT" "$REG_PORT" "$CLAMD_PORT") p holders bad=0
+	local t0=$EPOCHREALTIME name pf pid t1 grace ours=() ports=("${WEED_PORTS[@]}" "$REG_PORT" "$CLAMD_PORT") p holders bad=0
 	take_lock
 	for name in celery-beat celery-worker clamd registry seaweed redis pg; do
 		t1=$EPOCHREALTIME
