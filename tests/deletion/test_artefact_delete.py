@@ -2,7 +2,7 @@
 what goes with it, and can be restored by an administrator until it is purged.
 
 Image tests use the real registry of the local stack (skipped without it, failed when the stack is
-required); the pull test also serves the registry's token realm on 127.0.0.1:8765.
+required); the pull test also serves the registry's token realm ($BAILO_PUBLIC_URL).
 """
 
 from __future__ import annotations

@@ -1,29 +1,38 @@
 """Pushing and pulling images through the real registry of the local stack, with skopeo.
 
-The registry sends clients for tokens to ``http://127.0.0.1:8765/api/v1/registry_auth`` (its
-``auth.token.realm``), so these tests serve the app on exactly that address. If something else
-holds the port, they wait a little and then fail saying so: they never hang.
+The registry sends clients for tokens to ``$BAILO_PUBLIC_URL/api/v1/registry_auth`` (its
+``auth.token.realm``; ``scripts/test.sh`` makes that ``http://127.0.0.1:8765``), so these tests
+serve the app on exactly that address. Test processes running in parallel (pytest-xdist) take
+that address in turn, under a lock file; if something else holds the port, they wait a little and
+then fail saying so: they never hang.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from bailo import Client as BailoClient
 from bailo.core.agent import TokenAgent
 from django.conf import settings as django_settings
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.test import Client
+from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
 from core.ports import registry
 from tests.conftest import basic, stack_required
@@ -34,13 +43,24 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-TOKEN_HOST, TOKEN_PORT = "127.0.0.1", 8765
+
+def _token_address() -> tuple[str, int]:
+    """Host and port of the registry's token realm: the app's public address."""
+    public = urlsplit(django_settings.BAILO_PUBLIC_URL)
+    return public.hostname or "127.0.0.1", public.port or 80
+
+
+TOKEN_HOST, TOKEN_PORT = _token_address()
 PORT_WAIT_SECONDS = 90
+REALM_WAIT_SECONDS = 600
 IMAGE_ACTIONS = ["model:read", "image:read", "image:write"]
 
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the live server binds (allow_reuse_address): connections of the previous module's
+        # server lingering in TIME_WAIT for a minute do not make the port busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -67,13 +87,55 @@ def stack_registry() -> str:
     return str(django_settings.REGISTRY_HOST)
 
 
+@contextmanager
+def _realm_turn() -> Iterator[None]:
+    """Hold the token realm's address against other test processes (the lock file is named after
+    the port, so every process that would bind it agrees on it); released when the process ends,
+    however it ends."""
+    path = Path(tempfile.gettempdir()) / f"bailo-token-realm-{TOKEN_HOST}-{TOKEN_PORT}.lock"
+    with path.open("a") as lock:
+        deadline = time.monotonic() + REALM_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"another test process served the token realm {TOKEN_HOST}:{TOKEN_PORT} "
+                        f"for more than {REALM_WAIT_SECONDS} s"
+                    )
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="module")
 def token_server(
     stack_registry: str, django_db_setup: Any, django_db_blocker: Any
 ) -> Iterator[str]:
-    """The app, serving the registry's token realm address."""
-    from pytest_django.live_server_helper import LiveServer
+    """The app, serving the registry's token realm address (one test process at a time)."""
+    with _realm_turn():
+        yield from _serve_token_realm(django_db_blocker)
 
+
+class _RealmServerThread(LiveServerThread):
+    """The live server, bound with SO_REUSEADDR (Django's is not): connections the previous
+    server on this address closed linger in TIME_WAIT for a minute, and without it nothing could
+    bind the address again until then."""
+
+    def _create_server(self, connections_override: Any = None) -> ThreadedWSGIServer:
+        return self.server_class(
+            (self.host, self.port),
+            QuietWSGIRequestHandler,
+            allow_reuse_address=True,
+            connections_override=connections_override,
+        )
+
+
+def _serve_token_realm(django_db_blocker: Any) -> Iterator[str]:
     deadline = time.monotonic() + PORT_WAIT_SECONDS
     while not _port_free(TOKEN_HOST, TOKEN_PORT):
         if time.monotonic() > deadline:
@@ -84,11 +146,16 @@ def token_server(
             )
         time.sleep(1)
     with django_db_blocker.unblock():
-        server = LiveServer(f"{TOKEN_HOST}:{TOKEN_PORT}")
+        server = _RealmServerThread(TOKEN_HOST, StaticFilesHandler, port=TOKEN_PORT)
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
     try:
-        yield server.url
+        if server.error:
+            raise server.error
+        yield f"http://{TOKEN_HOST}:{TOKEN_PORT}"
     finally:
-        server.stop()
+        server.terminate()
 
 
 def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
