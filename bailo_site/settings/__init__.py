@@ -183,6 +183,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("DATA_UPLOAD_MAX_MEMORY_SIZE", 100 * 1
 
 # --- Redis and Celery ---------------------------------------------------------------------------
 REDIS_URL = env.string("REDIS_URL")
+# pytest-xdist runs the test suite in several processes at once, each with its own test database
+# but all on one Redis database: each keeps its cache entries and its Celery queues under its own
+# key prefix, so no process reads another's cache or takes another's tasks. Empty otherwise.
+_REDIS_KEY_PREFIX = os.environ.get("PYTEST_XDIST_WORKER", "")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
@@ -198,10 +202,17 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if _REDIS_KEY_PREFIX:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{_REDIS_KEY_PREFIX}:"}
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{_REDIS_KEY_PREFIX}:"}
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": _REDIS_KEY_PREFIX,
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
