@@ -4,6 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+LC_NUMERIC=C # EPOCHREALTIME arithmetic needs a . decimal point
+T0=$EPOCHREALTIME
+# Test processes run in parallel (pytest-xdist). Most tests wait on PostgreSQL, S3, the registry
+# or a browser rather than compute, so more processes than cores pay off; TEST_WORKERS overrides
+# (and `scripts/test.sh -n 0` runs in this one process).
+WORKERS=${TEST_WORKERS:-4}
+
+elapsed() {
+	local s
+	s=$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", b - a + 0.5 }')
+	printf '%dm%02ds' $((s / 60)) $((s % 60))
+}
 
 # Debian packages the suite needs; installed only when absent, and only as root.
 need=()
@@ -29,6 +41,7 @@ cleanup() {
   if (( started )); then
     scripts/stack.sh down >/dev/null 2>&1 || echo "warning: stack-down failed" >&2
   fi
+  echo "make test: $(elapsed) (exit $rc)"
   exit $rc
 }
 trap cleanup EXIT
@@ -44,7 +57,7 @@ export BAILO_REQUIRE_STACK=1
 export BAILO_PUBLIC_URL="${BAILO_PUBLIC_URL:-http://127.0.0.1:8765}"
 
 set +e
-.venv/bin/pytest --cov --cov-report=term:skip-covered "$@"
+.venv/bin/pytest -n "$WORKERS" --cov --cov-report=term:skip-covered "$@"
 rc=$?
 set -e
 if (( rc == 5 )); then

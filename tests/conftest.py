@@ -24,6 +24,29 @@ def stack_required() -> bool:
     return os.environ.get("BAILO_REQUIRE_STACK") == "1"
 
 
+# --- running in parallel (pytest-xdist) ----------------------------------------------------------
+#
+# Each worker process has its own test database (pytest-django suffixes its name), its own Redis
+# key prefix (settings) and its own live server on a free port. The one address they cannot each
+# have, the registry's token realm, is taken in turn (tests/releases/test_registry_integration.py).
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Before the test database is dropped, end any connection a live server's request thread
+    still holds on it (PostgreSQL refuses to drop a database that is in use)."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User

@@ -6,7 +6,6 @@ the explicit request from an owner as the confirmation, and refuses everyone els
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,11 +37,7 @@ def bailo_client(request: Any, live_server: Any, settings: Any, make_user: Any) 
         token, secret = make_token(tess, actions=["model:read", "model:write"])
         agent = TokenAgent(access_key=token.access_key, secret_key=secret)
     yield Client(live_server.url, agent)
-    # Closing kept-alive sockets ends the server's request threads and their connections.
     agent.session.close()
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=5)
 
 
 def test_model_delete_removes_a_model_the_caller_owns(bailo_client: Client) -> None:

@@ -6,7 +6,6 @@ Each flow runs twice: in development mode (no credentials, the caller acts as th
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -47,12 +46,7 @@ def bailo_client(request: Any, live_server: Any, settings: Any, make_user: Any) 
         token, secret = make_token(admin, actions=sorted(TokenAction))
         agent = TokenAgent(access_key=token.access_key, secret_key=secret)
     yield Client(live_server.url, agent)
-    # Closing the kept-alive sockets ends the server's request threads, which close their
-    # database connections; waiting for them lets the test database be dropped at the end.
     agent.session.close()
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=5)
 
 
 def test_the_official_client_creates_updates_and_reads_a_model(
