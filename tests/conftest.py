@@ -47,6 +47,33 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
                 )
 
 
+# The settings a blob store is made from, and those the cached stores were last made with.
+_BLOB_SETTINGS = (
+    "BLOB_STORAGE",
+    "BLOB_ROOT",
+    "S3_ENDPOINT",
+    "S3_ACCESS_KEY",
+    "S3_SECRET_KEY",
+    "S3_REGION",
+    "S3_VERIFY",
+    "S3_BUCKET_UPLOADS",
+)
+_blob_settings_in_use: list[tuple[str, ...]] = []
+
+
+def blob_store_follow_settings() -> None:
+    """Forget the cached blob stores when the settings they were made from have changed since the
+    last call (a test pointed them elsewhere, or a fresh blob directory). Making an S3 store costs
+    about 0.1 s (botocore parses its service description), so tests that leave the settings alone
+    keep the one they share."""
+    from core.ports.storage import blob_store
+
+    now = tuple(str(getattr(settings, name, "")) for name in _BLOB_SETTINGS)
+    if _blob_settings_in_use != [now]:
+        blob_store.cache_clear()
+        _blob_settings_in_use[:] = [now]
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -67,6 +94,22 @@ class UserFactory(factory.django.DjangoModelFactory):
 def _fast_password_hashing(settings: Any) -> None:
     """Argon2 is right for real passwords and far too slow for hundreds of test users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_token_hashing() -> Iterator[None]:
+    """Token secrets are Argon2 hashes at production cost: about 0.1 s of both cores and 64 MiB for
+    each hash and each check, and the suite makes hundreds of tokens. The same hasher with the
+    lowest cost keeps every code path (and the ``$argon2id$`` format) at a fraction of that."""
+    from argon2 import PasswordHasher
+
+    from access.tokens import credentials
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(credentials, "_hasher", cheap)
+        patch.setattr(credentials, "_DUMMY_HASH", cheap.hash("BSK_" + "0" * 32))
+        yield
 
 
 def seed_defaults() -> None:

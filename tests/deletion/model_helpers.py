@@ -33,6 +33,7 @@ from reviews.services import (
     review_respond,
     reviews_open_for_release,
 )
+from tests.conftest import blob_store_follow_settings
 from tests.releases.release_helpers import make_release, with_card
 
 ACCESS_SCHEMA = "minimal-access-request-general-v10"
@@ -186,7 +187,7 @@ def deletion_env(tmp_path: Path, settings: Any) -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     if settings.BLOB_STORAGE == "filesystem":
         settings.BLOB_ROOT = tmp_path / "blobs"
-    blob_store.cache_clear()
+    blob_store_follow_settings()
     yield
-    blob_store.cache_clear()
+    blob_store_follow_settings()
     celery_app.conf.task_always_eager = eager

@@ -19,6 +19,7 @@ from django.test import Client
 from bailo_site.celery import app as celery_app
 from core.ports.storage import blob_store
 from releases.models import File, Release, ReleaseFile
+from tests.conftest import blob_store_follow_settings
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +29,9 @@ def blobs(tmp_path: Path, settings: Any) -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     if settings.BLOB_STORAGE == "filesystem":
         settings.BLOB_ROOT = tmp_path / "blobs"
-    blob_store.cache_clear()
+    blob_store_follow_settings()
     yield
-    blob_store.cache_clear()
+    blob_store_follow_settings()
     celery_app.conf.task_always_eager = eager
 
 
