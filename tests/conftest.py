@@ -154,26 +154,38 @@ def _no_server_errors() -> Iterator[None]:
     assert not failures, f"requests raised unhandled exceptions: {failures}"
 
 
+def create_user(username: str, *, admin: bool = False, **kwargs: Any) -> User:
+    user = UserFactory(username=username, **kwargs)
+    if admin:
+        group, _ = Group.objects.get_or_create(name=settings.BAILO_ADMIN_GROUP)
+        user.groups.add(group)
+    return user
+
+
 @pytest.fixture
 def make_user(db: None) -> Any:
-    def make(username: str, *, admin: bool = False, **kwargs: Any) -> User:
-        user = UserFactory(username=username, **kwargs)
-        if admin:
-            group, _ = Group.objects.get_or_create(name=settings.BAILO_ADMIN_GROUP)
-            user.groups.add(group)
-        return user
+    return create_user
 
-    return make
+
+# The personas' user names (``personas`` below; ``create_personas`` for data built once).
+USERNAMES = {
+    "owner": "owen",
+    "contributor": "connie",
+    "consumer": "cody",
+    "reviewer": "rita",
+    "outsider": "olive",
+    "site_admin": "ada",
+}
 
 
 @pytest.fixture
 def site_admin(make_user: Any) -> User:
-    return make_user("ada", admin=True)
+    return make_user(USERNAMES["site_admin"], admin=True)
 
 
 @pytest.fixture
 def outsider(make_user: Any) -> User:
-    return make_user("olive")
+    return make_user(USERNAMES["outsider"])
 
 
 @pytest.fixture
@@ -212,23 +224,23 @@ def client_for() -> Any:
 
 @pytest.fixture
 def owner(make_user: Any) -> User:
-    return make_user("owen")
+    return make_user(USERNAMES["owner"])
 
 
 @pytest.fixture
 def contributor(make_user: Any) -> User:
-    return make_user("connie")
+    return make_user(USERNAMES["contributor"])
 
 
 @pytest.fixture
 def consumer(make_user: Any) -> User:
-    return make_user("cody")
+    return make_user(USERNAMES["consumer"])
 
 
 @pytest.fixture
 def reviewer(make_user: Any) -> User:
     """Holds the msro review role on the entries below, and no other role."""
-    return make_user("rita")
+    return make_user(USERNAMES["reviewer"])
 
 
 PERSONAS = ["owner", "contributor", "consumer", "reviewer", "outsider", "site_admin", "anonymous"]
@@ -254,6 +266,15 @@ def personas(
     }
 
 
+def create_personas() -> dict[str, User | None]:
+    """The users of ``personas``, for data that a module builds once (outside any test)."""
+    made: dict[str, User | None] = {
+        name: create_user(username, admin=name == "site_admin")
+        for name, username in USERNAMES.items()
+    }
+    return {**made, "anonymous": None}
+
+
 def _make_entry(owner: User, others: dict[str, User], **fields: Any) -> Any:
     from models_app.policy import Actor
     from models_app.services import model_create
@@ -270,15 +291,21 @@ def make_entry(owner: User, contributor: User, consumer: User, reviewer: User) -
     """An entry with owner, contributor, consumer and an msro reviewer (private by default)."""
 
     def make(name: str = "Test model", **fields: Any) -> Any:
-        fields.setdefault("visibility", "private")
-        return _make_entry(
-            owner,
-            {"contributor": contributor, "consumer": consumer, "msro": reviewer},
-            name=name,
-            **fields,
-        )
+        return create_entry(owner, contributor, consumer, reviewer, name, **fields)
 
     return make
+
+
+def create_entry(
+    owner: User, contributor: User, consumer: User, reviewer: User, name: str, **fields: Any
+) -> Any:
+    fields.setdefault("visibility", "private")
+    return _make_entry(
+        owner,
+        {"contributor": contributor, "consumer": consumer, "msro": reviewer},
+        name=name,
+        **fields,
+    )
 
 
 @pytest.fixture

@@ -25,11 +25,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from access.access_requests.services import access_request_create
@@ -38,7 +39,7 @@ from core.ports.storage import blob_store
 from models_app.models import Model, Schema, SchemaMigration
 from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
-from tests.conftest import PERSONAS, basic
+from tests.conftest import PERSONAS, basic, create_entry, create_personas
 from tests.releases.release_helpers import make_file, make_release
 
 pytestmark = pytest.mark.django_db
@@ -529,22 +530,34 @@ TOKEN_ROWS: list[TokenRow] = [
 # --- the world the table runs in ------------------------------------------------------------------
 
 
-@pytest.fixture
-def fast_passwords(settings: Any) -> None:
-    """Personas get real password hashes; a fast hasher keeps dozens of them cheap."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The personas (each with a signed-in client), both entries with a card, a stored file and a
+    release, a template, a spare schema and a final migration plan.
+
+    Every test only reads it, so it is built once for the module, in a transaction rolled back
+    when the module ends; each test's own writes are rolled back at the end of the test (and each
+    request's at the end of the request), so the tests still never see each other's writes."""
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=fast),
+        transaction.atomic(),
+    ):
+        built = build_world(create_personas())
+        try:
+            yield built
+        finally:
+            for file in built["files"].values():
+                blob_store().delete(file.storage_key)
+        transaction.set_rollback(True)
 
 
-@pytest.fixture
-def world(
-    fast_passwords: None,
-    personas: dict[str, Any],
-    entry: Model,
-    public_entry: Model,
-    make_entry: Any,
-    site_admin: Any,
-) -> Iterator[dict[str, Any]]:
-    """Both entries with a card, a template, a spare schema and a final migration plan."""
+def build_world(personas: dict[str, Any]) -> dict[str, Any]:
+    people = [personas[name] for name in ("owner", "contributor", "consumer", "reviewer")]
+    entry = create_entry(*people, "Private model")
+    public_entry = create_entry(*people, "Public model", visibility="public")
+    make_entry = partial(create_entry, *people)
     owner = Actor(user=personas["owner"])
     template = make_entry(
         "Template model", visibility="public", settings_={"allowTemplating": True}
@@ -590,7 +603,13 @@ def world(
         )
         for column, model in (("private", entry), ("public", public_entry))
     }
-    yield {
+    clients = {name: Client() for name in personas}
+    for name, user in personas.items():
+        if user is not None:
+            clients[name].force_login(user)
+    return {
+        "personas": personas,
+        "clients": clients,
         "entries": {"private": entry, "public": public_entry},
         "access_requests": requests,
         "files": files,
@@ -598,8 +617,6 @@ def world(
         "spare_schema": spare.id,
         "migration": migration.id,
     }
-    for file in files.values():
-        blob_store().delete(file.storage_key)
 
 
 def fill(template: Any, values: dict[str, str]) -> Any:
@@ -638,13 +655,9 @@ def own_token(make_token: Any, user: Any) -> str:
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_each_persona_gets_exactly_the_expected_status(
-    row: Row,
-    world: dict[str, Any],
-    personas: dict[str, Any],
-    client_for: Any,
-    make_token: Any,
+    row: Row, world: dict[str, Any], make_token: Any
 ) -> None:
-    clients = {name: client_for(user) for name, user in personas.items()}
+    personas, clients = world["personas"], world["clients"]
     tokens: dict[str, str] = {}
     if "_token}" in row.path:
         tokens = {name: own_token(make_token, user) for name, user in personas.items() if user}
@@ -697,8 +710,9 @@ def test_every_api_route_has_a_row_in_the_table() -> None:
 
 @pytest.mark.parametrize("row", TOKEN_ROWS, ids=[row.name for row in TOKEN_ROWS])
 def test_a_token_is_held_to_its_actions_models_and_lifetime(
-    row: TokenRow, world: dict[str, Any], owner: Any, make_token: Any
+    row: TokenRow, world: dict[str, Any], make_token: Any
 ) -> None:
+    owner = world["personas"]["owner"]
     fields: dict[str, Any] = {"actions": list(row.actions)}
     if row.scope_models:
         fields["scope"] = "models"
