@@ -24,6 +24,9 @@
 # default http://127.0.0.1:8000), STACK_VENV (default <repo>/.venv), STACK_*_PORT and
 # STACK_REDIS_DB (below). A second copy of the stack on the same machine (another worktree) needs
 # every port different, and a different STACK_REDIS_DB when it shares a reused Redis.
+# STACK_SEAWEED_GOMEMLIMIT (default 256MiB) caps SeaweedFS's memory; when its live heap nears the
+# cap the Go collector runs without pause (half a core under load), so give it more when memory is
+# plentiful (make test uses 1GiB). STACK_SEAWEED_GOGC sets GOGC when given.
 set -euo pipefail
 
 LC_NUMERIC=C # EPOCHREALTIME arithmetic below needs a '.' decimal point
@@ -465,7 +468,7 @@ up_seaweed() {
 		ensure_port_free seaweed "$p"
 	done
 	# -logdir is a global weed flag: it must come before the `mini` subcommand.
-	start_bg seaweed "$dir/seaweed.out" env GOMEMLIMIT=256MiB "$WEED" -logdir="$dir/log" mini \
+	start_bg seaweed "$dir/seaweed.out" env GOMEMLIMIT="${STACK_SEAWEED_GOMEMLIMIT:-256MiB}" ${STACK_SEAWEED_GOGC:+GOGC="$STACK_SEAWEED_GOGC"} "$WEED" -logdir="$dir/log" mini \
 		-dir="$dir/data" -ip="$HOST" -ip.bind="$HOST" \
 		-master.telemetry=false -master.telemetry.url="http://$HOST:9/" \
 		-admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
