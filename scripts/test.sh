@@ -9,7 +9,7 @@ T0=$EPOCHREALTIME
 # Test processes run in parallel (pytest-xdist). Most tests wait on PostgreSQL, S3, the registry
 # or a browser rather than compute, so more processes than cores pay off; TEST_WORKERS overrides
 # (and `scripts/test.sh -n 0` runs in this one process).
-WORKERS=${TEST_WORKERS:-4}
+WORKERS=${TEST_WORKERS:-3}
 
 elapsed() {
 	local s
