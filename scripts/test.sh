@@ -60,6 +60,9 @@ export BAILO_REQUIRE_STACK=1
 export BAILO_PUBLIC_URL="${BAILO_PUBLIC_URL:-http://127.0.0.1:8765}"
 
 set +e
+# xdist's default distribution (load) hands each worker its tests in collection order, where
+# pytest-django puts the transactional tests (whose flush removes the seeded rows) after the
+# others. Not --dist worksteal: a stolen test can land after a flush and miss the seeds.
 .venv/bin/pytest -n "$WORKERS" --cov --cov-report=term:skip-covered "$@"
 rc=$?
 set -e
