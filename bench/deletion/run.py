@@ -125,7 +125,7 @@ def build_entry(
     files spread over the releases (a scan each), ``access_requests`` requests (a review and a
     comment each) and ``tokens`` tokens scoped to it. Returns it and the seconds blobs took."""
     from access.models import AccessRequest, AccessRequestEntity, Token
-    from models_app.policy import Actor
+    from models_app.policy import Actor, TokenAction
     from models_app.services import card_from_schema, model_create
     from releases.models import File, Release, ReleaseFile, ScanResult
     from reviews.models import Response, Review
@@ -252,7 +252,7 @@ def build_entry(
             user=owner,
             description=f"bench {n}",
             scope="models",
-            actions=["model:read"],
+            actions=[TokenAction.MODEL_READ],
             access_key=f"BAC{uuid.uuid4().hex[:9]}",
             secret_hash="!",
         )

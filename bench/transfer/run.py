@@ -201,7 +201,7 @@ def make_fixtures() -> tuple[str, str, str]:
 
     from access.models import Token
     from access.tokens.credentials import hash_secret, new_access_key, new_secret
-    from models_app.policy import Actor
+    from models_app.policy import Actor, TokenAction
     from models_app.services import model_create
 
     user, _ = User.objects.get_or_create(username="bench-transfer")
@@ -217,7 +217,7 @@ def make_fixtures() -> tuple[str, str, str]:
         description="transfer benchmark",
         access_key=new_access_key(),
         secret_hash=hash_secret(secret),
-        actions=["file:read", "file:write", "model:read"],
+        actions=[TokenAction.FILE_READ, TokenAction.FILE_WRITE, TokenAction.MODEL_READ],
     )
     return entry.pk, token.access_key, secret
 
