@@ -71,6 +71,10 @@ class Action(StrEnum):
     # Answer a review for a role: needs ``Subject(role=...)``.
     REVIEW_RESPOND = "review:respond"
     WEBHOOK_MANAGE = "webhook:manage"
+    INFERENCE_VIEW = "inference:view"
+    INFERENCE_CREATE = "inference:create"
+    INFERENCE_EDIT = "inference:edit"
+    INFERENCE_DELETE = "inference:delete"
 
 
 class TokenAction(StrEnum):
@@ -140,6 +144,10 @@ _ROLE_RULES: dict[Action, frozenset[str]] = {
     Action.IMAGE_PULL: frozenset({OWNER, CONTRIBUTOR}),
     Action.IMAGE_DELETE: frozenset({OWNER, CONTRIBUTOR}),
     Action.WEBHOOK_MANAGE: frozenset({OWNER}),
+    # Bailo's docs: owners and contributors create inference services; owners change and delete.
+    Action.INFERENCE_CREATE: frozenset({OWNER, CONTRIBUTOR}),
+    Action.INFERENCE_EDIT: frozenset({OWNER}),
+    Action.INFERENCE_DELETE: frozenset({OWNER}),
     Action.ACCESS_REQUEST_CHANGE: frozenset({OWNER}),
 }
 # Anyone who can view the entry may do these.
@@ -152,6 +160,7 @@ _VIEWER_ACTIONS = frozenset(
         Action.ACCESS_REQUEST_VIEW,
         Action.ACCESS_REQUEST_CREATE,
         Action.COMMENT_ADD,
+        Action.INFERENCE_VIEW,
     }
 )
 _ADMIN_ACTIONS = frozenset({Action.MODEL_EDIT_SETTINGS})
@@ -188,6 +197,10 @@ TOKEN_ACTIONS: dict[Action, TokenAction] = {
     Action.COMMENT_ADD: TokenAction.MODEL_WRITE,
     Action.REVIEW_RESPOND: TokenAction.MODEL_WRITE,
     Action.WEBHOOK_MANAGE: TokenAction.MODEL_WRITE,
+    Action.INFERENCE_VIEW: TokenAction.MODEL_READ,
+    Action.INFERENCE_CREATE: TokenAction.MODEL_WRITE,
+    Action.INFERENCE_EDIT: TokenAction.MODEL_WRITE,
+    Action.INFERENCE_DELETE: TokenAction.MODEL_WRITE,
 }
 
 
@@ -501,4 +514,7 @@ def permissions_mine(actor: Actor, model: Model) -> dict[str, dict[str, Any]]:
         "pullModelImage": entry(Action.IMAGE_PULL),
         "createAccessRequest": entry(Action.ACCESS_REQUEST_CREATE),
         "exportMirroredModel": entry(Action.MODEL_EXPORT),
+        "createInferenceService": entry(Action.INFERENCE_CREATE),
+        "editInferenceService": entry(Action.INFERENCE_EDIT),
+        "deleteInferenceService": entry(Action.INFERENCE_DELETE),
     }

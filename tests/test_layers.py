@@ -3,10 +3,10 @@
 Floors, from the ground up: ``core`` (bases, errors, audit, hooks, ports and adapters) -> the
 entries (``models_app``: entries, cards, schemas, the permission policy, the entry-page frame) ->
 ``releases`` (releases, files, scanning, images) -> ``reviews`` -> ``access`` (tokens, access
-requests) -> ``deletion`` (knows every feature through the cascade) -> ``bailo_site`` (the roof:
-settings, URLs, the API assembly, Celery). A floor imports only from floors below it; a lower
-floor reaches a higher one only through a hook the higher one registers in ``AppConfig.ready()``
-(``core.hooks``).
+requests) -> ``webhooks`` -> ``inference`` -> ``deletion`` (knows every feature through the
+cascade) -> ``bailo_site`` (the roof: settings, URLs, the API assembly, Celery). A floor imports
+only from floors below it; a lower floor reaches a higher one only through a hook the higher one
+registers in ``AppConfig.ready()`` (``core.hooks``).
 
 Imports are read from the source with ``ast``, including imports inside functions and under
 ``TYPE_CHECKING`` (a deferred import is still a dependency). Migrations are left out: they name
@@ -25,7 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOORS = ["core", "models_app", "releases", "reviews", "access", "deletion", "bailo_site"]
+FLOORS = [
+    "core",
+    "models_app",
+    "releases",
+    "reviews",
+    "access",
+    "webhooks",
+    "inference",
+    "deletion",
+    "bailo_site",
+]
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "releases",
     "reviews",
     "access",
+    "webhooks",
+    "inference",
     "deletion",
 ]
 
