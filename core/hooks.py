@@ -13,8 +13,13 @@ re-creating the app registry) changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Generic, Protocol, TypeVar
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, Protocol, TypeVar
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
 
 F = TypeVar("F")
 
@@ -51,6 +56,22 @@ class Hook(Generic[F]):
 
     def __repr__(self) -> str:
         return f"Hook({self.name!r}, {len(self._callables)} registered)"
+
+
+def fire_after_commit(hook: Hook[Callable[..., Any]], *args: Any) -> None:
+    """Call every listener of ``hook`` with ``args`` once the current transaction has committed
+    (at once when there is none), for events that follow a write: what listeners do must never
+    see a write that is rolled back, and must never undo one that is committed. So a listener that
+    fails is logged and the next one still runs."""
+
+    def run() -> None:
+        for listener in hook:
+            try:
+                listener(*args)
+            except Exception:
+                log.exception("%s listener %r failed", hook.name, listener)
+
+    transaction.on_commit(run)
 
 
 class Slotted(Protocol):

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, BailoError, Conflict
-from core.hooks import Hook
+from core.hooks import Hook, fire_after_commit
 from core.ports import registry
 from models_app.models import EntryKind, Model, ModelCardRevision
 from models_app.policy import Action, Actor, check
@@ -33,6 +33,10 @@ MAX_IMAGES = 200
 # (reviews/apps.py). A failing listener is logged and does not undo the release (it is already
 # committed).
 RELEASE_PUBLISHED: Hook[Callable[[Release], None]] = Hook("release published")
+# Called after commit with each release created (drafts and minor ones too) and with each release
+# changed; the webhooks feature listens (webhooks/apps.py). Failures are logged, never raised.
+RELEASE_CREATED: Hook[Callable[[Release], None]] = Hook("release created")
+RELEASE_UPDATED: Hook[Callable[[Release], None]] = Hook("release updated")
 
 
 # --- input checks -----------------------------------------------------------------------------
@@ -325,6 +329,7 @@ def release_create(
         )
         if not minor and not draft:
             _on_publish(release)
+        fire_after_commit(RELEASE_CREATED, release)
     return release
 
 
@@ -401,4 +406,5 @@ def release_update(*, actor: Actor, release: Release, changes: dict[str, Any]) -
         )
         if publishing and not locked.is_minor:
             _on_publish(locked)
+        fire_after_commit(RELEASE_UPDATED, locked)
     return locked

@@ -8,7 +8,7 @@ reviews' latest decisions is ``approve``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
@@ -17,10 +17,15 @@ from django.utils import timezone
 from core.audit import AuditAction, audit_record
 from core.entities import user_entity
 from core.errors import BadRequest, Forbidden, NotFound
+from core.hooks import Hook, fire_after_commit
 from models_app.models import Model, ModelCardRevision
 from models_app.policy import Action, Actor, Subject, check
 from releases.models import Release
 from reviews.models import AccessRequestSubject, Decision, Response, Review, ReviewKind
+
+# Called after commit with each decision recorded on a review (not with comments); the webhooks
+# feature listens (webhooks/apps.py). Failures are logged, never raised.
+REVIEW_RESPONSE_CREATED: Hook[Callable[[Response], None]] = Hook("review response created")
 
 
 def _release_roles(release: Release) -> list[str]:
@@ -104,6 +109,7 @@ def review_respond(*, actor: Actor, review: Review, decision: Any, comment: Any 
     from reviews.notifications import notify_response
 
     transaction.on_commit(lambda: notify_response(response.pk))
+    fire_after_commit(REVIEW_RESPONSE_CREATED, response)
     return response
 
 

@@ -26,6 +26,7 @@ keeps them in step with ``metadata`` in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -40,6 +41,7 @@ from access.models import AccessRequest, AccessRequestEntity
 from core.audit import AuditAction, audit_record
 from core.entities import parse_entity
 from core.errors import BadRequest, Conflict, NotFound
+from core.hooks import Hook, fire_after_commit
 from models_app.ids import new_entry_id
 from models_app.models import EntryKind, Model, Schema, SchemaKind
 from models_app.policy import Action, Actor, Subject, allowed, check
@@ -50,6 +52,10 @@ from reviews.services import reviews_open
 
 ACCESS_REQUEST_KINDS = frozenset({EntryKind.MODEL.value, EntryKind.MIRRORED_MODEL.value})
 _ID_ATTEMPTS = 5
+
+# Called after commit with each access request created; the webhooks feature listens
+# (webhooks/apps.py). Failures are logged, never raised.
+ACCESS_REQUEST_CREATED: Hook[Callable[[AccessRequest], None]] = Hook("access request created")
 
 
 def today() -> date:
@@ -234,6 +240,7 @@ def access_request_create(
             subject=f"{model.pk}/{access_request.pk}",
             detail={"schemaId": schema.pk, "entities": entities},
         )
+        fire_after_commit(ACCESS_REQUEST_CREATED, access_request)
     return access_request
 
 
