@@ -8,7 +8,9 @@ registry and ClamAV. ``docs/administration/app-configuration.md`` lists every va
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -265,6 +267,27 @@ UPLOAD_ABANDON_AFTER = env.duration("UPLOAD_ABANDON_AFTER", timedelta(hours=24))
 
 # --- Deletion -----------------------------------------------------------------------------------
 DELETION_RETENTION = env.duration("DELETION_RETENTION", timedelta(days=30))
+
+# --- Webhooks -----------------------------------------------------------------------------------
+# Webhooks may call only public addresses; these host names, addresses and networks (comma-
+# separated, e.g. "hooks.internal,10.1.0.0/16") may be called although they are loopback,
+# link-local or private (core/ports/webhooks.py).
+WEBHOOK_ALLOWED_HOSTS = env.strings("WEBHOOK_ALLOWED_HOSTS", [])
+_HOST_NAME = re.compile(r"(?i)[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*\.?")
+for _entry in WEBHOOK_ALLOWED_HOSTS:
+    try:
+        ipaddress.ip_network(_entry.strip("[]"), strict=False)
+    except ValueError:
+        if not _HOST_NAME.fullmatch(_entry):
+            raise ImproperlyConfigured(
+                f"WEBHOOK_ALLOWED_HOSTS: {_entry!r} is not a host name, an IP address or a network"
+            ) from None
+# How long one delivery attempt may wait to connect, and between bytes of the answer.
+WEBHOOK_TIMEOUT = env.duration("WEBHOOK_TIMEOUT", timedelta(seconds=10)).total_seconds()
+if not 0 < WEBHOOK_TIMEOUT <= 120:
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT must be between 1 second and 2 minutes")
+# Finished delivery records older than this are removed by a periodic task.
+WEBHOOK_DELIVERY_RETENTION = env.duration("WEBHOOK_DELIVERY_RETENTION", timedelta(days=30))
 
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST")
