@@ -42,6 +42,7 @@ from deletion.models import Deletion
 from models_app.models import Collaborator, Model, ModelCardRevision, ModelTag
 from releases.models import File, FilePart, Release, ReleaseFile, ScanResult
 from reviews.models import Response, Review
+from webhooks.models import Webhook, WebhookDelivery
 
 # Where an entry's blobs live in the uploads bucket: ``beta/model/<modelId>/...`` (see
 # ``releases.files.services.storage_key_for``). A purge removes everything under the prefix.
@@ -210,6 +211,16 @@ CASCADE: tuple[Table, ...] = (
         ("model_id",),
         DETACH,
         Count("tokens", "token", "tokens", shown=9),
+    ),
+    # Hidden webhooks send nothing: a delivery still queued finds its webhook hidden and is
+    # dropped (webhooks/delivery.py).
+    Table(WebhookDelivery, "webhookDeliveries", ("webhook__model_id",), WITH_PARENT),
+    Table(
+        Webhook,
+        "webhooks",
+        ("model_id",),
+        HIDE,
+        Count("webhooks", "webhook", "webhooks", shown=10),
     ),
     Table(
         ModelCardRevision,

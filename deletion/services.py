@@ -40,8 +40,9 @@ class ModelDeletionPreview:
 
     ``counts`` holds the cascade's previewed counts by key, in the order shown: ``releases``,
     ``files``, ``fileBytes``, ``images`` (None: the registry could not be asked),
-    ``accessRequests``, ``reviews``, ``responses``, ``cardRevisions``, ``tokens``. Templates read
-    them as attributes in snake case (``preview.file_bytes`` is ``counts["fileBytes"]``).
+    ``accessRequests``, ``reviews``, ``responses``, ``cardRevisions``, ``tokens``, ``webhooks``.
+    Templates read them as attributes in snake case (``preview.file_bytes`` is
+    ``counts["fileBytes"]``).
     """
 
     counts: dict[str, int | None]

@@ -35,6 +35,7 @@ from reviews.services import (
 )
 from tests.conftest import blob_store_follow_settings
 from tests.releases.release_helpers import make_release, with_card
+from webhooks.models import DeliveryState, Webhook, WebhookDelivery
 
 ACCESS_SCHEMA = "minimal-access-request-general-v10"
 
@@ -46,7 +47,8 @@ def is_postgresql() -> bool:
 @dataclass
 class FullModel:
     """An entry with card revisions, files (and blobs), scans, a release, its reviews and
-    responses, an access request with its review and a comment, and tokens that name it."""
+    responses, an access request with its review and a comment, tokens that name it, and a
+    webhook with a delivery record."""
 
     model: Model
     files: list[File]
@@ -55,6 +57,7 @@ class FullModel:
     only_token: Token
     shared_token: Token
     wide_token: Token
+    webhook: Webhook
     secrets: dict[str, str] = field(default_factory=dict)
     blob_keys: list[str] = field(default_factory=list)
 
@@ -119,6 +122,29 @@ def make_access_request(model: Model, requester: User, name: str = "Project Kite
     return access_request
 
 
+def make_webhook(model: Model) -> Webhook:
+    """A webhook of ``model`` with one finished delivery record (written straight to the
+    database: tests/webhooks covers how they are made and sent)."""
+    webhook = Webhook.objects.create(
+        id=f"ci-hook-{uuid.uuid4().hex[:6]}",
+        model=model,
+        name="CI hook",
+        uri="https://hooks.example.com/bailo",
+        token="bearer-token",
+        secret="BWS_" + "0" * 48,
+        events=["createRelease"],
+    )
+    WebhookDelivery.objects.create(
+        webhook=webhook,
+        event="createRelease",
+        body='{"event":"createRelease"}',
+        state=DeliveryState.SUCCEEDED,
+        attempt_count=1,
+        attempts=[{"number": 1, "statusCode": 200, "durationMs": 5, "error": "", "response": ""}],
+    )
+    return webhook
+
+
 def build_full_model(
     *,
     entry: Model,
@@ -146,6 +172,7 @@ def build_full_model(
     shared, shared_secret = make_token(owner, scope="models", actions=actions, description="shared")
     shared.scoped_models.set([model, other_entry])
     wide, wide_secret = make_token(owner, actions=[*actions, "image:write"], description="wide")
+    webhook = make_webhook(model)
     return FullModel(
         model=model,
         files=file_rows,
@@ -154,6 +181,7 @@ def build_full_model(
         only_token=only,
         shared_token=shared,
         wide_token=wide,
+        webhook=webhook,
         secrets={
             only.access_key: only_secret,
             shared.access_key: shared_secret,

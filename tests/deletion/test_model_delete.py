@@ -125,6 +125,7 @@ def test_the_deletion_record_says_who_when_what_and_how_many_bytes(
     # The msro decision, the release comment and the access request comment.
     assert counts["responses"] == len(before["responses"]) == 3
     assert counts["tokens"] == 2
+    assert counts["webhooks"] == 1
     audit = AuditEvent.objects.get(action=AuditAction.MODEL_DELETE, subject=full.model.pk)
     assert audit.actor == f"user:{owner.username}"
     assert audit.detail["deletion"] == deletion.pk

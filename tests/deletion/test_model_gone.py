@@ -79,6 +79,7 @@ def values_for(full: FullModel) -> dict[str, str]:
         "migration_id": "no-such-migration",
         "name": "img",
         "tag": "latest",
+        "webhook_id": full.webhook.pk,
     }
 
 

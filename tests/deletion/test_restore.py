@@ -157,7 +157,7 @@ def test_an_administrator_restores_a_deleted_model_in_the_admin_and_everything_i
     assert page.status_code == 200
     assert messages_of(page) == [
         f"Restored Model {model.name} with its 1 release, 3 files, 1 image, 1 access request, "
-        "3 reviews, 3 responses, 2 card revisions, 3 scans, 3 tokens."
+        "3 reviews, 3 responses, 2 card revisions, 3 scans, 3 tokens, 1 webhook."
     ]
     deletion.refresh_from_db()
     assert deletion.state == Deletion.State.RESTORED
