@@ -30,6 +30,7 @@ from releases.images.api import router as images_router
 from releases.scanning.api import router as scanning_router
 from reviews.api import router as reviews_router
 from reviews.roles.api import router as review_roles_router
+from webhooks.api import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +128,4 @@ api.add_router("", scanning_router)
 api.add_router("", reviews_router)
 api.add_router("", review_roles_router)
 api.add_router("", access_requests_router)
+api.add_router("", webhooks_router)

@@ -44,6 +44,12 @@ class AuditAction(StrEnum):
     COMMENT_ADD = "comment:add"
     FILE_RESCAN = "file:rescan"
     REVIEW_RESPOND = "review:respond"
+    WEBHOOK_CREATE = "webhook:create"
+    WEBHOOK_UPDATE = "webhook:update"
+    WEBHOOK_DELETE = "webhook:delete"
+    WEBHOOK_SECRET_RESET = "webhook:secret_reset"
+    WEBHOOK_TEST = "webhook:test"
+    WEBHOOK_REDELIVER = "webhook:redeliver"
     DELETION_RESTORE = "deletion:restore"
     DELETION_PURGE = "deletion:purge"
 

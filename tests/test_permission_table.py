@@ -11,6 +11,7 @@ the request stopped later for another reason, which proves the check without cha
 
 Adding an endpoint is adding a row. Placeholders in paths and bodies:
 ``{model}`` (the entry of the column), ``{file}`` (its file, shipped by its release 1.0.0),
+``{webhook}`` (its webhook), ``{other_webhook}`` (the other column's entry's webhook),
 ``{template}`` (a public entry that allows templating),
 ``{migration}`` (a final migration from the default model schema), ``{spare_schema}`` (a schema no
 card uses), ``{my_token}`` (an access key of the caller's own) and ``{owner_token}`` (one of the
@@ -41,6 +42,7 @@ from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
 from tests.conftest import PERSONAS, basic, create_entry, create_personas
 from tests.releases.release_helpers import make_file, make_release
+from webhooks.services import webhook_create
 
 pytestmark = pytest.mark.django_db
 
@@ -342,6 +344,46 @@ ROWS: list[Row] = [
     Row("DELETE", "/user/token/{my_token}", anywhere=SIGNED_IN),
     # Someone else's token looks exactly like an unknown one.
     Row("DELETE", "/user/token/{owner_token}", anywhere=(200, 404, 404, 404, 404, 404, 401)),
+    # --- webhooks (webhooks/api.py) ---------------------------------------------------------------
+    # Owners manage them (administrators too hold no role that does); anyone who can see the entry
+    # lists them, without their tokens (tests/webhooks/test_webhooks_api.py).
+    Row(
+        "POST",
+        "/model/{model}/webhooks",
+        body={"name": "Table hook", "uri": "https://hooks.table.test/bailo"},
+        private=(200, 403, 403, 403, 404, 403, 401),
+        public=(200, 403, 403, 403, 403, 403, 401),
+    ),
+    Row("GET", "/model/{model}/webhooks", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    *[
+        Row(
+            method,
+            "/model/{model}/webhook/{webhook}",
+            body=body,
+            private=(200, 403, 403, 403, 404, 403, 401),
+            public=(200, 403, 403, 403, 403, 403, 401),
+        )
+        for method, body in (
+            ("PUT", {"name": "Renamed hook", "uri": "https://hooks.table.test/other"}),
+            ("DELETE", None),
+        )
+    ],
+    # No such webhook on this entry, including the other entry's webhook, which its owner also
+    # owns: a webhook is found only within the entry in the path. Refusals come first.
+    *[
+        Row(
+            method,
+            "/model/{model}/webhook/" + webhook,
+            body=body,
+            private=(404, 403, 403, 403, 404, 403, 401),
+            public=(404, 403, 403, 403, 403, 403, 401),
+        )
+        for webhook in ("no-such-webhook-000000", "{other_webhook}")
+        for method, body in (
+            ("PUT", {"name": "Renamed hook", "uri": "https://hooks.table.test/other"}),
+            ("DELETE", None),
+        )
+    ],
     # --- access requests (access/access_requests/api.py) ------------------------------------------
     Row(
         "POST",
@@ -518,6 +560,36 @@ TOKEN_ROWS: list[TokenRow] = [
         revoked=True,
     ),
     TokenRow(
+        "a token without model:write cannot create webhooks",
+        "POST",
+        "/model/{private}/webhooks",
+        403,
+        actions=("model:read",),
+        body={"name": "By token", "uri": "https://hooks.table.test/bailo"},
+    ),
+    TokenRow(
+        "a token with model:write creates webhooks",
+        "POST",
+        "/model/{private}/webhooks",
+        200,
+        body={"name": "By token", "uri": "https://hooks.table.test/bailo"},
+    ),
+    TokenRow(
+        "a token limited to another model cannot create webhooks on this one",
+        "POST",
+        "/model/{private}/webhooks",
+        404,
+        scope_models=("public",),
+        body={"name": "By token", "uri": "https://hooks.table.test/bailo"},
+    ),
+    TokenRow(
+        "a token without model:read cannot list webhooks",
+        "GET",
+        "/model/{private}/webhooks",
+        403,
+        actions=("model:write",),
+    ),
+    TokenRow(
         "a token cannot mint tokens",
         "POST",
         "/user/tokens",
@@ -541,7 +613,8 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, A
     fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with (
         django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=fast),
+        # Webhook targets on hooks.table.test need no DNS (an allowed name is not resolved).
+        override_settings(PASSWORD_HASHERS=fast, WEBHOOK_ALLOWED_HOSTS=["hooks.table.test"]),
         transaction.atomic(),
     ):
         built = build_world(create_personas())
@@ -603,6 +676,14 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
         )
         for column, model in (("private", entry), ("public", public_entry))
     }
+    hooks = {
+        column: webhook_create(
+            actor=owner,
+            model=model,
+            fields={"name": "Table hook", "uri": "https://hooks.table.test/bailo", "token": "t"},
+        )
+        for column, model in (("private", entry), ("public", public_entry))
+    }
     clients = {name: Client() for name in personas}
     for name, user in personas.items():
         if user is not None:
@@ -612,6 +693,7 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
         "clients": clients,
         "entries": {"private": entry, "public": public_entry},
         "access_requests": requests,
+        "webhooks": hooks,
         "files": files,
         "template": template,
         "spare_schema": spare.id,
@@ -673,6 +755,9 @@ def test_each_persona_gets_exactly_the_expected_status(
             values["model"] = world["entries"][column].id
             values["access_request"] = world["access_requests"][column].id
             values["file"] = world["files"][column].id
+            values["webhook"] = world["webhooks"][column].id
+            other = "public" if column == "private" else "private"
+            values["other_webhook"] = world["webhooks"][other].id
         for persona, status in zip(PERSONAS, expected, strict=True):
             if tokens:
                 values |= {"my_token": tokens[persona], "owner_token": tokens["owner"]}

@@ -1,4 +1,14 @@
-"""Webhooks: an entry's owners ask to be told, over HTTP, when things happen to it."""
+"""Webhooks: an entry's owners ask to be told, over HTTP, when things happen to it.
+
+Everything webhooks plug into lower layers is registered here, in every process (web, worker,
+beat):
+
+- the events, each a hook its feature fires after its write commits: ``RELEASE_CREATED`` and
+  ``RELEASE_UPDATED`` (releases), ``REVIEW_RESPONSE_CREATED`` (reviews),
+  ``ACCESS_REQUEST_CREATED`` (access requests). Each listener (``webhooks.events``) records one
+  delivery per webhook that listens and queues it on the ``webhooks`` queue;
+- the periodic sweeps (``webhooks.tasks.PERIODIC``).
+"""
 
 from __future__ import annotations
 
@@ -7,3 +17,16 @@ from django.apps import AppConfig
 
 class WebhooksConfig(AppConfig):
     name = "webhooks"
+
+    def ready(self) -> None:
+        from access.access_requests.services import ACCESS_REQUEST_CREATED
+        from core.tasks import BEAT_SCHEDULE
+        from releases.services import RELEASE_CREATED, RELEASE_UPDATED
+        from reviews.services import REVIEW_RESPONSE_CREATED
+        from webhooks import events, tasks
+
+        RELEASE_CREATED.register(events.release_created)
+        RELEASE_UPDATED.register(events.release_updated)
+        REVIEW_RESPONSE_CREATED.register(events.review_response_created)
+        ACCESS_REQUEST_CREATED.register(events.access_request_created)
+        BEAT_SCHEDULE.update(tasks.PERIODIC)

@@ -1,0 +1,48 @@
+"""Fixtures for the webhook tests: a real receiver on 127.0.0.1 (allowed as a target through
+``WEBHOOK_ALLOWED_HOSTS``, as an administrator would), tasks run in the calling process, and a
+webhook of the private test entry pointing at the receiver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bailo_site.celery import app as celery_app
+from models_app.models import Model
+from models_app.policy import Actor
+from tests.webhooks.receiver import Receiver, running
+from webhooks.models import Webhook
+from webhooks.services import webhook_create
+
+
+@pytest.fixture
+def allow_loopback(settings: Any) -> None:
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture
+def receiver(allow_loopback: None) -> Iterator[Receiver]:
+    with running() as started:
+        yield started
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Queued tasks run at once in this process (the worker's code path, without a broker)."""
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager
+
+
+def add_webhook(owner: Any, model: Model, uri: str, **fields: Any) -> Webhook:
+    return webhook_create(
+        actor=Actor(user=owner), model=model, fields={"name": "CI hook", "uri": uri, **fields}
+    )
+
+
+@pytest.fixture
+def hook(owner: Any, entry: Model, receiver: Receiver) -> Webhook:
+    return add_webhook(owner, entry, receiver.url, token="s3cret-bearer")
