@@ -4,7 +4,9 @@ webhook of the private test entry pointing at the receiver."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,3 +48,15 @@ def add_webhook(owner: Any, model: Model, uri: str, **fields: Any) -> Webhook:
 @pytest.fixture
 def hook(owner: Any, entry: Model, receiver: Receiver) -> Webhook:
     return add_webhook(owner, entry, receiver.url, token="s3cret-bearer")
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "programmatic" / "webhooks.md"
+
+
+def documented_verify_signature() -> Callable[[str, bytes, str], bool]:
+    """``verify_signature`` exactly as docs/programmatic/webhooks.md gives it to receivers."""
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+    [source] = [block for block in blocks if "def verify_signature" in block]
+    namespace: dict[str, Any] = {}
+    exec(compile(source, str(DOCS), "exec"), namespace)
+    return namespace["verify_signature"]  # type: ignore[no-any-return]
