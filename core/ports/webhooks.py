@@ -115,10 +115,13 @@ def check_address(host: str, address: IPAddress, allowed: AllowList | None = Non
 def check_target(url: str, *, resolve: Resolver = socket.getaddrinfo) -> None:
     """Raise ``TargetRefused`` unless ``url`` is an http(s) URL whose host is allowed now: every
     address it resolves to is public, or the host or those addresses are allowed."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError as exc:  # e.g. an unclosed or invalid [IPv6] host
+        raise TargetRefused(f"The URI is not a valid URL: {exc}") from exc
     if parts.scheme.lower() not in SCHEMES:
         raise TargetRefused("The URI must start with http:// or https://")
-    host = parts.hostname or ""
     if not host:
         raise TargetRefused("The URI must name a host, as in https://hooks.example.com/bailo")
     if parts.username is not None or parts.password is not None:

@@ -62,6 +62,14 @@ def test_loopback_link_local_private_and_reserved_addresses_are_refused(
         check_target(url)
 
 
+@pytest.mark.parametrize("host", ["0x7f000001", "2130706433", "017700000001", "127.1"])
+def test_loopback_written_in_other_notations_is_refused(host: str, settings: Any) -> None:
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+
+    with pytest.raises(TargetRefused, match=r"\(127\.0\.0\.1\)"):
+        check_target(f"http://{host}/hook")
+
+
 def test_a_name_that_resolves_to_loopback_is_refused(settings: Any) -> None:
     settings.WEBHOOK_ALLOWED_HOSTS = []
 
@@ -110,6 +118,8 @@ def test_the_allowed_hosts_setting_lets_an_administrator_allow_private_targets(
         ("https:///x", "must name a host"),
         ("https://user:pw@hooks.example/x", "user name or password"),
         ("https://hooks.example:99999/x", "port is not valid"),
+        ("http://[::1/x", "not a valid URL"),
+        ("http://[zz]/x", "not a valid URL"),
     ],
 )
 def test_urls_that_are_not_plain_http_targets_are_refused(url: str, message: str) -> None:

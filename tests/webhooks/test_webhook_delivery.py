@@ -443,6 +443,23 @@ def test_a_receiver_that_hangs_times_out_and_the_delivery_waits_for_its_retry(
     assert record["durationMs"] < 5_000  # the attempt ended at the timeout, not with the receiver
 
 
+@pytest.mark.parametrize(("insecure_ssl", "delivered"), [(False, False), (True, True)])
+def test_tls_certificates_are_checked_unless_the_webhook_says_insecure_ssl(
+    allow_loopback: None, owner: Any, entry: Model, insecure_ssl: bool, delivered: bool
+) -> None:
+    """Bailo inverted this flag: its default turned checking off."""
+    with running(200, tls=True) as receiver:
+        hook = add_webhook(owner, entry, receiver.url, insecureSSL=insecure_ssl)
+        delivery = queued(hook)
+        delivery_attempt(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert receiver.count == int(delivered)
+    assert (delivery.state == DeliveryState.SUCCEEDED) is delivered
+    if not delivered:
+        assert "certificate verify failed" in delivery.attempts[0]["error"]
+
+
 def test_a_target_no_longer_allowed_is_refused_at_delivery_and_not_retried(
     owner: Any, entry: Model, settings: Any
 ) -> None:
