@@ -133,10 +133,11 @@ def _claim(delivery_id: Any, now: datetime) -> tuple[WebhookDelivery | None, _Cl
             return delivery, None
         webhook = delivery.webhook
         reason = why_not_sent(webhook)
-        if reason:
-            delivery.state = DeliveryState.DROPPED
+        if reason or delivery.attempt_count >= MAX_ATTEMPTS:
+            # The last attempt's worker died before recording it: nothing more is tried.
+            delivery.state = DeliveryState.DROPPED if reason else DeliveryState.FAILED
             delivery.next_attempt_at = None
-            delivery.note = reason
+            delivery.note = reason or f"Gave up after {delivery.attempt_count} attempts"
             delivery.save(update_fields=["state", "next_attempt_at", "note", "updated_at"])
             return delivery, None
         delivery.attempt_count += 1

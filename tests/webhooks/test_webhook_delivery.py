@@ -417,6 +417,21 @@ def test_a_receiver_that_keeps_failing_gets_six_attempts_over_about_an_hour(
     assert [a["number"] for a in delivery.attempts] == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_delivery_whose_last_attempt_was_lost_is_not_tried_a_seventh_time(
+    hook: Webhook, receiver: Receiver
+) -> None:
+    """A worker died during the sixth attempt: the sweep queues the delivery again once its lease
+    has run out, and it is given up rather than tried beyond the limit."""
+    delivery = queued(hook)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempt_count=MAX_ATTEMPTS)
+
+    attempt = delivery_attempt(delivery_id=delivery.pk)
+
+    assert receiver.count == 0 and attempt.retry_at is None
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.note) == ("failed", "Gave up after 6 attempts")
+
+
 def test_the_backoff_doubles_and_is_jittered_within_a_fifth() -> None:
     lowest = [retry_delay(n, jitter=lambda low, high: low) for n in range(1, 6)]
     highest = [retry_delay(n, jitter=lambda low, high: high) for n in range(1, 6)]
