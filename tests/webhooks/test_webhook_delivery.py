@@ -663,6 +663,25 @@ def test_pending_deliveries_well_past_due_are_found_for_queueing_again(hook: Web
     assert deliveries_overdue(now=now) == [str(lost.pk)]
 
 
+def test_the_sweeps_are_scheduled_and_a_lost_delivery_is_sent_when_the_sweep_runs(
+    eager_tasks: None, hook: Webhook, receiver: Receiver
+) -> None:
+    from core.tasks import BEAT_SCHEDULE
+    from webhooks.tasks import prune_deliveries, requeue_overdue
+
+    lost = queued(hook, at=timezone.now() - timedelta(minutes=10))
+
+    assert requeue_overdue.apply().get() == 1
+    assert prune_deliveries.apply().get() == 0
+    assert receiver.count == 1
+    lost.refresh_from_db()
+    assert lost.state == DeliveryState.SUCCEEDED
+    scheduled = {entry["task"]: entry for entry in BEAT_SCHEDULE.values()}
+    assert scheduled["webhooks.requeue_overdue"]["schedule"] == 60
+    assert scheduled["webhooks.requeue_overdue"]["options"] == {"queue": "webhooks"}
+    assert "webhooks.prune_deliveries" in scheduled
+
+
 def test_finished_deliveries_past_their_retention_are_removed(hook: Webhook, settings: Any) -> None:
     settings.WEBHOOK_DELIVERY_RETENTION = timedelta(days=30)
     now = timezone.now()
