@@ -21,6 +21,7 @@ from core.api import router as core_router
 from core.api_helpers import too_large
 from core.authentication import ApiAuthenticationFailed, api_auth
 from core.errors import BailoError, error_body
+from inference.api import router as inference_router
 from models_app.api.entries import router as entries_router
 from models_app.api.schemas import router as schemas_router
 from models_app.api.search import router as search_router
@@ -129,3 +130,4 @@ api.add_router("", reviews_router)
 api.add_router("", review_roles_router)
 api.add_router("", access_requests_router)
 api.add_router("", webhooks_router)
+api.add_router("", inference_router)

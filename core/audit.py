@@ -50,6 +50,9 @@ class AuditAction(StrEnum):
     WEBHOOK_SECRET_RESET = "webhook:secret_reset"
     WEBHOOK_TEST = "webhook:test"
     WEBHOOK_REDELIVER = "webhook:redeliver"
+    INFERENCE_CREATE = "inference:create"
+    INFERENCE_UPDATE = "inference:update"
+    INFERENCE_DELETE = "inference:delete"
     DELETION_RESTORE = "deletion:restore"
     DELETION_PURGE = "deletion:purge"
 

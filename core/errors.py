@@ -57,6 +57,18 @@ class NotImplementedYet(BailoError):
     status = 501
 
 
+class BadGateway(BailoError):
+    """A service we depend on answered, with an error."""
+
+    status = 502
+
+
+class ServiceUnavailable(BailoError):
+    """A service we depend on could not be reached: try again later."""
+
+    status = 503
+
+
 def error_body(message: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"message": message}
     if context:

@@ -15,7 +15,8 @@ Each ``Table`` says:
 - which of its rows a file or release deletion hides (``within``: paths to the deleted file's or
   release's id);
 - what its rows hold outside the database: blobs in the uploads bucket (``blobs``), image
-  manifests in the registry (``manifests``, on the entry itself).
+  manifests in the registry (``manifests``, on the entry itself), deployments another service runs
+  (``outside``: told when the rows are hidden and when they come back).
 
 ``CASCADE`` is in purge order: the rows of a table go before the rows they point at, the entry
 last. Hiding runs in the same order, so the entry is hidden last too.
@@ -27,7 +28,7 @@ with its reason. ``tests/deletion/test_cascade.py`` walks Django's app registry
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -39,6 +40,9 @@ from django.db.models.fields.reverse_related import ForeignObjectRel
 
 from access.models import AccessRequest, AccessRequestEntity, Token
 from deletion.models import Deletion
+from inference.models import InferenceService
+from inference.services import removals_begin, removals_cancel
+from inference.tasks import queue_removals
 from models_app.models import Collaborator, Model, ModelCardRevision, ModelTag
 from releases.models import File, FilePart, Release, ReleaseFile, ScanResult
 from reviews.models import Response, Review
@@ -97,6 +101,18 @@ class Blobs:
 
 
 @dataclass(frozen=True)
+class Outside:
+    """What a deletion also does, outside the database, for the rows it hides: ``hidden`` runs in
+    the deletion's transaction once the rows are hidden (it queues its work for after the commit,
+    so the deletion never waits on another service); ``restored`` runs in the restore's
+    transaction before they come back. Each gets the ``Deletion`` and returns how many rows it
+    acted on."""
+
+    hidden: Callable[[Deletion], int]
+    restored: Callable[[Deletion], int]
+
+
+@dataclass(frozen=True)
 class Table:
     """One table an entry owns. ``name`` is how tests and the benchmark call it."""
 
@@ -108,6 +124,7 @@ class Table:
     within: dict[str, tuple[str, ...]] = field(default_factory=dict)
     blobs: Blobs | None = None
     manifests: Count | None = None
+    outside: Outside | None = None
 
     @property
     def label(self) -> str:
@@ -221,6 +238,19 @@ CASCADE: tuple[Table, ...] = (
         ("model_id",),
         HIDE,
         Count("webhooks", "webhook", "webhooks", shown=10),
+    ),
+    # A hidden service's deployment is removed from the deploy service in the background,
+    # retried until it is gone; a restore before then keeps it running (inference/services.py).
+    Table(
+        InferenceService,
+        "inferenceServices",
+        ("model_id",),
+        HIDE,
+        Count("inferenceServices", "inference service", "inference services", shown=11),
+        outside=Outside(
+            hidden=lambda deletion: removals_begin(deletion, queue=queue_removals),
+            restored=removals_cancel,
+        ),
     ),
     Table(
         ModelCardRevision,

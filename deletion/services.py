@@ -40,7 +40,8 @@ class ModelDeletionPreview:
 
     ``counts`` holds the cascade's previewed counts by key, in the order shown: ``releases``,
     ``files``, ``fileBytes``, ``images`` (None: the registry could not be asked),
-    ``accessRequests``, ``reviews``, ``responses``, ``cardRevisions``, ``tokens``, ``webhooks``.
+    ``accessRequests``, ``reviews``, ``responses``, ``cardRevisions``, ``tokens``, ``webhooks``,
+    ``inferenceServices``.
     Templates read them as attributes in snake case (``preview.file_bytes`` is
     ``counts["fileBytes"]``).
     """
@@ -161,6 +162,8 @@ def model_delete(
         for table in CASCADE:
             if table.treatment is Treatment.HIDE:
                 done = hide(table.rows_of_entry(model.pk), deletion=deletion, by=user, now=now)
+                if table.outside is not None:
+                    table.outside.hidden(deletion)
             elif table.treatment is Treatment.DETACH:
                 done, progress["tokens"] = _detach_tokens(table.rows_of_entry(model.pk), now)
             else:
@@ -231,6 +234,8 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
             image_restore(deletion)
         for table in CASCADE:
             if table.treatment is Treatment.HIDE:
+                if table.outside is not None:
+                    table.outside.restored(deletion)
                 table.rows_of_deletion(deletion).update(
                     deleted_at=None, deleted_by=None, deletion=None
                 )

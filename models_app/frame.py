@@ -47,6 +47,8 @@ class EntryTab:
     order: int
     kinds: frozenset[str] = ALL_KINDS
     action: Action | None = None
+    # Shown only while this says yes (e.g. a feature a setting turns on), asked at each request.
+    shown: Callable[[], bool] | None = None
 
 
 ENTRY_TABS: Slots[EntryTab] = Slots("entry tabs")
@@ -139,7 +141,9 @@ def entry_context(request: HttpRequest, model: Model, *, tab: str) -> dict[str, 
     }
     tabs = []
     for t in ENTRY_TABS:
-        if model.kind not in t.kinds or (t.action and not allowed(actor, t.action, model)):
+        if model.kind not in t.kinds or (t.shown is not None and not t.shown()):
+            continue
+        if t.action and not allowed(actor, t.action, model):
             continue
         url = reverse(t.url_name, kwargs={"model_id": model.pk})
         # aria-current: "page" on the tab's own page, "true" on pages under it (e.g. card edit).

@@ -289,6 +289,27 @@ if not 0 < WEBHOOK_TIMEOUT <= 120:
 # Finished delivery records older than this are removed by a periodic task.
 WEBHOOK_DELIVERY_RETENTION = env.duration("WEBHOOK_DELIVERY_RETENTION", timedelta(days=30))
 
+# --- Inference services -------------------------------------------------------------------------
+# Off by default, as in Bailo: the Inferencing tab and the inference API exist only when on.
+INFERENCE_ENABLED = env.boolean("INFERENCE_ENABLED", False)
+# The external deploy service (core/ports/inference.py). Empty: deployments are only recorded,
+# for administrators who run them by hand.
+INFERENCE_HOST = env.string("INFERENCE_HOST").rstrip("/")
+if INFERENCE_HOST and not re.match(r"(?i)https?://[^/\s]+", INFERENCE_HOST):
+    raise ImproperlyConfigured("INFERENCE_HOST must be an http:// or https:// URL")
+# Sent to the deploy service as "Authorization: Basic <token>" (never shown to users).
+INFERENCE_AUTH_TOKEN = env.string("INFERENCE_AUTH_TOKEN")
+INFERENCE_TIMEOUT = env.duration("INFERENCE_TIMEOUT", timedelta(seconds=10)).total_seconds()
+if not 0 < INFERENCE_TIMEOUT <= 120:
+    raise ImproperlyConfigured("INFERENCE_TIMEOUT must be between 1 second and 2 minutes")
+# Processor types a service may ask for besides "cpu" (comma-separated, e.g. "nvidia-t4,a100").
+INFERENCE_GPUS = env.strings("INFERENCE_GPUS", [])
+if "cpu" in INFERENCE_GPUS:
+    raise ImproperlyConfigured("INFERENCE_GPUS lists GPU types; cpu is always offered")
+# Bailo's ui.inference.authorizationTokenName: the description of the token a deploy service's
+# sign-in uses.
+INFERENCE_TOKEN_NAME = env.string("INFERENCE_TOKEN_NAME", "inferencing-token")
+
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST")
 EMAIL_BACKEND = (
@@ -326,6 +347,12 @@ BAILO_UI: dict[str, Any] = {
         "states": env.strings("BAILO_STATES", ["Development", "Review", "Production"]),
     },
     "roleDisplayNames": {"owner": "Owner", "contributor": "Contributor", "consumer": "Consumer"},
+    "inference": {
+        "enabled": INFERENCE_ENABLED,
+        "connection": {"host": INFERENCE_HOST},
+        "authorizationTokenName": INFERENCE_TOKEN_NAME,
+        "gpus": {name: name for name in INFERENCE_GPUS},
+    },
 }
 
 LOGGING = {
