@@ -24,6 +24,9 @@ from core.errors import BailoError
 from deletion.cascade import CASCADE, Treatment, count_labels
 from deletion.models import Deletion
 from deletion.services import deletion_purge_now, deletion_restore
+from inference.models import DeploymentStatus, InferenceService
+from inference.services import removals_pending
+from inference.tasks import queue_removals
 from models_app.models import Model as Entry
 from models_app.policy import Actor
 from releases.models import File, Release
@@ -92,6 +95,7 @@ class DeletionAdmin(ReadOnlyForAdministrators, admin.ModelAdmin[Deletion]):
         "counts_summary",
         "size",
         "hidden_rows",
+        "outside_work",
         "counts",
         "progress",
         "purged_at",
@@ -128,6 +132,23 @@ class DeletionAdmin(ReadOnlyForAdministrators, admin.ModelAdmin[Deletion]):
             url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
             links.append((f"{url}?deletion={obj.pk}", str(opts.verbose_name_plural)))
         return format_html_join(", ", '<a href="{}">{}</a>', links)
+
+    @admin.display(description="Waiting on other services")
+    def outside_work(self, obj: Deletion) -> str:
+        """Inference deployments the deploy service has not confirmed removed yet."""
+        pending = list(removals_pending(obj).order_by("pk"))
+        if not pending:
+            return "Nothing"
+        opts = InferenceService._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        errors = sorted({s.removal_error for s in pending if s.removal_error})
+        text = (
+            f"{len(pending)} inference service{'s' if len(pending) != 1 else ''} "
+            "awaiting removal from the inference service"
+        )
+        if errors:
+            text += f" (last error: {errors[-1]})"
+        return format_html('{} · <a href="{}?deletion={}">see them</a>', text, url, obj.pk)
 
     @admin.action(description="Restore the selected deletions")
     def restore(self, request: HttpRequest, queryset: QuerySet[Deletion]) -> None:
@@ -244,3 +265,33 @@ class ReviewAdmin(SoftDeletedRowsAdmin):
     list_filter = (DeletedFilter, "kind", "role")
     search_fields = ("model__id", "model__name", "role")
     list_select_related = ("model", "release")
+
+
+@admin.register(InferenceService)
+class InferenceServiceAdmin(SoftDeletedRowsAdmin):
+    list_display = (
+        "model",
+        "image",
+        "tag",
+        "status",
+        "removal_attempts",
+        "removal_error",
+        "removal_due_at",
+        "deleted_at",
+        "deletion_link",
+    )
+    list_filter = (DeletedFilter, "status")
+    search_fields = ("model__id", "model__name", "image", "tag")
+    list_select_related = ("model",)
+    actions = ["retry_removal"]
+
+    @admin.action(description="Retry removing the selected services from the inference service")
+    def retry_removal(self, request: HttpRequest, queryset: QuerySet[InferenceService]) -> None:
+        ids = list(queryset.filter(status=DeploymentStatus.REMOVING).values_list("pk", flat=True))
+        queue_removals(ids)
+        self.message_user(
+            request,
+            f"Asked the inference service again to remove {len(ids)} service"
+            f"{'s' if len(ids) != 1 else ''}.",
+            messages.SUCCESS,
+        )

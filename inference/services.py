@@ -35,12 +35,13 @@ from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
 from core.errors import BadGateway, BadRequest, Conflict, NotFound, ServiceUnavailable
+from core.ports import registry
 from core.ports.inference import Deployment, DeployRefused, DeployUnavailable, deployer
 from inference.models import CPU, DeploymentStatus, InferenceService
 from models_app.models import EntryKind, Model
 from models_app.policy import Action, Actor, get_model_for
 from models_app.selectors import iso
-from releases.images.services import image_get
+from releases.images.services import RegistryDown
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +226,25 @@ def _ask(call: Callable[[Deployment], None], deployment: Deployment) -> None:
 # --- writes ---------------------------------------------------------------------------------------
 
 
+def _check_image(model: Model, image: str, tag: str) -> None:
+    """404 unless ``image:tag`` is in the entry's registry repository; 503 when the registry
+    cannot be asked. (Asked for the entry, not the caller: deploying needs no image token.)"""
+    found = None
+    if registry.is_configured():
+        try:
+            found = registry.get_tag(model.pk, image, tag)
+        except registry.RegistryUnavailable as exc:
+            log.warning("Registry read for %s failed: %s", model.pk, exc)
+            raise RegistryDown(
+                "The image registry could not be read; try again later", {"modelId": model.pk}
+            ) from exc
+    if found is None:
+        raise NotFound(
+            f"Image {model.pk}/{image}:{tag} not found",
+            {"modelId": model.pk, "image": image, "tag": tag},
+        )
+
+
 def inference_create(*, actor: Actor, model_id: str, fields: dict[str, Any]) -> InferenceService:
     """Deploy ``image:tag`` of the entry and record it: ``{image, tag, description,
     settings{processorType, port, memory?}}``. The image must exist in the entry's registry
@@ -234,8 +254,7 @@ def inference_create(*, actor: Actor, model_id: str, fields: dict[str, Any]) -> 
     tag = _clean_tag(fields.get("tag"))
     description = _clean_description(fields.get("description"))
     chosen = clean_settings(fields.get("settings"))
-    # 404 when the image is not in the registry, 503 when the registry is down.
-    image_get(actor=actor, model_id=model.pk, name=image, tag=tag)
+    _check_image(model, image, tag)
     with transaction.atomic():
         # Serialises creates on the entry: the duplicate check and the deploy call see each other.
         Model.objects.select_for_update().filter(pk=model.pk).first()

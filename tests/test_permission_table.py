@@ -12,6 +12,7 @@ the request stopped later for another reason, which proves the check without cha
 Adding an endpoint is adding a row. Placeholders in paths and bodies:
 ``{model}`` (the entry of the column), ``{file}`` (its file, shipped by its release 1.0.0),
 ``{webhook}`` (its webhook), ``{other_webhook}`` (the other column's entry's webhook),
+the inference service ``app:v1`` (each entry has one),
 ``{template}`` (a public entry that allows templating),
 ``{migration}`` (a final migration from the default model schema), ``{spare_schema}`` (a schema no
 card uses), ``{my_token}`` (an access key of the caller's own) and ``{owner_token}`` (one of the
@@ -37,6 +38,7 @@ from django.utils import timezone
 from access.access_requests.services import access_request_create
 from access.models import Token
 from core.ports.storage import blob_store
+from inference.models import InferenceService
 from models_app.models import Model, Schema, SchemaMigration
 from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
@@ -384,6 +386,63 @@ ROWS: list[Row] = [
             ("DELETE", None),
         )
     ],
+    # --- inference services (inference/api.py; on in this module, with no deploy service) ------
+    # Owners and contributors create; owners change and remove (Bailo's docs); viewers read. The
+    # create body's port is out of range: those allowed get the 400 it earns, which proves the
+    # permission check passed without needing a registry image (tests/inference covers those).
+    Row(
+        "POST",
+        "/model/{model}/inference",
+        body={
+            "image": "app",
+            "tag": "v2",
+            "description": "",
+            "settings": {"processorType": "cpu", "port": 0, "memory": 1},
+        },
+        private=(400, 400, 403, 403, 404, 403, 401),
+        public=(400, 400, 403, 403, 403, 403, 401),
+    ),
+    Row("GET", "/model/{model}/inferences", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/model/{model}/inference/app/v1", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    *[
+        Row(
+            method,
+            "/model/{model}/inference/app/v1",
+            body=body,
+            private=(200, 403, 403, 403, 404, 403, 401),
+            public=(200, 403, 403, 403, 403, 403, 401),
+        )
+        for method, body in (
+            (
+                "PUT",
+                {"description": "", "settings": {"processorType": "cpu", "port": 9, "memory": 1}},
+            ),
+            ("DELETE", None),
+        )
+    ],
+    # No such service: viewers learn only that; refusals come first.
+    Row(
+        "GET",
+        "/model/{model}/inference/app/no-such-tag",
+        private=(404, 404, 404, 404, 404, 404, 401),
+        public=(404, 404, 404, 404, 404, 404, 401),
+    ),
+    *[
+        Row(
+            method,
+            "/model/{model}/inference/app/no-such-tag",
+            body=body,
+            private=(404, 403, 403, 403, 404, 403, 401),
+            public=(404, 403, 403, 403, 403, 403, 401),
+        )
+        for method, body in (
+            (
+                "PUT",
+                {"description": "", "settings": {"processorType": "cpu", "port": 9, "memory": 1}},
+            ),
+            ("DELETE", None),
+        )
+    ],
     # --- access requests (access/access_requests/api.py) ------------------------------------------
     Row(
         "POST",
@@ -590,6 +649,34 @@ TOKEN_ROWS: list[TokenRow] = [
         actions=("model:write",),
     ),
     TokenRow(
+        "a token without model:write cannot create inference services",
+        "POST",
+        "/model/{private}/inference",
+        403,
+        actions=("model:read", "image:read"),
+        body={"image": "app", "tag": "v2", "settings": {"processorType": "cpu", "port": 0}},
+    ),
+    TokenRow(
+        "a token limited to another model cannot remove this one's inference services",
+        "DELETE",
+        "/model/{private}/inference/app/v1",
+        404,
+        scope_models=("public",),
+    ),
+    TokenRow(
+        "a token with model:write removes inference services",
+        "DELETE",
+        "/model/{private}/inference/app/v1",
+        200,
+    ),
+    TokenRow(
+        "a token without model:read cannot list inference services",
+        "GET",
+        "/model/{private}/inferences",
+        403,
+        actions=("model:write",),
+    ),
+    TokenRow(
         "a token cannot mint tokens",
         "POST",
         "/user/tokens",
@@ -614,7 +701,13 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, A
     with (
         django_db_blocker.unblock(),
         # Webhook targets on hooks.table.test need no DNS (an allowed name is not resolved).
-        override_settings(PASSWORD_HASHERS=fast, WEBHOOK_ALLOWED_HOSTS=["hooks.table.test"]),
+        # Inference on, with no deploy service (calls are only recorded).
+        override_settings(
+            PASSWORD_HASHERS=fast,
+            WEBHOOK_ALLOWED_HOSTS=["hooks.table.test"],
+            INFERENCE_ENABLED=True,
+            INFERENCE_HOST="",
+        ),
         transaction.atomic(),
     ):
         built = build_world(create_personas())
@@ -684,6 +777,16 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
         )
         for column, model in (("private", entry), ("public", public_entry))
     }
+    for model in (entry, public_entry):
+        InferenceService.objects.create(
+            model=model,
+            image="app",
+            tag="v1",
+            processor_type="cpu",
+            memory=1,
+            port=8080,
+            created_by=personas["owner"],
+        )
     clients = {name: Client() for name in personas}
     for name, user in personas.items():
         if user is not None:

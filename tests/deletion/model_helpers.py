@@ -24,6 +24,7 @@ from bailo_site.celery import app as celery_app
 from core.ports.storage import blob_store
 from deletion.cascade import CASCADE, hidden_tables
 from deletion.models import Deletion
+from inference.models import InferenceService
 from models_app.models import Model
 from models_app.policy import Actor
 from releases.models import File, Release, ScanResult
@@ -47,8 +48,8 @@ def is_postgresql() -> bool:
 @dataclass
 class FullModel:
     """An entry with card revisions, files (and blobs), scans, a release, its reviews and
-    responses, an access request with its review and a comment, tokens that name it, and a
-    webhook with a delivery record."""
+    responses, an access request with its review and a comment, tokens that name it, a
+    webhook with a delivery record and an inference service."""
 
     model: Model
     files: list[File]
@@ -58,6 +59,7 @@ class FullModel:
     shared_token: Token
     wide_token: Token
     webhook: Webhook
+    inference_service: InferenceService
     secrets: dict[str, str] = field(default_factory=dict)
     blob_keys: list[str] = field(default_factory=list)
 
@@ -145,6 +147,21 @@ def make_webhook(model: Model) -> Webhook:
     return webhook
 
 
+def make_inference_service(model: Model, owner: User) -> InferenceService:
+    """A running inference service of ``model`` (written straight to the database:
+    tests/inference covers how the deploy service is asked)."""
+    return InferenceService.objects.create(
+        model=model,
+        image="app",
+        tag="v1",
+        description="Try the model",
+        processor_type="cpu",
+        memory=2,
+        port=8080,
+        created_by=owner,
+    )
+
+
 def build_full_model(
     *,
     entry: Model,
@@ -173,6 +190,7 @@ def build_full_model(
     shared.scoped_models.set([model, other_entry])
     wide, wide_secret = make_token(owner, actions=[*actions, "image:write"], description="wide")
     webhook = make_webhook(model)
+    inference_service = make_inference_service(model, owner)
     return FullModel(
         model=model,
         files=file_rows,
@@ -182,6 +200,7 @@ def build_full_model(
         shared_token=shared,
         wide_token=wide,
         webhook=webhook,
+        inference_service=inference_service,
         secrets={
             only.access_key: only_secret,
             shared.access_key: shared_secret,

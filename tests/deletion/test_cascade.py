@@ -235,6 +235,7 @@ def test_counts_have_one_key_and_one_place_each_and_the_preview_keeps_its_keys(
         "cardRevisions",
         "tokens",
         "webhooks",
+        "inferenceServices",
     ]
     assert preview.file_bytes == preview.as_counts()["fileBytes"] == 0
 

@@ -126,6 +126,7 @@ def test_the_deletion_record_says_who_when_what_and_how_many_bytes(
     assert counts["responses"] == len(before["responses"]) == 3
     assert counts["tokens"] == 2
     assert counts["webhooks"] == 1
+    assert counts["inferenceServices"] == 1
     audit = AuditEvent.objects.get(action=AuditAction.MODEL_DELETE, subject=full.model.pk)
     assert audit.actor == f"user:{owner.username}"
     assert audit.detail["deletion"] == deletion.pk
