@@ -31,6 +31,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("users/requesting-access", "Requesting access"),
             ("users/personal-access-tokens", "Personal access tokens"),
             ("users/using-a-pushed-image", "Using a pushed Docker image"),
+            ("users/inferencing", "Inferencing"),
             ("users/downloading-files", "Downloading files"),
             ("users/deleting-a-file", "Deleting a file"),
             ("users/deleting-a-model", "Deleting a model"),

@@ -42,3 +42,44 @@ def test_half_configured_oidc_is_refused() -> None:
     result = start(DEBUG="1", OIDC_RP_CLIENT_ID="bailo")
     assert result.returncode != 0
     assert "OIDC_RP_CLIENT_SECRET" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"INFERENCE_HOST": "inference.internal:8080"}, "INFERENCE_HOST must be an http"),
+        ({"INFERENCE_TIMEOUT": "0s"}, "INFERENCE_TIMEOUT must be between"),
+        ({"INFERENCE_TIMEOUT": "5m"}, "INFERENCE_TIMEOUT must be between"),
+        ({"INFERENCE_GPUS": "nvidia-t4,cpu"}, "INFERENCE_GPUS lists GPU types"),
+    ],
+)
+def test_inference_settings_are_checked_at_start_up(
+    overrides: dict[str, str], message: str
+) -> None:
+    result = start(DEBUG="1", **overrides)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_inference_settings_reach_the_ui_configuration() -> None:
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.BAILO_UI['inference']))"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("BAILO_", "OIDC_"))}
+    environment.update(
+        BAILO_ENV_FILE="none",
+        DEBUG="1",
+        INFERENCE_ENABLED="true",
+        INFERENCE_HOST="https://inference.example.com/",
+        INFERENCE_GPUS="nvidia-t4",
+        DJANGO_SETTINGS_MODULE="bailo_site.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        '{"enabled": true, "connection": {"host": "https://inference.example.com"}, '
+        '"authorizationTokenName": "inferencing-token", "gpus": {"nvidia-t4": "nvidia-t4"}}'
+    )
