@@ -41,7 +41,7 @@ from django.db.models.fields.reverse_related import ForeignObjectRel
 from access.models import AccessRequest, AccessRequestEntity, Token
 from deletion.models import Deletion
 from inference.models import InferenceService
-from inference.services import removals_begin, removals_cancel
+from inference.services import removals_abandon, removals_begin, removals_cancel
 from inference.tasks import queue_removals
 from models_app.models import Collaborator, Model, ModelCardRevision, ModelTag
 from releases.models import File, FilePart, Release, ReleaseFile, ScanResult
@@ -105,11 +105,13 @@ class Outside:
     """What a deletion also does, outside the database, for the rows it hides: ``hidden`` runs in
     the deletion's transaction once the rows are hidden (it queues its work for after the commit,
     so the deletion never waits on another service); ``restored`` runs in the restore's
-    transaction before they come back. Each gets the ``Deletion`` and returns how many rows it
-    acted on."""
+    transaction before they come back; ``purged`` runs in the purge before they are deleted.
+    Each gets the ``Deletion`` and returns how many rows it acted on."""
 
     hidden: Callable[[Deletion], int]
     restored: Callable[[Deletion], int]
+    # Runs in the purge before the rows go: what is still owed outside is given up, loudly.
+    purged: Callable[[Deletion], int]
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ CASCADE: tuple[Table, ...] = (
         outside=Outside(
             hidden=lambda deletion: removals_begin(deletion, queue=queue_removals),
             restored=removals_cancel,
+            purged=removals_abandon,
         ),
     ),
     Table(

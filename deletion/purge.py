@@ -274,6 +274,8 @@ def _delete_rows(deletion: Deletion) -> None:
         # Every row of the entry, one DELETE per table, whichever deletion hid it (the entry
         # points at its current card revision; Django clears that link as the revisions go).
         for table in CASCADE:
+            if table.outside is not None:
+                table.outside.purged(deletion)
             table.rows_of_entry(deletion.model_id).delete()
         # Rows hidden by earlier, still pending deletions of the entry's files, releases or
         # images went with it: those deletions are finished too.

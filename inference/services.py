@@ -469,6 +469,22 @@ def removals_due(now: datetime | None = None) -> list[int]:
     )
 
 
+def removals_abandon(deletion: Any) -> int:
+    """In the purge of an entry deletion, before the rows go: a removal still pending after the
+    whole retention is given up, and each is logged as an error for administrators to stop by
+    hand. Returns how many."""
+    pending = list(removals_pending(deletion))
+    for service in pending:
+        log.error(
+            "Purging %s while its removal from the inference service is still pending after %d "
+            "attempts (last error: %s); stop it on the inference service by hand",
+            service,
+            service.removal_attempts,
+            service.removal_error or "none",
+        )
+    return len(pending)
+
+
 def removals_pending(deletion: Any) -> QuerySet[InferenceService]:
     """A deletion's services whose removal the deploy service has not confirmed yet."""
     return InferenceService.all_objects.filter(deletion=deletion, status=DeploymentStatus.REMOVING)

@@ -97,10 +97,15 @@ def download(client: Client, model_id: str, file_id: str) -> tuple[int, str]:
 
 def comparable(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Rows as a restore must bring them back: token scope links are recreated (new ids), the
-    Deletion record is new, and a token's last use is not part of what is restored."""
-    kept: dict[str, Any] = {
-        k: v for k, v in rows.items() if k not in {"deletions", "tokenScopes", "tokens"}
-    }
+    Deletion record is new, a token's last use is not part of what is restored, and an inference
+    service's deployment state says what the deploy service did meanwhile (it was removed after
+    the deletion committed: tests/inference/test_inference_deletion.py)."""
+    skipped = {"deletions", "tokenScopes", "tokens", "inferenceServices"}
+    kept: dict[str, Any] = {k: v for k, v in rows.items() if k not in skipped}
+    deployment = {"status", "removal_attempts", "removal_error", "removal_due_at", "updated_at"}
+    kept["inferenceServices"] = [
+        {k: v for k, v in r.items() if k not in deployment} for r in rows["inferenceServices"]
+    ]
     kept["tokenScopes"] = sorted((r["token_id"], r["model_id"]) for r in rows["tokenScopes"])
     kept["tokens"] = [{k: v for k, v in r.items() if k != "last_used_at"} for r in rows["tokens"]]
     return kept
@@ -157,7 +162,8 @@ def test_an_administrator_restores_a_deleted_model_in_the_admin_and_everything_i
     assert page.status_code == 200
     assert messages_of(page) == [
         f"Restored Model {model.name} with its 1 release, 3 files, 1 image, 1 access request, "
-        "3 reviews, 3 responses, 2 card revisions, 3 scans, 3 tokens, 1 webhook."
+        "3 reviews, 3 responses, 2 card revisions, 3 scans, 3 tokens, 1 webhook, "
+        "1 inference service."
     ]
     deletion.refresh_from_db()
     assert deletion.state == Deletion.State.RESTORED

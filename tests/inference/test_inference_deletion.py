@@ -253,3 +253,29 @@ def test_an_unsigned_in_visitor_gets_no_admin(client: Client) -> None:
     response = client.get("/admin/inference/inferenceservice/")
     assert response.status_code == 302
     assert re.search(r"login", response["Location"])
+
+
+def test_a_removal_still_pending_at_the_purge_is_given_up_and_logged(
+    entry: Model,
+    owner: Any,
+    deploy_service: DeployService,
+    eager_tasks: None,
+    django_capture_on_commit_callbacks: Any,
+    caplog: Any,
+) -> None:
+    from deletion.purge import deletion_purge
+    from tests.deletion.purge_helpers import window_passed
+
+    service = add_service(entry, owner)
+    deploy_service.answer_with(503)
+    deletion = delete(owner, entry, django_capture_on_commit_callbacks)
+    window_passed(deletion)
+    with caplog.at_level("ERROR", logger="inference.services"):
+        deletion_purge(deletion_id=deletion.pk)
+    assert Deletion.objects.get(pk=deletion.pk).state == Deletion.State.PURGED
+    assert not InferenceService.all_objects.filter(pk=service.pk).exists()
+    [record] = [
+        r for r in caplog.records if r.name == "inference.services" and r.levelname == "ERROR"
+    ]
+    assert f"Purging {entry.pk}/app:v1 while its removal" in record.getMessage()
+    assert "answered 503" in record.getMessage()
