@@ -54,8 +54,9 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("administration/getting-started", "Getting started"),
             ("administration/app-configuration", "App configuration"),
+            ("administration/microservices", "Microservices"),
             ("administration/file-scanners", "File scanners"),
-            ("administration/helm", "Helm"),
+            ("administration/helm", "Helm and Kubernetes"),
             ("administration/isolated-environments", "Isolated environments"),
             ("administration/schemas", "Schemas"),
             ("administration/review-roles", "Review roles"),

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Entrypoint of the Bailo in Python image. The first argument chooses what the container runs:
 #
-#   web      (default) apply database migrations, then serve HTTP with gunicorn on port 8000
-#   worker   a Celery worker consuming the default, scans, purge and webhooks queues
+#   web      (default) apply database migrations (unless BAILO_MIGRATE_ON_START=0, where a separate
+#            step migrates, as deploy/kubernetes does), then serve HTTP with gunicorn on port 8000
+#   worker   a Celery worker consuming the queues in CELERY_QUEUES (comma-separated; default all:
+#            default, scans, purge, webhooks)
 #   beat     the Celery beat scheduler (run exactly one per deployment)
 #   <other>  executed as given, e.g. `python manage.py createsuperuser` or `bash`
 #
@@ -30,7 +32,9 @@ case $role in
 web)
 	cd -- "$APP_DIR"
 	# Migrations run before the server accepts requests, so no request meets an older schema.
-	python manage.py migrate --noinput
+	if [[ ${BAILO_MIGRATE_ON_START:-1} != 0 ]]; then
+		python manage.py migrate --noinput
+	fi
 	# A 900 s timeout: file uploads and downloads stream through the worker for as long as they
 	# take, and gunicorn would otherwise kill a sync worker after 30 s of one request.
 	exec gunicorn bailo_site.wsgi:application \
@@ -43,7 +47,7 @@ web)
 worker)
 	cd -- "$APP_DIR"
 	exec celery -A bailo_site worker \
-		-Q default,scans,purge,webhooks \
+		-Q "${CELERY_QUEUES:-default,scans,purge,webhooks}" \
 		--loglevel "${LOG_LEVEL:-INFO}" \
 		"$@"
 	;;
