@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run run-stack test lint typecheck stack stack-down stack-status stack-smoke stack-reset clean
+.PHONY: install run run-stack deploy-local deploy-local-down test lint typecheck stack stack-down stack-status stack-smoke stack-reset clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ lint: install
 
 typecheck: install
 	$(VENV)/bin/mypy .
+
+## The production topology on this machine: nginx, two web processes, a worker per queue, beat.
+deploy-local: install
+	scripts/deploy-local.sh up
+
+## Stop what deploy-local started (and the stack, if it started it).
+deploy-local-down:
+	scripts/deploy-local.sh down
 
 stack: install
 	scripts/stack.sh up
