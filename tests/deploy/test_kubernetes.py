@@ -198,6 +198,7 @@ print(json.dumps({
     "registry": registry.is_configured(),
     "debug": settings.DEBUG,
     "clamd": settings.CLAMD_HOST,
+    "cache": settings.CACHES["default"]["BACKEND"],
 }))
 """
 
@@ -238,6 +239,8 @@ def test_every_app_container_starts_in_production_mode_from_what_the_manifests_g
                 "registry": True,
                 "debug": False,
                 "clamd": "127.0.0.1",
+                # Shared by every process: token checks, throttles, registry answers.
+                "cache": "django.core.cache.backends.redis.RedisCache",
             }, f"{name}/{container['name']}"
             checked += 1
     assert checked >= 8
