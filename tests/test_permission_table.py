@@ -97,6 +97,7 @@ ROWS: list[Row] = [
     # --- system (core/api.py) ---------------------------------------------------------------------
     Row("GET", "/config/ui", anywhere=EVERYONE),
     Row("GET", "/system/status", anywhere=EVERYONE),
+    Row("GET", "/system/health", anywhere=EVERYONE),
     Row("GET", "/openapi.json", anywhere=EVERYONE),
     Row("GET", "/entities/me", anywhere=SIGNED_IN),
     # --- entries (models_app/api/entries.py) ------------------------------------------------------

@@ -26,7 +26,7 @@ def assert_bailo_error(response: Any, status: int) -> dict[str, Any]:
 def test_ui_config_is_public() -> None:
     response = Client().get("/api/v2/config/ui")
     assert response.status_code == 200
-    assert response.json()["ui"]["modelDetails"]["states"] == [
+    assert response.json()["uiConfig"]["modelDetails"]["states"] == [
         "Development",
         "Review",
         "Production",
@@ -129,7 +129,29 @@ def test_swagger_ui_loads_only_local_assets() -> None:
     assert "https://" not in html and "http://" not in html.replace("http://testserver", "")
 
 
-def test_system_status_reports_every_component() -> None:
+def test_system_status_answers_as_bailo_does() -> None:
+    response = Client().get("/api/v2/system/status")
+    assert response.status_code == 200
+    assert response.json() == {"ping": "pong", "federation": {"state": "disabled", "id": ""}}
+
+
+def test_system_status_names_the_configured_federation_id(settings: Any) -> None:
+    settings.BAILO_FEDERATION_ID = "west"
     body = Client().get("/api/v2/system/status").json()
+    assert body["federation"] == {"state": "disabled", "id": "west"}
+
+
+def test_system_health_reports_every_component(client_for: Any, outsider: Any) -> None:
+    body = client_for(outsider).get("/api/v2/system/health").json()
     assert set(body["components"]) == {"database", "redis", "s3", "registry", "clamd"}
     assert body["components"]["database"]["state"] == "ok"
+    assert body["components"]["database"]["detail"]
+    assert "millis" in body["components"]["database"]
+
+
+def test_anonymous_callers_see_only_whether_each_component_is_up() -> None:
+    body = Client().get("/api/v2/system/health").json()
+    assert set(body["components"]) == {"database", "redis", "s3", "registry", "clamd"}
+    for component in body["components"].values():
+        assert set(component) == {"state"}
+    assert set(body) == {"ok", "status", "components"}

@@ -1,0 +1,58 @@
+"""Answers as Bailo gives them (issue 15), read through the official ``bailo`` client (3.x).
+
+Where the client has a method for a route, the test calls it; where it has none (``/config/ui``,
+``/system/status``, the OpenAPI document) the test uses the client's own ``Agent``, which is what
+a script written against Bailo would do. Everything runs against a live server in password mode
+with a personal access token, so no step depends on development mode's implicit administrator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bailo import Client
+from bailo.core.agent import TokenAgent
+
+from models_app.policy import TokenAction
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def agent(settings: Any, make_user: Any, make_token: Any) -> Iterator[TokenAgent]:
+    """The client's transport with a token of an administrator holding every action."""
+    settings.BAILO_AUTH_MODE = "password"
+    admin = make_user("fidelity-admin", admin=True)
+    token, secret = make_token(admin, actions=sorted(TokenAction))
+    agent = TokenAgent(access_key=token.access_key, secret_key=secret)
+    yield agent
+    agent.session.close()
+
+
+@pytest.fixture
+def client(agent: TokenAgent, live_server: Any) -> Client:
+    return Client(live_server.url, agent)
+
+
+# --- 1. response shapes ---------------------------------------------------------------------------
+
+
+def test_ui_config_is_wrapped_in_ui_config(agent: TokenAgent, live_server: Any) -> None:
+    body = agent.get(f"{live_server.url}/api/v2/config/ui").json()
+    assert set(body) == {"uiConfig"}
+    assert body["uiConfig"]["modelDetails"]["states"]
+
+
+def test_system_status_answers_ping_and_federation(agent: TokenAgent, live_server: Any) -> None:
+    body = agent.get(f"{live_server.url}/api/v2/system/status").json()
+    assert body == {"ping": "pong", "federation": {"state": "disabled", "id": ""}}
+
+
+def test_filescanning_info_lists_scanner_objects(client: Client) -> None:
+    scanners = client.get_filescanning_info()["scanners"]
+    assert scanners, "at least ModelScan runs"
+    for scanner in scanners:
+        assert {"toolName", "scannerVersion", "artefactKind"} <= set(scanner)
+        assert scanner["artefactKind"] == "file"
