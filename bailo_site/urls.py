@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
+from ninja.openapi.views import openapi_json
 
 from bailo_site.api import api
 from core import docs, views
@@ -32,6 +34,8 @@ urlpatterns: list[Any] = [
         TemplateView.as_view(template_name="core/swagger.html"),
         name="api-docs",
     ),
+    # Bailo serves its OpenAPI document here; the official client's own tests read this path.
+    path("api/v2/api-docs/swagger.json", partial(openapi_json, api=api), name="api-swagger-json"),
     path("api/v2/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("access.tokens.views")),

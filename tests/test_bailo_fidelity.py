@@ -56,3 +56,13 @@ def test_filescanning_info_lists_scanner_objects(client: Client) -> None:
     for scanner in scanners:
         assert {"toolName", "scannerVersion", "artefactKind"} <= set(scanner)
         assert scanner["artefactKind"] == "file"
+
+
+# --- 2. the OpenAPI document at Bailo's path ------------------------------------------------------
+
+
+def test_the_openapi_document_is_served_at_bailos_path(agent: TokenAgent, live_server: Any) -> None:
+    ours = agent.get(f"{live_server.url}/api/v2/openapi.json").json()
+    bailos = agent.get(f"{live_server.url}/api/v2/api-docs/swagger.json").json()
+    assert bailos == ours
+    assert "/api/v2/model/{model_id}" in bailos["paths"]

@@ -99,6 +99,7 @@ ROWS: list[Row] = [
     Row("GET", "/system/status", anywhere=EVERYONE),
     Row("GET", "/system/health", anywhere=EVERYONE),
     Row("GET", "/openapi.json", anywhere=EVERYONE),
+    Row("GET", "/api-docs/swagger.json", anywhere=EVERYONE),
     Row("GET", "/entities/me", anywhere=SIGNED_IN),
     # --- entries (models_app/api/entries.py) ------------------------------------------------------
     Row("POST", "/models", anywhere=SIGNED_IN, body={"name": "New one", "description": "d"}),

@@ -123,6 +123,12 @@ def test_openapi_description_is_served() -> None:
     assert "/api/v2/system/status" in spec["paths"]
 
 
+def test_the_description_is_also_served_at_bailos_path_without_signing_in() -> None:
+    response = Client().get("/api/v2/api-docs/swagger.json")
+    assert response.status_code == 200
+    assert response.json() == Client().get("/api/v2/openapi.json").json()
+
+
 def test_swagger_ui_loads_only_local_assets() -> None:
     html = Client().get("/api/docs").content.decode()
     assert "swagger-ui-bundle.js" in html
