@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bailo import Client
+from bailo import Client, Model
 from bailo.core.agent import TokenAgent
 
 from models_app.policy import TokenAction
+from releases.models import File
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,3 +67,24 @@ def test_the_openapi_document_is_served_at_bailos_path(agent: TokenAgent, live_s
     bailos = agent.get(f"{live_server.url}/api/v2/api-docs/swagger.json").json()
     assert bailos == ours
     assert "/api/v2/model/{model_id}" in bailos["paths"]
+
+
+# --- 3. multipart start names the file by fileId --------------------------------------------------
+
+
+def test_a_multipart_upload_runs_on_the_file_id_bailo_answers(client: Client) -> None:
+    model = Model.create(client, name="Multipart by id", description="d")
+    data = b"0123456789" * 1000
+    started = client.start_multipart_upload(model.model_id, "weights.bin", len(data))
+    file_id = started["fileId"]
+    assert started["file"]["id"] == file_id
+    parts = []
+    for number, chunk in enumerate(started["chunks"], start=1):
+        piece = data[chunk["startByte"] : chunk["endByte"] + 1]
+        answer = client.upload_multipart_part(
+            model.model_id, file_id, started["uploadId"], number, piece
+        )
+        parts.append({"ETag": answer["ETag"], "PartNumber": number})
+    finished = client.finish_multipart_upload(model.model_id, file_id, started["uploadId"], parts)
+    assert finished["file"]["id"] == file_id and finished["file"]["complete"] is True
+    assert File.objects.get(pk=file_id).size == len(data)
