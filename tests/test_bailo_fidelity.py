@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from bailo import Client, Model
 from bailo.core.agent import TokenAgent
+from bailo.core.enums import EntryKind
+from bailo.core.exceptions import BailoException
 
 from models_app.policy import TokenAction
 from releases.models import File
@@ -88,3 +90,14 @@ def test_a_multipart_upload_runs_on_the_file_id_bailo_answers(client: Client) ->
     finished = client.finish_multipart_upload(model.model_id, file_id, started["uploadId"], parts)
     assert finished["file"]["id"] == file_id and finished["file"]["complete"] is True
     assert File.objects.get(pk=file_id).size == len(data)
+
+
+# --- 4. GET /model/{id}?kind= ---------------------------------------------------------------------
+
+
+def test_get_model_filters_by_the_kinds_the_client_names(client: Client) -> None:
+    model = Model.create(client, name="Kind filtered", description="d")
+    found = client.get_model(model.model_id, kind=[EntryKind.MODEL, EntryKind.DATACARD])
+    assert found["model"]["id"] == model.model_id
+    with pytest.raises(BailoException, match="not found"):
+        client.get_model(model.model_id, kind=[EntryKind.DATACARD])

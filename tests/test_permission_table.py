@@ -105,6 +105,14 @@ ROWS: list[Row] = [
     Row("POST", "/models", anywhere=SIGNED_IN, body={"name": "New one", "description": "d"}),
     Row("GET", "/model/no-such-model-000000", anywhere=(404, 404, 404, 404, 404, 404, 401)),
     Row("GET", "/model/{model}", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/model/{model}?kind=model", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    # Both entries are models: asked for data cards only, nobody finds them.
+    Row(
+        "GET",
+        "/model/{model}?kind=data-card",
+        private=(404, 404, 404, 404, 404, 404, 401),
+        public=(404, 404, 404, 404, 404, 404, 401),
+    ),
     Row(
         "PATCH",
         "/model/{model}",

@@ -118,6 +118,37 @@ def test_an_unknown_entry_is_not_found(client_for: Any, site_admin: Any) -> None
     error_of(client_for(site_admin).get("/api/v2/model/no-such-model-000000"), 404)
 
 
+def test_an_entry_of_a_kind_asked_for_is_found(client_for: Any, owner: Any, entry: Any) -> None:
+    client = client_for(owner)
+    assert client.get(f"/api/v2/model/{entry.id}?kind=model").status_code == 200
+    both = f"/api/v2/model/{entry.id}?kind=data-card&kind=model"
+    assert client.get(both).json()["model"]["id"] == entry.id
+    # Kinds Bailo has and this instance does not are valid, and match nothing.
+    other = f"/api/v2/model/{entry.id}?kind=untrusted-model&kind=model"
+    assert client.get(other).status_code == 200
+    error_of(client.get(f"/api/v2/model/{entry.id}?kind=mirrored-data-card"), 404)
+
+
+def test_an_entry_of_another_kind_than_those_asked_for_is_not_found(
+    client_for: Any, owner: Any, entry: Any
+) -> None:
+    client = client_for(owner)
+    path = f"/api/v2/model/{entry.id}?kind=data-card&kind=mirrored-model"
+    error = error_of(client.get(path), 404)
+    assert entry.id in error["message"]
+
+
+def test_an_unknown_kind_is_refused(client_for: Any, owner: Any, entry: Any) -> None:
+    error = error_of(client_for(owner).get(f"/api/v2/model/{entry.id}?kind=spaceship"), 400)
+    assert "spaceship" in error["message"]
+
+
+def test_a_kind_filter_does_not_reveal_a_private_entry(
+    client_for: Any, outsider: Any, entry: Any
+) -> None:
+    error_of(client_for(outsider).get(f"/api/v2/model/{entry.id}?kind=model"), 404)
+
+
 # --- updating entries ----------------------------------------------------------------------------
 
 
