@@ -42,7 +42,13 @@ from models_app.policy import (
     visible_to,
 )
 from models_app.roles import known_roles, review_role_names
-from models_app.schema_validation import check_json_schema, iter_questions, validate_metadata
+from models_app.schema_validation import (
+    check_json_schema,
+    iter_questions,
+    state_refusal,
+    validate_metadata,
+    validation_errors,
+)
 
 CARD_SCHEMA_KIND = {
     EntryKind.MODEL: SchemaKind.MODEL,
@@ -297,14 +303,13 @@ def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Mode
             new_state = _clean_choice(changes["state"], ui["states"], "state")
             if new_state != locked.state and locked.card_id:
                 card = ModelCardRevision.objects.select_related("schema").get(pk=locked.card_id)
-                try:
-                    validate_metadata(card.schema.json_schema, card.metadata, state=new_state)
-                except BadRequest as exc:
+                json_schema = card.schema.json_schema
+                problems = validation_errors(json_schema, card.metadata, state=new_state)
+                if problems:
                     raise BadRequest(
-                        f"The card does not meet the requirements of state '{new_state}'. "
-                        "Complete the card first.",
-                        exc.context,
-                    ) from exc
+                        state_refusal(json_schema, new_state, problems),
+                        {"state": new_state, "validationErrors": problems},
+                    )
             locked.state = new_state
         if "settings" in changes:
             _apply_settings(locked, _clean_settings(changes["settings"], kind=locked.kind))

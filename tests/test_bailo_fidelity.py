@@ -101,3 +101,39 @@ def test_get_model_filters_by_the_kinds_the_client_names(client: Client) -> None
     assert found["model"]["id"] == model.model_id
     with pytest.raises(BailoException, match="not found"):
         client.get_model(model.model_id, kind=[EntryKind.DATACARD])
+
+
+# --- 5. a state the card does not satisfy ---------------------------------------------------------
+
+
+def test_a_state_the_card_cannot_meet_is_refused_naming_the_questions(client: Client) -> None:
+    from models_app.models import Schema
+
+    Schema.objects.create(
+        id="fidelity-states-v1",
+        name="States",
+        kind="model",
+        json_schema={
+            "type": "object",
+            "properties": {
+                "overview": {
+                    "type": "object",
+                    "properties": {
+                        "summary": {
+                            "title": "What does the model do?",
+                            "type": "string",
+                            "requiredByModelStates": ["Production"],
+                        }
+                    },
+                }
+            },
+        },
+    )
+    model = Model.create(client, name="State checked", description="d")
+    model.card_from_schema("fidelity-states-v1")
+    model.state = "Production"
+    with pytest.raises(BailoException, match=r"What does the model do\? \(overview.summary\)"):
+        model.update()
+    model.update_model_card({"overview": {"summary": "Finds cats."}})
+    model.update()
+    assert client.get_model(model.model_id)["model"]["state"] == "Production"

@@ -43,6 +43,41 @@ def with_card(model: Model, user: Any, metadata: dict[str, Any] | None = None) -
     return model
 
 
+STATE_RULES_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "overview": {
+            "title": "Overview",
+            "type": "object",
+            "properties": {
+                "summary": {
+                    "title": "What does the model do?",
+                    "type": "string",
+                    "requiredByModelStates": ["Review", "Production"],
+                },
+                "risks": {
+                    "title": "Known risks",
+                    "type": "string",
+                    "requiredByModelStates": ["Production"],
+                },
+            },
+        }
+    },
+}
+
+
+def with_state_rules(model: Model, user: Any, metadata: dict[str, Any]) -> Model:
+    """A card on a schema whose questions ``Review`` and ``Production`` require."""
+    Schema.objects.get_or_create(
+        id="state-rules-v1",
+        defaults={"name": "State rules", "kind": "model", "json_schema": STATE_RULES_SCHEMA},
+    )
+    card_from_schema(actor=Actor(user=user), model=model, schema_id="state-rules-v1")
+    card_update(actor=Actor(user=user), model=model, metadata=metadata)
+    model.refresh_from_db()
+    return model
+
+
 def collaborators(model: Model) -> list[tuple[str, str]]:
     return list(Collaborator.objects.filter(model=model).values_list("entity", "role"))
 
@@ -241,6 +276,36 @@ def test_a_state_the_card_does_not_satisfy_is_refused_naming_the_state(
     } in (error["context"]["validationErrors"])
     entry.refresh_from_db()
     assert entry.state == ""
+
+
+def test_a_state_change_is_refused_naming_each_question_the_state_needs(
+    client_for: Any, owner: Any, entry: Any
+) -> None:
+    with_state_rules(entry, owner, {"overview": {"summary": ""}})
+    response = send(client_for(owner), "PATCH", f"/model/{entry.id}", {"state": "Production"})
+    error = error_of(response, 400)
+    assert "What does the model do? (overview.summary)" in error["message"]
+    assert "Known risks (overview.risks)" in error["message"]
+    assert error["context"]["state"] == "Production"
+    assert [p["property"] for p in error["context"]["validationErrors"]] == [
+        "overview.risks",
+        "overview.summary",
+    ]
+    entry.refresh_from_db()
+    assert entry.state == ""
+
+
+def test_a_state_whose_questions_are_answered_is_accepted(
+    client_for: Any, owner: Any, entry: Any
+) -> None:
+    with_state_rules(entry, owner, {"overview": {"summary": "Finds cats."}})
+    client = client_for(owner)
+    response = send(client, "PATCH", f"/model/{entry.id}", {"state": "Production"})
+    assert "Known risks" in error_of(response, 400)["message"]
+    assert "What does the model do?" not in error_of(response, 400)["message"]
+    response = send(client, "PATCH", f"/model/{entry.id}", {"state": "Review"})
+    assert response.status_code == 200
+    assert response.json()["model"]["state"] == "Review"
 
 
 def test_unknown_fields_in_an_update_are_refused(client_for: Any, owner: Any, entry: Any) -> None:

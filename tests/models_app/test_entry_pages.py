@@ -460,6 +460,33 @@ def test_a_state_the_card_does_not_satisfy_is_refused_and_nothing_changes(
     assert (model.state, model.name) == ("", "Private model")
 
 
+def test_the_state_field_says_what_each_state_still_needs(
+    client_for: Any, owner: User, entry: Model
+) -> None:
+    from tests.models_app.test_api_entries import with_state_rules
+
+    with_state_rules(entry, owner, {"overview": {"summary": "Finds cats."}})
+    html = page(client_for(owner).get(f"/model/{entry.pk}/settings"))
+    assert 'id="id_details-state_helptext"' in html
+    assert "Production needs answers to: Known risks." in html
+    assert "Review needs" not in html
+
+
+def test_a_refused_state_is_explained_beside_the_state_field(
+    client_for: Any, owner: User, entry: Model
+) -> None:
+    from tests.models_app.test_api_entries import with_state_rules
+
+    with_state_rules(entry, owner, {"overview": {"summary": ""}})
+    response = client_for(owner).post(f"/model/{entry.pk}/settings", details(state="Review"))
+    assert response.status_code == 400
+    html = page(response)
+    assert 'id="id_details-state_error"' in html
+    error = html.split('id="id_details-state_error"', 1)[1].split("</small>", 1)[0]
+    assert "What does the model do? (overview.summary)" in error
+    assert Model.objects.get(pk=entry.pk).state == ""
+
+
 def test_removing_the_last_owner_is_refused(client_for: Any, owner: User, entry: Model) -> None:
     collaborators = ["user:owen", "user:connie", "user:cody", "user:rita"]
     data: dict[str, Any] = {"form": "access", "entity": collaborators, "row-0-remove": "1"}
