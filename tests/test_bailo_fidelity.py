@@ -137,3 +137,20 @@ def test_a_state_the_card_cannot_meet_is_refused_naming_the_questions(client: Cl
     model.update_model_card({"overview": {"summary": "Finds cats."}})
     model.update()
     assert client.get_model(model.model_id)["model"]["state"] == "Production"
+
+
+# --- 6. release notes are any string --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("notes", [" ", ""])
+def test_release_notes_may_be_blank_as_in_bailo(client: Client, notes: str) -> None:
+    model = Model.create(client, name="Blank notes", description="d")
+    model.card_from_schema("minimal-general-v10")
+    release = model.create_release("1.0.0", notes)
+    assert release.notes == notes
+    assert client.get_release(model.model_id, "1.0.0")["release"]["notes"] == notes
+    release.notes = "Now with words"
+    release.update()
+    release.notes = " "
+    release.update()
+    assert client.get_release(model.model_id, "1.0.0")["release"]["notes"] == " "
