@@ -86,7 +86,8 @@ def validation_errors(
 ) -> list[dict[str, str]]:
     """Every problem with ``metadata``, as ``{property, message}``, sorted by property."""
     problems: list[dict[str, str]] = []
-    validator = Draft7Validator(json_schema)
+    # Bailo's validator checks formats (a ``date`` must be YYYY-MM-DD), so ours does too.
+    validator = Draft7Validator(json_schema, format_checker=Draft7Validator.FORMAT_CHECKER)
     for error in validator.iter_errors(metadata):
         location = list(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):

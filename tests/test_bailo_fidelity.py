@@ -154,3 +154,141 @@ def test_release_notes_may_be_blank_as_in_bailo(client: Client, notes: str) -> N
     release.notes = " "
     release.update()
     assert client.get_release(model.model_id, "1.0.0")["release"]["notes"] == " "
+
+
+# --- 7. the default schemas accept what Bailo's accept --------------------------------------------
+
+# A card written for Bailo's default model schema, every question answered.
+BAILO_MODEL_CARD = {
+    "overview": {
+        "modelSummary": "Finds cats in pictures.",
+        "datasets": ["cat-pictures-abc123"],
+        "metrics": [{"name": "accuracy", "value": 0.9}, {"name": "recall", "value": 1}],
+    },
+    "anotherPage": {
+        "sectionOne": {"q1": "one", "q2": "two", "q3": "2026-12-03"},
+        "sectionTwo": {"questionThree": 3.5, "questionFour": True},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        BAILO_MODEL_CARD,
+        {},
+        {"overview": {}},
+        # Bailo's sections do not forbid other keys; only pages and the card do.
+        {"anotherPage": {"sectionOne": {"q9": "extra"}}},
+        {"overview": {"metrics": [{"name": "free-form", "unit": "%"}]}},
+    ],
+)
+def test_the_default_model_schema_accepts_cards_bailo_accepts(
+    client: Client, card: dict[str, Any]
+) -> None:
+    model = Model.create(client, name="Bailo card", description="d")
+    model.card_from_schema("minimal-general-v10")
+    model.update_model_card(card)
+    assert client.get_model_card(model.model_id, "latest")["modelCard"]["metadata"] == card
+
+
+@pytest.mark.parametrize(
+    ("card", "problem"),
+    [
+        ({"performance": {"accuracy": 0.9}}, "performance"),
+        ({"overview": {"intendedUse": "x"}}, "intendedUse"),
+        ({"overview": {"modelSummary": ""}}, "overview.modelSummary"),
+        ({"overview": {"modelSummary": "x" * 5001}}, "overview.modelSummary"),
+        ({"overview": {"datasets": ["a", "a"]}}, "overview.datasets"),
+        ({"overview": {"metrics": [{"name": "n", "value": "high"}]}}, "overview.metrics.0.value"),
+        ({"anotherPage": {"sectionOne": {"q3": "next week"}}}, "anotherPage.sectionOne.q3"),
+        ({"anotherPage": {"sectionTwo": {"questionFour": "yes"}}}, "questionFour"),
+    ],
+)
+def test_the_default_model_schema_refuses_cards_bailo_refuses(
+    client: Client, card: dict[str, Any], problem: str
+) -> None:
+    model = Model.create(client, name="Refused card", description="d")
+    model.card_from_schema("minimal-general-v10")
+    with pytest.raises(BailoException, match=problem):
+        model.update_model_card(card)
+    assert client.get_model_card(model.model_id, "latest")["modelCard"]["version"] == 1
+
+
+def test_an_empty_bailo_card_may_be_in_any_state(client: Client) -> None:
+    """Bailo's default model schema has no ``requiredByModelStates``."""
+    model = Model.create(client, name="Any state", description="d")
+    model.card_from_schema("minimal-general-v10")
+    for state in ("Development", "Review", "Production"):
+        model.state = state
+        model.update()
+
+
+def test_the_default_data_card_schema_accepts_and_refuses_as_bailos(client: Client) -> None:
+    from bailo import Datacard
+
+    card = Datacard.create(client, name="Bailo data card", description="d")
+    card.card_from_schema("minimal-data-card-v10")
+    answers = {"overview": {"storageLocation": "s3://cats/raw", "tags": ["cats", "raw"]}}
+    card.update_data_card(answers)
+    assert Datacard.from_id(client, card.datacard_id).data_card == answers
+    for bad in (
+        {"overview": {"storageLocation": ""}},
+        {"overview": {"tags": ["a", "a"]}},
+        {"overview": {"sensitivity": "Internal"}},
+        {"elsewhere": {}},
+    ):
+        with pytest.raises(BailoException, match="does not match its schema"):
+            card.update_data_card(bad)
+
+
+def test_the_default_access_request_schema_accepts_and_refuses_as_bailos(client: Client) -> None:
+    from bailo import AccessRequest
+
+    model = Model.create(client, name="Asked for", description="d")
+    minimal = AccessRequest.create(client, model.model_id, {"overview": {"name": "Just a name"}})
+    assert minimal.schema_id == "minimal-access-request-general-v10"
+    full = {
+        "overview": {
+            "name": "Everything",
+            "entities": ["user:fidelity-admin"],
+            "endDate": "2099-01-31",
+        }
+    }
+    assert AccessRequest.create(client, model.model_id, full).metadata == full
+    for bad, problem in (
+        ({}, "overview"),
+        ({"overview": {}}, "overview.name"),
+        ({"overview": {"name": "x", "justification": "why"}}, "justification"),
+        ({"overview": {"name": "x", "endDate": "soon"}}, "overview.endDate"),
+        ({"overview": {"name": "x", "entities": "user:someone"}}, "overview.entities"),
+    ):
+        with pytest.raises(BailoException, match=problem):
+            AccessRequest.create(client, model.model_id, bad)
+
+
+def test_a_request_naming_nobody_names_its_requester(client: Client) -> None:
+    from bailo import AccessRequest
+
+    from access.models import AccessRequestEntity
+
+    model = Model.create(client, name="Named", description="d")
+    created = AccessRequest.create(client, model.model_id, {"overview": {"name": "Mine"}})
+    rows = AccessRequestEntity.objects.filter(access_request_id=created.access_request_id)
+    assert [row.entity for row in rows] == ["user:fidelity-admin"]
+
+
+def test_the_default_schemas_name_bailos_review_roles(client: Client) -> None:
+    roles = {
+        schema_id: client.get_schema(schema_id)["schema"]["reviewRoles"]
+        for schema_id in (
+            "minimal-general-v10",
+            "minimal-data-card-v10",
+            "minimal-access-request-general-v10",
+        )
+    }
+    assert roles == {
+        "minimal-general-v10": ["msro", "mtr"],
+        "minimal-data-card-v10": [],
+        "minimal-access-request-general-v10": ["msro"],
+    }

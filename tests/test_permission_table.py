@@ -59,7 +59,6 @@ TABLE_REQUEST = {
     "overview": {
         "name": "Table request",
         "entities": ["user:cody"],
-        "justification": "To fill the table",
     }
 }
 

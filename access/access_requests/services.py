@@ -3,8 +3,9 @@ it, and the download grant an approved request gives.
 
 An access request names the users and groups who need to download an entry's files and pull its
 images, and until when (``metadata.overview``: ``name``, ``entities``, optional ``endDate``), plus
-the answers its schema asks for. Creating one opens a review for each review role of its schema;
-its state is derived from those reviews (``reviews.outcomes.outcome``) and never stored.
+the answers its schema asks for; a request that names nobody names its requester. Creating one
+opens a review for each review role of its schema; its state is derived from those reviews
+(``reviews.outcomes.outcome``) and never stored.
 
 Rules:
 
@@ -113,9 +114,13 @@ def _check_against_schema(schema: Schema, metadata: Any) -> None:
         )
 
 
-def _clean_entities(value: Any) -> list[str]:
-    if not isinstance(value, list) or not value:
-        raise _invalid("overview.entities", "name at least one user or group who needs access")
+def _clean_entities(value: Any, *, requester: str) -> list[str]:
+    # Bailo's default schema does not require anyone to be named; a request that names nobody
+    # is taken as the requester's own (a grant to nobody would be useless).
+    if value is None or value == []:
+        return [requester]
+    if not isinstance(value, list):
+        raise _invalid("overview.entities", "must be a list of users and groups who need access")
     entities: list[str] = []
     for item in value:
         if not isinstance(item, str):
@@ -153,7 +158,7 @@ def _clean_end_date(value: Any, *, keep: date | None = None) -> date | None:
 
 
 def _overview(
-    metadata: dict[str, Any], *, keep_end_date: date | None = None
+    metadata: dict[str, Any], *, requester: str, keep_end_date: date | None = None
 ) -> tuple[str, list[str], date | None]:
     overview = metadata.get("overview")
     if not isinstance(overview, dict):
@@ -161,7 +166,7 @@ def _overview(
     name = overview.get("name")
     if not isinstance(name, str) or not name.strip():
         raise _invalid("overview.name", "is required")
-    entities = _clean_entities(overview.get("entities"))
+    entities = _clean_entities(overview.get("entities"), requester=requester)
     end_date = _clean_end_date(overview.get("endDate"), keep=keep_end_date)
     return name.strip(), entities, end_date
 
@@ -222,7 +227,7 @@ def access_request_create(
         )
     schema = usable_schema(schema_id)
     _check_against_schema(schema, metadata)
-    name, entities, end_date = _overview(metadata)
+    name, entities, end_date = _overview(metadata, requester=f"user:{actor.user.get_username()}")
     with transaction.atomic():
         access_request = AccessRequest.objects.create(
             id=_new_id(name),
@@ -259,7 +264,12 @@ def access_request_update(
     """Replace the request's answers (same schema). See the module docstring for who may."""
     _check_may_change(actor, access_request)
     _check_against_schema(access_request.schema, metadata)
-    _, entities, end_date = _overview(metadata, keep_end_date=access_request.end_date)
+    creator = access_request.created_by or actor.user
+    _, entities, end_date = _overview(
+        metadata,
+        requester=f"user:{creator.get_username()}",
+        keep_end_date=access_request.end_date,
+    )
     with transaction.atomic():
         locked = AccessRequest.objects.select_for_update().filter(pk=access_request.pk).first()
         if locked is None:

@@ -15,7 +15,9 @@ from tests.conftest import basic
 
 pytestmark = pytest.mark.django_db
 
-DEFAULT_IDS = {"minimal-general-v10", "minimal-data-card-v10", "minimal-access-request-general-v10"}
+BAILO_IDS = {"minimal-general-v10", "minimal-data-card-v10", "minimal-access-request-general-v10"}
+OWN_IDS = {"extended-general-v1", "extended-data-card-v1", "extended-access-request-v1"}
+DEFAULT_IDS = BAILO_IDS | OWN_IDS
 SIMPLE_SCHEMA = {
     "type": "object",
     "properties": {"overview": {"type": "object", "properties": {"name": {"type": "string"}}}},
@@ -75,11 +77,11 @@ def test_everyone_signed_in_lists_schemas_including_hidden_ones_by_default(
 @pytest.mark.parametrize(
     "query,expected",
     [
-        ("?kind=model", {"minimal-general-v10", "old-card-v1"}),
-        ("?kind=dataCard", {"minimal-data-card-v10"}),
+        ("?kind=model", {"minimal-general-v10", "extended-general-v1", "old-card-v1"}),
+        ("?kind=dataCard", {"minimal-data-card-v10", "extended-data-card-v1"}),
         ("?hidden=false", DEFAULT_IDS),
         ("?hidden=true", {"old-card-v1"}),
-        ("?kind=model&hidden=false", {"minimal-general-v10"}),
+        ("?kind=model&hidden=false", {"minimal-general-v10", "extended-general-v1"}),
     ],
 )
 def test_schemas_filter_by_kind_and_hidden(

@@ -23,9 +23,14 @@ def page(response: Any) -> str:
     return response.content.decode()
 
 
-def with_card(model: Model, owner: User, metadata: dict[str, Any] | None = None) -> Model:
+def with_card(
+    model: Model,
+    owner: User,
+    metadata: dict[str, Any] | None = None,
+    schema_id: str = "minimal-general-v10",
+) -> Model:
     actor = Actor(user=owner)
-    services.card_from_schema(actor=actor, model=model, schema_id="minimal-general-v10")
+    services.card_from_schema(actor=actor, model=model, schema_id=schema_id)
     if metadata is not None:
         services.card_update(actor=actor, model=model, metadata=metadata)
     return Model.objects.get(pk=model.pk)
@@ -280,6 +285,7 @@ def test_the_card_is_shown_read_only_by_page_with_markdown_rendered(
             "overview": {"modelSummary": "It *detects* things", "tags": ["a", "b"]},
             "performance": {"accuracy": 0.91, "biasReviewed": True},
         },
+        schema_id="extended-general-v1",
     )
     html = page(client_for(consumer).get(f"/model/{entry.pk}"))
     for text in ["Overview", "Intended use", "Performance", "Summary", "<em>detects</em>", "0.91"]:
@@ -450,7 +456,7 @@ def test_an_empty_description_is_a_field_error(client_for: Any, owner: User, ent
 def test_a_state_the_card_does_not_satisfy_is_refused_and_nothing_changes(
     client_for: Any, owner: User, entry: Model
 ) -> None:
-    with_card(entry, owner, {})
+    with_card(entry, owner, {}, schema_id="extended-general-v1")
     response = client_for(owner).post(
         f"/model/{entry.pk}/settings", details(state="Production", name="Changed too")
     )
