@@ -41,7 +41,7 @@ from models_app.policy import (
     require_admin,
     visible_to,
 )
-from models_app.roles import known_roles, review_role_names
+from models_app.roles import REVIEW_ROLE_NAME, known_roles
 from models_app.schema_validation import (
     check_json_schema,
     iter_questions,
@@ -433,9 +433,15 @@ def _clean_review_roles(roles: Any) -> list[str]:
         return []
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise BadRequest("reviewRoles must be a list of review role short names")
-    unknown = sorted(set(roles) - review_role_names())
-    if unknown:
-        raise BadRequest(f"Unknown review role(s): {', '.join(unknown)}")
+    # As in Bailo, a schema may name a role no administrator has defined yet: its reviews open
+    # once the role is created (reviews.roles.services.review_role_create).
+    malformed = [r for r in roles if not REVIEW_ROLE_NAME.match(r)]
+    if malformed:
+        raise BadRequest(
+            f"Review role short names use up to 50 letters, digits, '-' or '_': "
+            f"'{malformed[0][:60]}' does not",
+            {"reviewRoles": malformed[:5]},
+        )
     return list(dict.fromkeys(roles))
 
 

@@ -21,7 +21,14 @@ from core.hooks import Hook, fire_after_commit
 from models_app.models import Model, ModelCardRevision
 from models_app.policy import Action, Actor, Subject, check
 from releases.models import Release
-from reviews.models import AccessRequestSubject, Decision, Response, Review, ReviewKind
+from reviews.models import (
+    AccessRequestSubject,
+    Decision,
+    Response,
+    Review,
+    ReviewKind,
+    ReviewRole,
+)
 
 # Called after commit with each decision recorded on a review (not with comments); the webhooks
 # feature listens (webhooks/apps.py). Failures are logged, never raised.
@@ -56,11 +63,17 @@ def reviews_open(
 ) -> list[Review]:
     """Open the reviews ``roles`` owe ``subject`` (``{"release": ...}`` or
     ``{"access_request": ...}``) that do not exist yet. Safe to call again."""
+    wanted = list(dict.fromkeys(roles))
+    # A role a schema names before an administrator defines it owes its review from the moment
+    # the role is created (reviews.roles.services.review_role_create back-fills then).
+    defined = set(
+        ReviewRole.objects.filter(short_name__in=wanted).values_list("short_name", flat=True)
+    )
     existing = set(Review.all_objects.filter(**subject).values_list("role", flat=True))
     created = [
         Review.objects.create(kind=kind, model_id=model_id, role=role, **subject)
-        for role in dict.fromkeys(roles)
-        if role not in existing
+        for role in wanted
+        if role in defined and role not in existing
     ]
     for review in created:
         _notify_role_holders(review)

@@ -292,3 +292,23 @@ def test_the_default_schemas_name_bailos_review_roles(client: Client) -> None:
         "minimal-data-card-v10": [],
         "minimal-access-request-general-v10": ["msro"],
     }
+
+
+# --- 8. schemas may name review roles that do not exist yet ---------------------------------------
+
+
+def test_a_schema_naming_a_role_not_defined_yet_is_accepted(client: Client) -> None:
+    from bailo import Schema
+    from bailo.core.enums import SchemaKind
+
+    created = Schema.create(
+        client,
+        schema_id="fidelity-legal-v1",
+        name="Legal card",
+        description="Reviewed by a role defined later.",
+        kind=SchemaKind.MODEL,
+        json_schema={"type": "object", "properties": {}},
+        review_roles=["msro", "legal"],
+    )
+    assert created.review_roles == ["msro", "legal"]
+    assert client.get_schema("fidelity-legal-v1")["schema"]["reviewRoles"] == ["msro", "legal"]

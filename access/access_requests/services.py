@@ -27,7 +27,7 @@ keeps them in step with ``metadata`` in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any
 
@@ -46,6 +46,7 @@ from core.hooks import Hook, fire_after_commit
 from models_app.ids import new_entry_id
 from models_app.models import EntryKind, Model, Schema, SchemaKind
 from models_app.policy import Action, Actor, Subject, allowed, check
+from models_app.roles import undefined_review_roles
 from models_app.schema_validation import validation_errors
 from reviews.models import Decision, Response, Review, ReviewKind
 from reviews.outcomes import latest_decisions, outcome, reviews_of
@@ -358,11 +359,12 @@ def reviews_open_for_access_request(access_request: AccessRequest) -> list[Revie
     )
 
 
-def access_requests_backfill(schema: Schema) -> list[Review]:
+def access_requests_backfill(schema: Schema, also_owed: Collection[str] = ()) -> list[Review]:
     """``reviews.roles.services.SCHEMA_BACKFILLS`` listener: after an access-request schema's
-    roles change, open the reviews they owe its requests that are still open (live, not past
-    their end date, not yet approved)."""
+    roles change (or one it names is defined: ``also_owed``), open the reviews they owe its
+    requests that are still open (live, not past their end date, not yet approved)."""
     created: list[Review] = []
+    owed = [*undefined_review_roles(schema.review_roles), *also_owed]
     requests = (
         AccessRequest.objects.filter(schema=schema, model__deleted_at__isnull=True)
         .exclude(end_date__lt=today())
@@ -371,7 +373,7 @@ def access_requests_backfill(schema: Schema) -> list[Review]:
     )
     for access_request in requests:
         if access_request.reviews.exists() and (
-            outcome(list(access_request.reviews.all())) == "approved"
+            outcome(list(access_request.reviews.all()), owed=owed) == "approved"
         ):
             continue
         created += reviews_open_for_access_request(access_request)
