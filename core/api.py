@@ -9,10 +9,13 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from core.authentication import optional_api_auth
-from core.entities import is_admin
+from core.entities import entity_lookup, is_admin
+from core.errors import NotFound
 from core.health import system_status
 
 router = Router(tags=["system"])
+# Bailo's v3 API (``/api/v3``): the few routes it has that v2 does not.
+router_v3 = Router(tags=["system"])
 
 
 @router.get("/config/ui", auth=optional_api_auth)
@@ -45,6 +48,21 @@ def status(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+@router.get("/system/peers")
+def peers(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's peer status, keyed by peer id. Federation is not implemented: there are none."""
+    return {"peers": {}}
+
+
+@router.get("/entity/{dn}/lookup")
+def lookup_entity(request: HttpRequest, dn: str) -> dict[str, Any]:
+    """Who ``user:<dn>`` is (display name, e-mail), for showing people by name."""
+    found = entity_lookup(dn)
+    if found is None:
+        raise NotFound(f"No user {dn[:100]} was found", {"dn": dn[:100]})
+    return {"entity": found}
+
+
 @router.get("/system/health", auth=optional_api_auth, response={200: dict, 503: dict})
 def health(request: HttpRequest) -> Status[dict[str, Any]]:
     """Whether each component answers; 503 when one that is configured does not.
@@ -68,3 +86,15 @@ def health(request: HttpRequest) -> Status[dict[str, Any]]:
         },
     }
     return Status(200 if healthy else 503, body)
+
+
+@router_v3.get("/entities/me")
+def entities_me_v3(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's v3 identity: the caller's ``dn`` and system roles (here only ``admin`` exists)."""
+    user = request.user
+    return {
+        "user": {
+            "dn": user.get_username(),
+            "systemRoles": ["admin"] if is_admin(user) else [],
+        }
+    }

@@ -154,6 +154,47 @@ def comment_add(
     )
 
 
+REACTION_KINDS = ("like", "dislike", "celebrate", "heart")
+
+
+def response_react(*, actor: Actor, response: Response, kind: str) -> Response:
+    """Toggle the caller's ``kind`` reaction on a comment or decision (anyone who may comment on
+    the entry). Reacting twice takes the reaction back."""
+    if kind not in REACTION_KINDS:
+        raise BadRequest(
+            f"Unknown reaction '{kind[:20]}': use one of {', '.join(REACTION_KINDS)}",
+            {"kind": kind[:20]},
+        )
+    model_id = _model_id_of(response)
+    check(actor, Action.COMMENT_ADD, Model.objects.get(pk=model_id))
+    dn = actor.user.get_username()
+    with transaction.atomic():
+        # Locked: two people reacting at once must not overwrite each other's toggle.
+        locked = Response.objects.select_for_update().get(pk=response.pk)
+        reactions = [dict(r) for r in locked.reactions or []]
+        entry = next((r for r in reactions if r.get("kind") == kind), None)
+        if entry is None:
+            reactions.append({"kind": kind, "users": [dn]})
+        elif dn in entry["users"]:
+            entry["users"] = [u for u in entry["users"] if u != dn]
+        else:
+            entry["users"] = [*entry["users"], dn]
+        locked.reactions = [r for r in reactions if r["users"]]
+        # Not updated_at: a reaction is not an edit of the response.
+        Response.objects.filter(pk=locked.pk).update(reactions=locked.reactions)
+    return locked
+
+
+def _model_id_of(response: Response) -> str:
+    if response.review is not None:
+        return response.review.model_id
+    if response.release is not None:
+        return response.release.model_id
+    if response.access_request is not None:
+        return response.access_request.model_id
+    raise NotFound(f"Response {response.pk} not found")
+
+
 def comment_edit(*, actor: Actor, response: Response, text: Any) -> Response:
     """Authors edit their own comments (and the comment of their own decisions)."""
     if response.user_id != getattr(actor.user, "pk", None):

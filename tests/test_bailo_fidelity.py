@@ -312,3 +312,33 @@ def test_a_schema_naming_a_role_not_defined_yet_is_accepted(client: Client) -> N
     )
     assert created.review_roles == ["msro", "legal"]
     assert client.get_schema("fidelity-legal-v1")["schema"]["reviewRoles"] == ["msro", "legal"]
+
+
+# --- 9. peers, entity lookup, v3 identity, reactions ----------------------------------------------
+
+
+def test_the_other_system_routes_answer_in_bailos_shapes(
+    agent: TokenAgent, live_server: Any
+) -> None:
+    base = f"{live_server.url}/api"
+    assert agent.get(f"{base}/v2/system/peers").json() == {"peers": {}}
+    entity = agent.get(f"{base}/v2/entity/fidelity-admin/lookup").json()["entity"]
+    assert entity == {"name": "fidelity-admin", "email": "fidelity-admin@example.org"}
+    me = agent.get(f"{base}/v3/entities/me").json()
+    assert me == {"user": {"dn": "fidelity-admin", "systemRoles": ["admin"]}}
+    with pytest.raises(BailoException, match="nobody-here"):
+        agent.get(f"{base}/v2/entity/nobody-here/lookup")
+
+
+def test_a_reaction_toggles_through_the_clients_transport(
+    client: Client, agent: TokenAgent, live_server: Any
+) -> None:
+    model = Model.create(client, name="Reacted to", description="d")
+    model.card_from_schema("minimal-general-v10")
+    model.create_release("1.0.0", "First", draft=False)
+    url = f"{live_server.url}/api/v2/model/{model.model_id}/release/1.0.0/comment"
+    comment = agent.post(url, json={"comment": "Nice"}).json()["response"]
+    reaction = f"{live_server.url}/api/v2/response/{comment['_id']}/reaction/like"
+    liked = agent.patch(reaction).json()["response"]
+    assert liked["reactions"] == [{"kind": "like", "users": ["fidelity-admin"]}]
+    assert agent.patch(reaction).json()["response"]["reactions"] == []
