@@ -18,6 +18,7 @@ from ninja.renderers import JSONRenderer
 from access.access_requests.api import router as access_requests_router
 from access.tokens.api import router as tokens_router
 from core.api import router as core_router
+from core.api import router_v3 as core_router_v3
 from core.api_helpers import too_large
 from core.authentication import ApiAuthenticationFailed, api_auth
 from core.errors import BailoError, error_body
@@ -131,3 +132,17 @@ api.add_router("", review_roles_router)
 api.add_router("", access_requests_router)
 api.add_router("", webhooks_router)
 api.add_router("", inference_router)
+
+# Bailo's v3 API: the same authentication and error shape, its own routes and description.
+api_v3 = NinjaAPI(
+    title="Bailo",
+    version="3.0.0",
+    description="Routes Bailo serves under /api/v3.",
+    urls_namespace="api-v3",
+    auth=api_auth,
+    renderer=JSONRenderer(),
+    docs_url=None,
+)
+for _exception, _handler in api._exception_handlers.items():
+    api_v3.add_exception_handler(_exception, _handler)
+api_v3.add_router("", core_router_v3)

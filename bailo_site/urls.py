@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -7,8 +8,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
+from ninja.openapi.views import openapi_json
 
-from bailo_site.api import api
+from bailo_site.api import api, api_v3
 from core import docs, views
 
 urlpatterns: list[Any] = [
@@ -32,7 +34,15 @@ urlpatterns: list[Any] = [
         TemplateView.as_view(template_name="core/swagger.html"),
         name="api-docs",
     ),
+    # Bailo serves its OpenAPI document here; the official client's own tests read this path.
+    path("api/v2/api-docs/swagger.json", partial(openapi_json, api=api), name="api-swagger-json"),
     path("api/v2/", api.urls),
+    path(
+        "api/v3/api-docs/swagger.json",
+        partial(openapi_json, api=api_v3),
+        name="api-v3-swagger-json",
+    ),
+    path("api/v3/", api_v3.urls),
     path("admin/", admin.site.urls),
     path("", include("access.tokens.views")),
     path("", include("access.access_requests.urls")),

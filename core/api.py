@@ -1,4 +1,4 @@
-"""System endpoints: UI configuration, the caller's identity, component status."""
+"""System endpoints: UI configuration, the caller's identity, system status and component health."""
 
 from __future__ import annotations
 
@@ -6,18 +6,21 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from core.authentication import optional_api_auth
-from core.entities import is_admin
+from core.entities import entity_lookup, is_admin
+from core.errors import NotFound
 from core.health import system_status
 
 router = Router(tags=["system"])
+# Bailo's v3 API (``/api/v3``): the few routes it has that v2 does not.
+router_v3 = Router(tags=["system"])
 
 
 @router.get("/config/ui", auth=optional_api_auth)
 def config_ui(request: HttpRequest) -> dict[str, Any]:
-    return {"ui": settings.BAILO_UI}
+    return {"uiConfig": settings.BAILO_UI}
 
 
 @router.get("/entities/me")
@@ -35,12 +38,63 @@ def entities_me(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/system/status", auth=optional_api_auth)
 def status(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's answer, which a federated peer reads to decide whether we are reachable.
+
+    Federation is not implemented, so its state is always ``disabled``.
+    """
+    return {
+        "ping": "pong",
+        "federation": {"state": "disabled", "id": settings.BAILO_FEDERATION_ID},
+    }
+
+
+@router.get("/system/peers")
+def peers(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's peer status, keyed by peer id. Federation is not implemented: there are none."""
+    return {"peers": {}}
+
+
+@router.get("/entity/{dn}/lookup")
+def lookup_entity(request: HttpRequest, dn: str) -> dict[str, Any]:
+    """Who ``user:<dn>`` is (display name, e-mail), for showing people by name."""
+    found = entity_lookup(dn)
+    if found is None:
+        raise NotFound(f"No user {dn[:100]} was found", {"dn": dn[:100]})
+    return {"entity": found}
+
+
+@router.get("/system/health", auth=optional_api_auth, response={200: dict, 503: dict})
+def health(request: HttpRequest) -> Status[dict[str, Any]]:
+    """Whether each component answers; 503 when one that is configured does not.
+
+    Versions, engines, bucket names and error texts help an operator and an attacker alike, so
+    only signed-in callers see them; anyone else sees each component's state alone.
+    """
     components = system_status()
     healthy = all(c.state != "error" for c in components)
-    return {
+    detailed = request.user.is_authenticated
+    body = {
         "ok": healthy,
         "status": "ok" if healthy else "degraded",
         "components": {
-            c.name: {"state": c.state, "detail": c.detail, "millis": c.millis} for c in components
+            c.name: (
+                {"state": c.state, "detail": c.detail, "millis": c.millis}
+                if detailed
+                else {"state": c.state}
+            )
+            for c in components
         },
+    }
+    return Status(200 if healthy else 503, body)
+
+
+@router_v3.get("/entities/me")
+def entities_me_v3(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's v3 identity: the caller's ``dn`` and system roles (here only ``admin`` exists)."""
+    user = request.user
+    return {
+        "user": {
+            "dn": user.get_username(),
+            "systemRoles": ["admin"] if is_admin(user) else [],
+        }
     }

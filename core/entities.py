@@ -84,3 +84,17 @@ def entity_search(text: str, limit: int) -> list[tuple[str, str]]:
         .values_list("name", flat=True)[:limit]
     )
     return [("user", name) for name in users] + [("group", name) for name in groups]
+
+
+def entity_lookup(dn: str) -> dict[str, str] | None:
+    """What Bailo's ``GET /entity/{dn}/lookup`` tells about the active user ``dn``: a display
+    name and an e-mail address (no organisation is kept for people here). None when unknown."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=dn, is_active=True).first()
+    if user is None:
+        return None
+    found = {"name": user.get_full_name().strip() or user.get_username()}
+    if user.email:
+        found["email"] = user.email
+    return found

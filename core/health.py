@@ -1,4 +1,4 @@
-"""Checks behind ``GET /api/v2/system/status``: is each component we depend on answering?
+"""Checks behind ``GET /api/v2/system/health``: is each component we depend on answering?
 
 Each check returns ``ok``, ``error`` (with the reason) or ``disabled`` (not configured: the embedded
 default runs without it). Checks use short timeouts so a dead component cannot hang the page.

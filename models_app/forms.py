@@ -64,9 +64,21 @@ class EntryDetailsFields(forms.Form):
         "private ones only by their collaborators.",
     )
 
-    def __init__(self, *args: Any, current: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        current: dict[str, str] | None = None,
+        state_gaps: dict[str, list[str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         current = current or {}
+        if state_gaps:
+            # The same rule the server applies on saving, said before anyone tries.
+            self.fields["state"].help_text = " ".join(
+                f"{state} needs answers to: {', '.join(titles)}."
+                for state, titles in state_gaps.items()
+            )
         self.fields["organisation"].choices = _details_choices(  # type: ignore[attr-defined]
             "organisations", current.get("organisation", "")
         )

@@ -354,9 +354,21 @@ def _refusal(actor: Actor, action: Action, model: Model, subject: Subject | None
     return f"You do not have permission to {action}: it needs the role {' or '.join(needed)}"
 
 
-def get_model_for(actor: Actor, model_id: str, action: Action = Action.MODEL_VIEW) -> Model:
-    """Load a live entry by id and check ``action``; unknown and invisible both give 404."""
-    model = Model.objects.filter(pk=model_id).first()
+def get_model_for(
+    actor: Actor,
+    model_id: str,
+    action: Action = Action.MODEL_VIEW,
+    *,
+    kinds: Collection[str] = (),
+) -> Model:
+    """Load a live entry by id and check ``action``; unknown and invisible both give 404.
+
+    With ``kinds``, an entry of another kind is unknown too (Bailo's ``GET /model/{id}?kind=``).
+    """
+    entries = Model.objects.filter(pk=model_id)
+    if kinds:
+        entries = entries.filter(kind__in=kinds)
+    model = entries.first()
     if model is None:
         raise NotFound(f"Model {model_id} not found", {"modelId": model_id})
     check(actor, action, model)

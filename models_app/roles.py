@@ -7,6 +7,7 @@ in ``REVIEW_ROLE_SOURCES`` (``reviews/apps.py``); this layer only asks which exi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,9 @@ class ReviewRoleInfo:
 
 REVIEW_ROLE_SOURCES: Hook[Callable[[], Iterable[ReviewRoleInfo]]] = Hook("review roles")
 
+# A review role's short name; schemas may name one before an administrator defines it.
+REVIEW_ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
+
 
 def review_roles() -> list[ReviewRoleInfo]:
     """Every review role, by short name."""
@@ -36,6 +40,13 @@ def review_roles() -> list[ReviewRoleInfo]:
 
 def review_role_names() -> set[str]:
     return {r.short_name for r in review_roles()}
+
+
+def undefined_review_roles(names: Iterable[str], defined: set[str] | None = None) -> list[str]:
+    """Those of ``names`` that no administrator has defined yet (``defined``: the known names,
+    when the caller already has them)."""
+    known = review_role_names() if defined is None else defined
+    return [name for name in names if name not in known]
 
 
 def system_role_names() -> dict[str, str]:

@@ -86,7 +86,8 @@ def validation_errors(
 ) -> list[dict[str, str]]:
     """Every problem with ``metadata``, as ``{property, message}``, sorted by property."""
     problems: list[dict[str, str]] = []
-    validator = Draft7Validator(json_schema)
+    # Bailo's validator checks formats (a ``date`` must be YYYY-MM-DD), so ours does too.
+    validator = Draft7Validator(json_schema, format_checker=Draft7Validator.FORMAT_CHECKER)
     for error in validator.iter_errors(metadata):
         location = list(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
@@ -133,3 +134,42 @@ def iter_questions(json_schema: dict[str, Any]) -> Iterator[tuple[str, dict[str,
                 yield _property_path([*prefix, name]), prop
 
     yield from walk(json_schema, [])
+
+
+def question_title(json_schema: dict[str, Any], path: str) -> str:
+    """The title of the question at dot ``path``, or the path itself when it has none."""
+    node: Any = json_schema
+    for part in path.split("."):
+        properties = node.get("properties") if isinstance(node, dict) else None
+        if not isinstance(properties, dict) or not isinstance(properties.get(part), dict):
+            return path
+        node = properties[part]
+    title = node.get("title")
+    return title if isinstance(title, str) and title.strip() else path
+
+
+def state_gaps(json_schema: dict[str, Any], metadata: Any, state: str) -> list[str]:
+    """Dot paths of the questions ``state`` requires (``requiredByModelStates``) left unanswered."""
+    return [path for path in state_required(json_schema, state) if _empty(_lookup(metadata, path))]
+
+
+def state_refusal(json_schema: dict[str, Any], state: str, problems: list[dict[str, str]]) -> str:
+    """Why the card cannot move to ``state``, naming each question by its title and path."""
+
+    def named(items: list[dict[str, str]]) -> str:
+        return ", ".join(
+            f"{question_title(json_schema, p['property'])} ({p['property'] or 'the card'})"
+            for p in items
+        )
+
+    unanswered = [p for p in problems if p["message"].startswith("is required")]
+    invalid = [p for p in problems if not p["message"].startswith("is required")]
+    reasons = []
+    if unanswered:
+        reasons.append(f"it lacks answers to {named(unanswered)}")
+    if invalid:
+        reasons.append(f"these answers do not match the schema: {named(invalid)}")
+    return (
+        f"The card does not meet the requirements of state '{state}': {'; '.join(reasons)}. "
+        "Complete the card first."
+    )

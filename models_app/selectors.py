@@ -18,6 +18,7 @@ from models_app.models import (
     SchemaMigration,
 )
 from models_app.policy import Actor, visible_to
+from models_app.schema_validation import question_title, state_gaps
 
 
 def iso(value: datetime | None) -> str | None:
@@ -95,6 +96,21 @@ def model_json(model: Model) -> dict[str, Any]:
 
 def model_get_detailed(model_id: str) -> Model | None:
     return with_details(Model.objects.filter(pk=model_id)).first()
+
+
+def card_state_gaps(model: Model, states: Iterable[str]) -> dict[str, list[str]]:
+    """For each of ``states`` the current card cannot move to, the titles of the questions that
+    state requires (``requiredByModelStates``) and the card leaves unanswered."""
+    if model.card_id is None:
+        return {}
+    card = ModelCardRevision.objects.select_related("schema").get(pk=model.card_id)
+    json_schema = card.schema.json_schema
+    gaps = {}
+    for state in states:
+        paths = state_gaps(json_schema, card.metadata, state)
+        if paths:
+            gaps[state] = [question_title(json_schema, path) for path in paths]
+    return gaps
 
 
 def card_revisions(model: Model, *, mirrored: bool = False) -> QuerySet[ModelCardRevision]:

@@ -41,8 +41,14 @@ from models_app.policy import (
     require_admin,
     visible_to,
 )
-from models_app.roles import known_roles, review_role_names
-from models_app.schema_validation import check_json_schema, iter_questions, validate_metadata
+from models_app.roles import REVIEW_ROLE_NAME, known_roles
+from models_app.schema_validation import (
+    check_json_schema,
+    iter_questions,
+    state_refusal,
+    validate_metadata,
+    validation_errors,
+)
 
 CARD_SCHEMA_KIND = {
     EntryKind.MODEL: SchemaKind.MODEL,
@@ -297,14 +303,13 @@ def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Mode
             new_state = _clean_choice(changes["state"], ui["states"], "state")
             if new_state != locked.state and locked.card_id:
                 card = ModelCardRevision.objects.select_related("schema").get(pk=locked.card_id)
-                try:
-                    validate_metadata(card.schema.json_schema, card.metadata, state=new_state)
-                except BadRequest as exc:
+                json_schema = card.schema.json_schema
+                problems = validation_errors(json_schema, card.metadata, state=new_state)
+                if problems:
                     raise BadRequest(
-                        f"The card does not meet the requirements of state '{new_state}'. "
-                        "Complete the card first.",
-                        exc.context,
-                    ) from exc
+                        state_refusal(json_schema, new_state, problems),
+                        {"state": new_state, "validationErrors": problems},
+                    )
             locked.state = new_state
         if "settings" in changes:
             _apply_settings(locked, _clean_settings(changes["settings"], kind=locked.kind))
@@ -428,9 +433,15 @@ def _clean_review_roles(roles: Any) -> list[str]:
         return []
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise BadRequest("reviewRoles must be a list of review role short names")
-    unknown = sorted(set(roles) - review_role_names())
-    if unknown:
-        raise BadRequest(f"Unknown review role(s): {', '.join(unknown)}")
+    # As in Bailo, a schema may name a role no administrator has defined yet: its reviews open
+    # once the role is created (reviews.roles.services.review_role_create).
+    malformed = [r for r in roles if not REVIEW_ROLE_NAME.match(r)]
+    if malformed:
+        raise BadRequest(
+            f"Review role short names use up to 50 letters, digits, '-' or '_': "
+            f"'{malformed[0][:60]}' does not",
+            {"reviewRoles": malformed[:5]},
+        )
     return list(dict.fromkeys(roles))
 
 

@@ -50,8 +50,9 @@ def _clean_semver(value: Any) -> Version:
 
 
 def _clean_notes(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest("notes are required: describe what this release contains")
+    """Any string, as Bailo takes it: a blank one too (the release form still asks for words)."""
+    if not isinstance(value, str):
+        raise BadRequest("notes are required, as a string: describe what this release contains")
     if len(value) > MAX_NOTES_LENGTH:
         raise BadRequest(f"notes must be at most {MAX_NOTES_LENGTH:,} characters")
     return value

@@ -212,6 +212,15 @@ def get_responses(request: HttpRequest) -> dict[str, Any]:
     return {"responses": [selectors.response_json(r) for r in responses]}
 
 
+@router.patch("/response/{response_id}/reaction/{kind}", operation_id="patchResponseReaction")
+def patch_response_reaction(request: HttpRequest, response_id: str, kind: str) -> dict[str, Any]:
+    """Toggle the caller's reaction (``like``, ``dislike``, ``celebrate`` or ``heart``)."""
+    actor = Actor.from_request(request)
+    response = _visible_response(actor, response_id)
+    updated = services.response_react(actor=actor, response=response, kind=kind)
+    return {"response": selectors.response_json(updated)}
+
+
 @router.patch("/response/{response_id}", operation_id="patchResponse")
 def patch_response(request: HttpRequest, response_id: str) -> dict[str, Any]:
     """The author changes the comment of their comment or decision: ``{comment}``."""

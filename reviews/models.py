@@ -135,6 +135,9 @@ class Response(TimeStampedModel, SoftDeleteModel):
         "access.AccessRequest", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     comment_edited_at = models.DateTimeField(null=True, blank=True)
+    # Bailo's reactions: ``[{"kind": "like", "users": [dn, ...]}]``, one entry per kind that
+    # someone chose; each person appears at most once per kind.
+    reactions = models.JSONField(default=list, blank=True)
 
     objects = LiveManager()  # type: ignore[assignment,misc]
     all_objects = models.Manager()  # type: ignore[assignment,misc]

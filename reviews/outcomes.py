@@ -25,13 +25,18 @@ def latest_decisions(reviews: Iterable[Review]) -> dict[int, str | None]:
     return result
 
 
-def outcome(reviews: list[Review]) -> str:
+def outcome(reviews: list[Review], *, owed: Iterable[str] = ()) -> str:
     """``approved`` when every review's latest decision approves, ``changes_requested`` when any
-    asks for changes, otherwise ``pending`` (also when no review is owed: ``approved``)."""
+    asks for changes, otherwise ``pending`` (also when no review is owed: ``approved``).
+
+    ``owed`` names roles whose review is due but not open yet (a role a schema names before an
+    administrator defines it): while one of them has no review, the subject is not approved.
+    """
     decisions = latest_decisions(reviews).values()
     if any(d == Decision.REQUEST_CHANGES for d in decisions):
         return "changes_requested"
-    if all(d == Decision.APPROVE for d in decisions):
+    waiting = set(owed) - {review.role for review in reviews}
+    if not waiting and all(d == Decision.APPROVE for d in decisions):
         return "approved"
     return "pending"
 

@@ -161,7 +161,9 @@ def response_json(response: Response) -> dict[str, Any]:
         "kind": response.kind,
         "parentId": parent_id,
         "comment": response.comment,
-        "reactions": [],
+        "reactions": [
+            {"kind": r["kind"], "users": list(r["users"])} for r in response.reactions or []
+        ],
         "createdAt": _iso(response.created_at),
         "updatedAt": _iso(response.updated_at),
     }

@@ -21,7 +21,14 @@ from core.hooks import Hook, fire_after_commit
 from models_app.models import Model, ModelCardRevision
 from models_app.policy import Action, Actor, Subject, check
 from releases.models import Release
-from reviews.models import AccessRequestSubject, Decision, Response, Review, ReviewKind
+from reviews.models import (
+    AccessRequestSubject,
+    Decision,
+    Response,
+    Review,
+    ReviewKind,
+    ReviewRole,
+)
 
 # Called after commit with each decision recorded on a review (not with comments); the webhooks
 # feature listens (webhooks/apps.py). Failures are logged, never raised.
@@ -56,11 +63,17 @@ def reviews_open(
 ) -> list[Review]:
     """Open the reviews ``roles`` owe ``subject`` (``{"release": ...}`` or
     ``{"access_request": ...}``) that do not exist yet. Safe to call again."""
+    wanted = list(dict.fromkeys(roles))
+    # A role a schema names before an administrator defines it owes its review from the moment
+    # the role is created (reviews.roles.services.review_role_create back-fills then).
+    defined = set(
+        ReviewRole.objects.filter(short_name__in=wanted).values_list("short_name", flat=True)
+    )
     existing = set(Review.all_objects.filter(**subject).values_list("role", flat=True))
     created = [
         Review.objects.create(kind=kind, model_id=model_id, role=role, **subject)
-        for role in dict.fromkeys(roles)
-        if role not in existing
+        for role in wanted
+        if role in defined and role not in existing
     ]
     for review in created:
         _notify_role_holders(review)
@@ -139,6 +152,47 @@ def comment_add(
         release=release,
         access_request=access_request,
     )
+
+
+REACTION_KINDS = ("like", "dislike", "celebrate", "heart")
+
+
+def response_react(*, actor: Actor, response: Response, kind: str) -> Response:
+    """Toggle the caller's ``kind`` reaction on a comment or decision (anyone who may comment on
+    the entry). Reacting twice takes the reaction back."""
+    if kind not in REACTION_KINDS:
+        raise BadRequest(
+            f"Unknown reaction '{kind[:20]}': use one of {', '.join(REACTION_KINDS)}",
+            {"kind": kind[:20]},
+        )
+    model_id = _model_id_of(response)
+    check(actor, Action.COMMENT_ADD, Model.objects.get(pk=model_id))
+    dn = actor.user.get_username()
+    with transaction.atomic():
+        # Locked: two people reacting at once must not overwrite each other's toggle.
+        locked = Response.objects.select_for_update().get(pk=response.pk)
+        reactions = [dict(r) for r in locked.reactions or []]
+        entry = next((r for r in reactions if r.get("kind") == kind), None)
+        if entry is None:
+            reactions.append({"kind": kind, "users": [dn]})
+        elif dn in entry["users"]:
+            entry["users"] = [u for u in entry["users"] if u != dn]
+        else:
+            entry["users"] = [*entry["users"], dn]
+        locked.reactions = [r for r in reactions if r["users"]]
+        # Not updated_at: a reaction is not an edit of the response.
+        Response.objects.filter(pk=locked.pk).update(reactions=locked.reactions)
+    return locked
+
+
+def _model_id_of(response: Response) -> str:
+    if response.review is not None:
+        return response.review.model_id
+    if response.release is not None:
+        return response.release.model_id
+    if response.access_request is not None:
+        return response.access_request.model_id
+    raise NotFound(f"Response {response.pk} not found")
 
 
 def comment_edit(*, actor: Actor, response: Response, text: Any) -> Response:

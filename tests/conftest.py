@@ -127,6 +127,7 @@ def seed_defaults() -> None:
     for module in (
         "reviews.migrations.0002_seed_review_roles",
         "models_app.migrations.0002_seed_default_schemas",
+        "models_app.migrations.0005_bailo_default_schemas",
     ):
         importlib.import_module(module).seed(django_apps, None)
 

@@ -34,6 +34,7 @@ from models_app.policy import (
     check_token_action,
     visible_to,
 )
+from models_app.roles import review_role_names, undefined_review_roles
 from models_app.selectors import iso
 from reviews.models import Response, Review
 from reviews.outcomes import outcome
@@ -96,12 +97,18 @@ def access_request_get(*, model: Model, access_request_id: str) -> AccessRequest
     return found
 
 
-def access_request_state(access_request: AccessRequest, *, on: date | None = None) -> str:
-    """``expired``, ``approved``, ``changes_requested`` or ``pending`` (reviews prefetched)."""
+def access_request_state(
+    access_request: AccessRequest, *, on: date | None = None, defined: set[str] | None = None
+) -> str:
+    """``expired``, ``approved``, ``changes_requested`` or ``pending`` (reviews and schema
+    loaded; ``defined``: the review roles that exist, when the caller lists many requests).
+
+    A request whose schema names a role nobody has defined yet waits for that role's review."""
     day = on or _today()
     if access_request.end_date is not None and access_request.end_date < day:
         return EXPIRED
-    return outcome(list(access_request.reviews.all()))
+    owed = undefined_review_roles(access_request.schema.review_roles, defined)
+    return outcome(list(access_request.reviews.all()), owed=owed)
 
 
 def entities_named(access_request: AccessRequest) -> list[str]:
@@ -152,7 +159,7 @@ def approved_requests_for(
     ).filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
     if model_ids is not None:
         candidates = candidates.filter(model_id__in=list(model_ids))
-    candidates = candidates.prefetch_related(
+    candidates = candidates.select_related("schema").prefetch_related(
         Prefetch(
             "reviews",
             queryset=Review.objects.prefetch_related(
@@ -160,7 +167,15 @@ def approved_requests_for(
             ),
         )
     )
-    return [ar for ar in candidates if outcome(list(ar.reviews.all())) == APPROVED]
+    defined = review_role_names()
+    return [
+        ar
+        for ar in candidates
+        if outcome(
+            list(ar.reviews.all()), owed=undefined_review_roles(ar.schema.review_roles, defined)
+        )
+        == APPROVED
+    ]
 
 
 # --- search (GET /access-requests/search) -----------------------------------------------------
@@ -288,9 +303,10 @@ def my_access(*, actor: Actor, on: date | None = None) -> MyAccess:
         entry = by_model.setdefault(model_id, EntryAccess(model=models[model_id]))
         entry.roles.append(RoleHeld(role=role, via=via))
     rows: list[RequestRow] = []
+    defined = review_role_names()
     for access_request in requests:
         access_request.model = models[access_request.model_id]
-        state = access_request_state(access_request, on=day)
+        state = access_request_state(access_request, on=day, defined=defined)
         names_me = access_request.pk in named_ids
         rows.append(
             RequestRow(

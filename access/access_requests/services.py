@@ -3,8 +3,9 @@ it, and the download grant an approved request gives.
 
 An access request names the users and groups who need to download an entry's files and pull its
 images, and until when (``metadata.overview``: ``name``, ``entities``, optional ``endDate``), plus
-the answers its schema asks for. Creating one opens a review for each review role of its schema;
-its state is derived from those reviews (``reviews.outcomes.outcome``) and never stored.
+the answers its schema asks for; a request that names nobody names its requester. Creating one
+opens a review for each review role of its schema; its state is derived from those reviews
+(``reviews.outcomes.outcome``) and never stored.
 
 Rules:
 
@@ -26,7 +27,7 @@ keeps them in step with ``metadata`` in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any
 
@@ -45,6 +46,7 @@ from core.hooks import Hook, fire_after_commit
 from models_app.ids import new_entry_id
 from models_app.models import EntryKind, Model, Schema, SchemaKind
 from models_app.policy import Action, Actor, Subject, allowed, check
+from models_app.roles import undefined_review_roles
 from models_app.schema_validation import validation_errors
 from reviews.models import Decision, Response, Review, ReviewKind
 from reviews.outcomes import latest_decisions, outcome, reviews_of
@@ -113,9 +115,13 @@ def _check_against_schema(schema: Schema, metadata: Any) -> None:
         )
 
 
-def _clean_entities(value: Any) -> list[str]:
-    if not isinstance(value, list) or not value:
-        raise _invalid("overview.entities", "name at least one user or group who needs access")
+def _clean_entities(value: Any, *, requester: str) -> list[str]:
+    # Bailo's default schema does not require anyone to be named; a request that names nobody
+    # is taken as the requester's own (a grant to nobody would be useless).
+    if value is None or value == []:
+        return [requester]
+    if not isinstance(value, list):
+        raise _invalid("overview.entities", "must be a list of users and groups who need access")
     entities: list[str] = []
     for item in value:
         if not isinstance(item, str):
@@ -153,7 +159,7 @@ def _clean_end_date(value: Any, *, keep: date | None = None) -> date | None:
 
 
 def _overview(
-    metadata: dict[str, Any], *, keep_end_date: date | None = None
+    metadata: dict[str, Any], *, requester: str, keep_end_date: date | None = None
 ) -> tuple[str, list[str], date | None]:
     overview = metadata.get("overview")
     if not isinstance(overview, dict):
@@ -161,7 +167,7 @@ def _overview(
     name = overview.get("name")
     if not isinstance(name, str) or not name.strip():
         raise _invalid("overview.name", "is required")
-    entities = _clean_entities(overview.get("entities"))
+    entities = _clean_entities(overview.get("entities"), requester=requester)
     end_date = _clean_end_date(overview.get("endDate"), keep=keep_end_date)
     return name.strip(), entities, end_date
 
@@ -222,7 +228,7 @@ def access_request_create(
         )
     schema = usable_schema(schema_id)
     _check_against_schema(schema, metadata)
-    name, entities, end_date = _overview(metadata)
+    name, entities, end_date = _overview(metadata, requester=f"user:{actor.user.get_username()}")
     with transaction.atomic():
         access_request = AccessRequest.objects.create(
             id=_new_id(name),
@@ -259,7 +265,12 @@ def access_request_update(
     """Replace the request's answers (same schema). See the module docstring for who may."""
     _check_may_change(actor, access_request)
     _check_against_schema(access_request.schema, metadata)
-    _, entities, end_date = _overview(metadata, keep_end_date=access_request.end_date)
+    creator = access_request.created_by or actor.user
+    _, entities, end_date = _overview(
+        metadata,
+        requester=f"user:{creator.get_username()}",
+        keep_end_date=access_request.end_date,
+    )
     with transaction.atomic():
         locked = AccessRequest.objects.select_for_update().filter(pk=access_request.pk).first()
         if locked is None:
@@ -348,11 +359,12 @@ def reviews_open_for_access_request(access_request: AccessRequest) -> list[Revie
     )
 
 
-def access_requests_backfill(schema: Schema) -> list[Review]:
+def access_requests_backfill(schema: Schema, also_owed: Collection[str] = ()) -> list[Review]:
     """``reviews.roles.services.SCHEMA_BACKFILLS`` listener: after an access-request schema's
-    roles change, open the reviews they owe its requests that are still open (live, not past
-    their end date, not yet approved)."""
+    roles change (or one it names is defined: ``also_owed``), open the reviews they owe its
+    requests that are still open (live, not past their end date, not yet approved)."""
     created: list[Review] = []
+    owed = [*undefined_review_roles(schema.review_roles), *also_owed]
     requests = (
         AccessRequest.objects.filter(schema=schema, model__deleted_at__isnull=True)
         .exclude(end_date__lt=today())
@@ -361,7 +373,7 @@ def access_requests_backfill(schema: Schema) -> list[Review]:
     )
     for access_request in requests:
         if access_request.reviews.exists() and (
-            outcome(list(access_request.reviews.all())) == "approved"
+            outcome(list(access_request.reviews.all()), owed=owed) == "approved"
         ):
             continue
         created += reviews_open_for_access_request(access_request)

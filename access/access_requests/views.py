@@ -40,6 +40,7 @@ from models_app.frame import (
 )
 from models_app.models import Model, Schema
 from models_app.policy import Action, Actor, allowed, check
+from models_app.roles import review_role_names
 from reviews.panels import access_request_review_panel, render_review_page
 from reviews.services import comment_add
 
@@ -84,8 +85,8 @@ def _return_to(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def _state(access_request: AccessRequest) -> dict[str, str]:
-    state = selectors.access_request_state(access_request)
+def _state(access_request: AccessRequest, defined: set[str] | None = None) -> dict[str, str]:
+    state = selectors.access_request_state(access_request, defined=defined)
     return {"state": state, "state_label": selectors.STATE_LABELS[state]}
 
 
@@ -98,11 +99,12 @@ def access_request_list(request: HttpRequest, model_id: str) -> HttpResponse:
     """The entry's access requests with their state; a "Request access" button for viewers."""
     model = _load_model(request, model_id, Action.ACCESS_REQUEST_VIEW)
     context = entry_context(request, model, tab=TAB)
+    defined = review_role_names()
     rows = [
         {
             "ar": ar,
             "entities": selectors.entities_named(ar),
-            **_state(ar),
+            **_state(ar, defined),
         }
         for ar in selectors.access_request_list(model=model)
     ]

@@ -323,6 +323,10 @@ EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "bailo@localhost")
 
+# The id this instance would give federated peers in ``GET /api/v2/system/status``; federation
+# itself is not implemented, so the state reported there is always "disabled".
+BAILO_FEDERATION_ID = env.string("BAILO_FEDERATION_ID", "")
+
 # --- What the UI shows (Bailo's ui.* configuration) ---------------------------------------------
 BAILO_UI: dict[str, Any] = {
     "banner": {

@@ -202,7 +202,7 @@ def build_entry(
             AccessRequest(
                 id=f"bench-request-{n}-{uuid.uuid4().hex[:6]}",
                 model=model,
-                schema_id="minimal-access-request-general-v10",
+                schema_id="extended-access-request-v1",
                 metadata={
                     "overview": {
                         "name": f"Request {n}",

@@ -339,10 +339,18 @@ def scanner_version(scanner: Scanner) -> str:
 
 
 def scanners_info() -> list[dict[str, Any]]:
-    """Each configured scanner with its version and whether it answers now."""
+    """Each configured scanner with its version and whether it answers now.
+
+    Every scanner here scans files, so ``artefactKind`` is always ``file`` (Bailo also has image
+    scanners, which this instance does not run).
+    """
     info = []
     for scanner in configured_scanners():
-        entry: dict[str, Any] = {"toolName": scanner.name, "kind": scanner.kind}
+        entry: dict[str, Any] = {
+            "toolName": scanner.name,
+            "artefactKind": "file",
+            "kind": scanner.kind,
+        }
         try:
             entry["scannerVersion"] = scanner.version()
             entry["available"] = True

@@ -38,6 +38,9 @@ SYSTEM_ROLE_DESCRIPTIONS = {
     "owner": "Can do everything, including managing collaborators, settings and deletion.",
 }
 ENTITY_QUERY_MIN_LENGTH = 3
+# Every kind Bailo's client may name. Kinds this instance does not have (untrusted models,
+# mirrored data cards) are valid to ask for; no entry is of them, so they match nothing.
+BAILO_ENTRY_KINDS = (*EntryKind.values, "untrusted-model", "mirrored-data-card")
 ENTITY_QUERY_LIMIT = 20
 
 
@@ -85,7 +88,15 @@ def create_model(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/model/{model_id}")
 def get_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
-    model = get_model_for(Actor.from_request(request), model_id)
+    """``kind`` (repeatable) answers 404 unless the entry is of one of the kinds named."""
+    kinds = request.GET.getlist("kind") + request.GET.getlist("kind[]")
+    unknown = [kind for kind in kinds if kind not in BAILO_ENTRY_KINDS]
+    if unknown:
+        raise BadRequest(
+            f"Unknown kind '{unknown[0][:50]}': use one of {', '.join(BAILO_ENTRY_KINDS)}",
+            {"kind": unknown[0][:50]},
+        )
+    model = get_model_for(Actor.from_request(request), model_id, kinds=kinds)
     return {"model": model_json(model)}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -130,6 +131,7 @@ def _settings_forms(model: Model, data: Any = None, which: str = "") -> dict[str
         bound("details"),
         prefix="details",
         current={"organisation": model.organisation, "state": model.state},
+        state_gaps=selectors.card_state_gaps(model, settings.BAILO_UI["modelDetails"]["states"]),
         initial={
             "name": model.name,
             "description": model.description,
@@ -187,7 +189,11 @@ def entry_settings(request: HttpRequest, model_id: str) -> HttpResponse:
                         actor=Actor.from_request(request), model=model, changes=changes
                     )
                 except BailoError as exc:
-                    errors[which.replace("-", "_")] = exc.message
+                    if which == "details" and "state" in exc.context:
+                        # Said beside the state field, where the choice was made.
+                        forms["details_form"].add_error("state", exc.message)
+                    else:
+                        errors[which.replace("-", "_")] = exc.message
                     status = exc.status
                 else:
                     messages.success(request, "Your changes were saved.")

@@ -22,7 +22,7 @@ from models_app import selectors, services
 from models_app.frame import admin_required
 from models_app.models import Schema, SchemaKind, SchemaMigration
 from models_app.policy import Actor
-from models_app.roles import review_roles
+from models_app.roles import review_role_names, review_roles, undefined_review_roles
 from models_app.schema_validation import iter_questions
 
 View = Callable[..., HttpResponse]
@@ -47,7 +47,12 @@ def _schemas_page(request: HttpRequest, *, error: str = "", status: int = 200) -
     return render(
         request,
         "models_app/admin_schemas.html",
-        {"rows": rows, "error": error, "admin_tab": "schemas"},
+        {
+            "rows": rows,
+            "defined_roles": review_role_names(),
+            "error": error,
+            "admin_tab": "schemas",
+        },
         status=status,
     )
 
@@ -66,7 +71,7 @@ def _schema_field(message: str) -> str:
         "kind ": "kind",
         "jsonSchema": "json_schema",
         "reviewRoles": "review_roles",
-        "Unknown review role": "review_roles",
+        "Review role short names": "review_roles",
     }
     for prefix, field in prefixes.items():
         if message.startswith(prefix):
@@ -150,6 +155,7 @@ def _schema_page(
         "schema_json": json.dumps(schema.json_schema, indent=2),
         "usage": selectors.schema_usage(schema).count(),
         "review_roles": review_roles(),
+        "undefined_roles": undefined_review_roles(schema.review_roles),
         "error": error,
         "admin_tab": "schemas",
     }

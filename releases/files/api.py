@@ -236,7 +236,13 @@ def multipart_start(request: HttpRequest, model_id: str) -> dict[str, Any]:
         size=body.get("size"),
         tags=body.get("tags"),
     )
-    return {"file": file_json(file), "uploadId": file.upload_id, "chunks": chunks}
+    # Bailo answers ``fileId``; the whole ``file`` object is ours and stays for our interface.
+    return {
+        "fileId": file.pk,
+        "file": file_json(file),
+        "uploadId": file.upload_id,
+        "chunks": chunks,
+    }
 
 
 @router.post("/model/{model_id}/files/upload/multipart/part", operation_id="postMultipartPart")

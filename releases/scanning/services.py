@@ -241,9 +241,12 @@ def image_rescan(*, actor: Actor, model_id: str, name: str, tag: str) -> None:
 
 
 def filescanning_info() -> dict[str, Any]:
-    """Bailo's ``{"scanners": [tool names]}`` plus each scanner's version and availability."""
-    info = scanning.scanners_info()
-    return {"scanners": [s["toolName"] for s in info], "scannersInfo": info}
+    """Bailo's ``{"scanners": [{toolName, scannerVersion, artefactKind}]}``.
+
+    Each scanner also says whether it answers now (``available``, and ``message`` when it does
+    not); Bailo's client reads only its own three keys.
+    """
+    return {"scanners": scanning.scanners_info()}
 
 
 # --- the download rule ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ the reviews it was owed (removed with their decisions, since nobody could answer
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -165,18 +165,22 @@ def default_entities_apply(model: Model) -> int:
 
 
 # Other subjects of reviews open the reviews a schema's roles now owe them: the access-requests
-# feature registers its open requests here (access/apps.py). Each returns the reviews it opened.
-SCHEMA_BACKFILLS: Hook[Callable[[Schema], list[Review]]] = Hook(
+# feature registers its open requests here (access/apps.py). Each is called as
+# ``(schema, also_owed)`` and returns the reviews it opened; ``also_owed`` names roles just
+# defined, which the subject owed (without a review) before they were.
+SCHEMA_BACKFILLS: Hook[Callable[[Schema, Collection[str]], list[Review]]] = Hook(
     "reviews owed after a schema change"
 )
 
 
-def reviews_backfill_for_schema(schema: Schema) -> list[Review]:
-    """Open the reviews a schema's roles now owe, after its roles changed. Safe to call again.
+def reviews_backfill_for_schema(schema: Schema, also_owed: Collection[str] = ()) -> list[Review]:
+    """Open the reviews a schema's roles now owe, after its roles changed or one of them was
+    defined. Safe to call again.
 
     - published releases (not minor, not draft, live) whose card version follows the schema;
     - for an access-request schema, the access requests it governs, through ``SCHEMA_BACKFILLS``
-      (open ones only: an approval already given is not taken back by a schema change);
+      (open ones only: an approval already given is not taken back by a schema change; a request
+      that waited for a role in ``also_owed`` was not approved, so it gets that role's review);
     - the roles' default entities join the entries whose current card follows the schema.
     Runs in the caller's transaction; e-mails to the new reviews' holders leave after commit.
     """
@@ -187,7 +191,7 @@ def reviews_backfill_for_schema(schema: Schema) -> list[Review]:
             _add_default_entities(role, entries)
         if schema.kind == "accessRequest":
             for open_reviews in SCHEMA_BACKFILLS:
-                created += open_reviews(schema)
+                created += open_reviews(schema, also_owed)
         else:
             card_follows_schema = ModelCardRevision.all_objects.filter(
                 model_id=OuterRef("model_id"),
@@ -208,6 +212,12 @@ def reviews_backfill_for_schema(schema: Schema) -> list[Review]:
 
 
 # --- create, update, delete ---------------------------------------------------------------------
+
+
+def _schemas_naming(short_name: str) -> list[Schema]:
+    # review_roles is a JSON list; few schemas exist, so filtering in Python works on every
+    # database.
+    return [s for s in Schema.objects.order_by("pk") if short_name in (s.review_roles or [])]
 
 
 def review_role_create(*, actor: Actor, body: Any) -> ReviewRole:
@@ -250,6 +260,10 @@ def review_role_create(*, actor: Actor, body: Any) -> ReviewRole:
             audit_record(
                 action=AuditAction.REVIEW_ROLE_CREATE, actor=actor.user, subject=short_name
             )
+            # Schemas may already name the role (as Bailo allows): the releases and access
+            # requests they govern owe its review from now on, and its default holders join.
+            for schema in _schemas_naming(short_name):
+                reviews_backfill_for_schema(schema, also_owed=(short_name,))
             return role
     except IntegrityError as exc:  # a concurrent create of the same role
         raise Conflict(f"A review role {short_name} already exists") from exc

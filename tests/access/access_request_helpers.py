@@ -16,7 +16,9 @@ from models_app.policy import Actor
 from reviews.models import Response, Review
 from reviews.services import review_respond
 
-SCHEMA = "minimal-access-request-general-v10"
+# Our extended schema: it asks more (who needs access, at least one; why) than Bailo's, which
+# tests/test_bailo_fidelity.py exercises.
+SCHEMA = "extended-access-request-v1"
 _REAL_NOW = timezone.now
 
 
@@ -24,13 +26,16 @@ def answers(
     name: str = "Evaluation for project Kestrel",
     entities: list[str] | None = None,
     end: date | str | None = None,
-    justification: str = "We want to evaluate the model on our own data.",
+    justification: str | None = "We want to evaluate the model on our own data.",
 ) -> dict[str, Any]:
+    """Answers for the extended schema; ``justification=None`` gives Bailo-shaped answers that
+    its default schema (``minimal-access-request-general-v10``) accepts."""
     overview: dict[str, Any] = {
         "name": name,
         "entities": entities if entities is not None else ["user:cody"],
-        "justification": justification,
     }
+    if justification is not None:
+        overview["justification"] = justification
     if end is not None:
         overview["endDate"] = end.isoformat() if isinstance(end, date) else end
     return {"overview": overview}

@@ -122,7 +122,7 @@ def test_a_data_card_takes_no_access_requests(consumer: Any, make_entry: Any) ->
         ({"entities": ["user:cody", "user:cody"]}, "overview.entities", "has non-unique"),
         ({"entities": []}, "overview.entities", "should be non-empty"),
         ({"end": "2001-02-03"}, "overview.endDate", "in the past"),
-        ({"end": "next week"}, "overview.endDate", "YYYY-MM-DD"),
+        ({"end": "next week"}, "overview.endDate", "is not a 'date'"),
         ({"name": ""}, "overview.name", "should be non-empty"),
         ({"justification": ""}, "overview.justification", "should be non-empty"),
     ],

@@ -26,7 +26,7 @@ def assert_bailo_error(response: Any, status: int) -> dict[str, Any]:
 def test_ui_config_is_public() -> None:
     response = Client().get("/api/v2/config/ui")
     assert response.status_code == 200
-    assert response.json()["ui"]["modelDetails"]["states"] == [
+    assert response.json()["uiConfig"]["modelDetails"]["states"] == [
         "Development",
         "Review",
         "Production",
@@ -123,13 +123,93 @@ def test_openapi_description_is_served() -> None:
     assert "/api/v2/system/status" in spec["paths"]
 
 
+def test_the_description_is_also_served_at_bailos_path_without_signing_in() -> None:
+    response = Client().get("/api/v2/api-docs/swagger.json")
+    assert response.status_code == 200
+    assert response.json() == Client().get("/api/v2/openapi.json").json()
+
+
 def test_swagger_ui_loads_only_local_assets() -> None:
     html = Client().get("/api/docs").content.decode()
     assert "swagger-ui-bundle.js" in html
     assert "https://" not in html and "http://" not in html.replace("http://testserver", "")
 
 
-def test_system_status_reports_every_component() -> None:
+def test_system_status_answers_as_bailo_does() -> None:
+    response = Client().get("/api/v2/system/status")
+    assert response.status_code == 200
+    assert response.json() == {"ping": "pong", "federation": {"state": "disabled", "id": ""}}
+
+
+def test_system_status_names_the_configured_federation_id(settings: Any) -> None:
+    settings.BAILO_FEDERATION_ID = "west"
     body = Client().get("/api/v2/system/status").json()
+    assert body["federation"] == {"state": "disabled", "id": "west"}
+
+
+def test_system_health_reports_every_component(client_for: Any, outsider: Any) -> None:
+    body = client_for(outsider).get("/api/v2/system/health").json()
     assert set(body["components"]) == {"database", "redis", "s3", "registry", "clamd"}
     assert body["components"]["database"]["state"] == "ok"
+    assert body["components"]["database"]["detail"]
+    assert "millis" in body["components"]["database"]
+
+
+def test_anonymous_callers_see_only_whether_each_component_is_up() -> None:
+    body = Client().get("/api/v2/system/health").json()
+    assert set(body["components"]) == {"database", "redis", "s3", "registry", "clamd"}
+    for component in body["components"].values():
+        assert set(component) == {"state"}
+    assert set(body) == {"ok", "status", "components"}
+
+
+# --- Bailo's other system routes ------------------------------------------------------------------
+
+
+def test_peers_are_an_empty_map_while_federation_does_not_exist(
+    client_for: Any, outsider: Any
+) -> None:
+    assert client_for(outsider).get("/api/v2/system/peers").json() == {"peers": {}}
+    assert_bailo_error(Client().get("/api/v2/system/peers"), 401)
+
+
+def test_an_entity_lookup_gives_a_display_name_and_e_mail(
+    client_for: Any, outsider: Any, make_user: Any
+) -> None:
+    make_user("ada", first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    body = client_for(outsider).get("/api/v2/entity/ada/lookup").json()
+    assert body == {"entity": {"name": "Ada Lovelace", "email": "ada@example.org"}}
+
+
+def test_an_entity_without_a_full_name_is_named_by_user_name(
+    client_for: Any, outsider: Any, make_user: Any
+) -> None:
+    make_user("bare", first_name="", last_name="", email="")
+    body = client_for(outsider).get("/api/v2/entity/bare/lookup").json()
+    assert body == {"entity": {"name": "bare"}}
+
+
+def test_an_unknown_or_inactive_entity_is_not_found(
+    client_for: Any, outsider: Any, make_user: Any
+) -> None:
+    make_user("gone", is_active=False)
+    client = client_for(outsider)
+    assert (
+        "nobody" in assert_bailo_error(client.get("/api/v2/entity/nobody/lookup"), 404)["message"]
+    )
+    assert_bailo_error(client.get("/api/v2/entity/gone/lookup"), 404)
+    assert_bailo_error(Client().get("/api/v2/entity/gone/lookup"), 401)
+
+
+def test_v3_entities_me_lists_system_roles(client_for: Any, outsider: Any, site_admin: Any) -> None:
+    me = client_for(outsider).get("/api/v3/entities/me").json()
+    assert me == {"user": {"dn": "olive", "systemRoles": []}}
+    admin = client_for(site_admin).get("/api/v3/entities/me").json()
+    assert admin["user"]["systemRoles"] == ["admin"]
+    assert_bailo_error(Client().get("/api/v3/entities/me"), 401)
+
+
+def test_v3_has_its_own_openapi_description() -> None:
+    spec = Client().get("/api/v3/api-docs/swagger.json").json()
+    assert spec["info"]["version"] == "3.0.0"
+    assert "/api/v3/entities/me" in spec["paths"]

@@ -22,7 +22,9 @@ def real_stack(settings: Any) -> None:
 
 
 def test_every_component_is_healthy(real_stack: None) -> None:
-    body = Client().get("/api/v2/system/status").json()
+    response = Client().get("/api/v2/system/health")
+    assert response.status_code == 200
+    body = response.json()
     states = {name: c["state"] for name, c in body["components"].items()}
     assert states == {
         "database": "ok",
@@ -36,8 +38,10 @@ def test_every_component_is_healthy(real_stack: None) -> None:
 
 def test_a_dead_component_is_reported_not_raised(real_stack: None, settings: Any) -> None:
     settings.CLAMD_PORT = 1  # nothing listens there
-    body = Client().get("/api/v2/system/status").json()
-    assert body["components"]["clamd"]["state"] == "error"
+    response = Client().get("/api/v2/system/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["components"]["clamd"] == {"state": "error"}
     assert body["ok"] is False and body["status"] == "degraded"
 
 

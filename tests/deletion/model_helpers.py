@@ -105,7 +105,6 @@ def make_access_request(model: Model, requester: User, name: str = "Project Kite
             "overview": {
                 "name": name,
                 "entities": [f"user:{requester.username}"],
-                "justification": "Needed for the evaluation.",
             }
         },
         created_by=requester,

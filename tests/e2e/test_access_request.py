@@ -54,6 +54,8 @@ def test_request_access_review_with_changes_edit_approve_and_download(
         # The consumer asks for access from the Access requests tab.
         cody.get_by_role("link", name="Access requests").click()
         cody.get_by_role("button", name="Request access").click()
+        # Bailo's default form and our extended one are both offered; this one asks why.
+        cody.get_by_role("button", name="Use Extended access request").click()
         cody.get_by_role("heading", name=f"Request access to {entry.name}").wait_for()
         assert cody.get_by_label("Who needs access").input_value() == "user:cody"
         cody.get_by_label("Name of the request").fill("Kestrel evaluation")

@@ -46,7 +46,7 @@ def test_create_a_model_fill_its_card_fix_an_error_and_compare_versions(
 
     # Choose the general schema.
     page.get_by_role("link", name="Choose a schema").click()
-    page.get_by_role("button", name="Use Minimal general schema").click()
+    page.get_by_role("button", name="Use Extended general model card").click()
     page.get_by_role("heading", name="Edit the card").wait_for()
     assert card_versions(model) == [1]
 

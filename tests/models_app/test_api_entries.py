@@ -43,6 +43,41 @@ def with_card(model: Model, user: Any, metadata: dict[str, Any] | None = None) -
     return model
 
 
+STATE_RULES_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "overview": {
+            "title": "Overview",
+            "type": "object",
+            "properties": {
+                "summary": {
+                    "title": "What does the model do?",
+                    "type": "string",
+                    "requiredByModelStates": ["Review", "Production"],
+                },
+                "risks": {
+                    "title": "Known risks",
+                    "type": "string",
+                    "requiredByModelStates": ["Production"],
+                },
+            },
+        }
+    },
+}
+
+
+def with_state_rules(model: Model, user: Any, metadata: dict[str, Any]) -> Model:
+    """A card on a schema whose questions ``Review`` and ``Production`` require."""
+    Schema.objects.get_or_create(
+        id="state-rules-v1",
+        defaults={"name": "State rules", "kind": "model", "json_schema": STATE_RULES_SCHEMA},
+    )
+    card_from_schema(actor=Actor(user=user), model=model, schema_id="state-rules-v1")
+    card_update(actor=Actor(user=user), model=model, metadata=metadata)
+    model.refresh_from_db()
+    return model
+
+
 def collaborators(model: Model) -> list[tuple[str, str]]:
     return list(Collaborator.objects.filter(model=model).values_list("entity", "role"))
 
@@ -116,6 +151,37 @@ def test_an_outsider_sees_a_public_entry_but_not_a_private_one(
 
 def test_an_unknown_entry_is_not_found(client_for: Any, site_admin: Any) -> None:
     error_of(client_for(site_admin).get("/api/v2/model/no-such-model-000000"), 404)
+
+
+def test_an_entry_of_a_kind_asked_for_is_found(client_for: Any, owner: Any, entry: Any) -> None:
+    client = client_for(owner)
+    assert client.get(f"/api/v2/model/{entry.id}?kind=model").status_code == 200
+    both = f"/api/v2/model/{entry.id}?kind=data-card&kind=model"
+    assert client.get(both).json()["model"]["id"] == entry.id
+    # Kinds Bailo has and this instance does not are valid, and match nothing.
+    other = f"/api/v2/model/{entry.id}?kind=untrusted-model&kind=model"
+    assert client.get(other).status_code == 200
+    error_of(client.get(f"/api/v2/model/{entry.id}?kind=mirrored-data-card"), 404)
+
+
+def test_an_entry_of_another_kind_than_those_asked_for_is_not_found(
+    client_for: Any, owner: Any, entry: Any
+) -> None:
+    client = client_for(owner)
+    path = f"/api/v2/model/{entry.id}?kind=data-card&kind=mirrored-model"
+    error = error_of(client.get(path), 404)
+    assert entry.id in error["message"]
+
+
+def test_an_unknown_kind_is_refused(client_for: Any, owner: Any, entry: Any) -> None:
+    error = error_of(client_for(owner).get(f"/api/v2/model/{entry.id}?kind=spaceship"), 400)
+    assert "spaceship" in error["message"]
+
+
+def test_a_kind_filter_does_not_reveal_a_private_entry(
+    client_for: Any, outsider: Any, entry: Any
+) -> None:
+    error_of(client_for(outsider).get(f"/api/v2/model/{entry.id}?kind=model"), 404)
 
 
 # --- updating entries ----------------------------------------------------------------------------
@@ -197,19 +263,34 @@ def test_removing_the_last_owner_is_refused_and_nothing_changes(
     assert collaborators(entry) == before
 
 
-def test_a_state_the_card_does_not_satisfy_is_refused_naming_the_state(
+def test_a_state_change_is_refused_naming_each_question_the_state_needs(
     client_for: Any, owner: Any, entry: Any
 ) -> None:
-    with_card(entry, owner)
+    with_state_rules(entry, owner, {"overview": {"summary": ""}})
     response = send(client_for(owner), "PATCH", f"/model/{entry.id}", {"state": "Production"})
     error = error_of(response, 400)
-    assert "'Production'" in error["message"]
-    assert {
-        "property": "overview.modelSummary",
-        "message": "is required in state 'Production'",
-    } in (error["context"]["validationErrors"])
+    assert "What does the model do? (overview.summary)" in error["message"]
+    assert "Known risks (overview.risks)" in error["message"]
+    assert error["context"]["state"] == "Production"
+    assert [p["property"] for p in error["context"]["validationErrors"]] == [
+        "overview.risks",
+        "overview.summary",
+    ]
     entry.refresh_from_db()
     assert entry.state == ""
+
+
+def test_a_state_whose_questions_are_answered_is_accepted(
+    client_for: Any, owner: Any, entry: Any
+) -> None:
+    with_state_rules(entry, owner, {"overview": {"summary": "Finds cats."}})
+    client = client_for(owner)
+    response = send(client, "PATCH", f"/model/{entry.id}", {"state": "Production"})
+    assert "Known risks" in error_of(response, 400)["message"]
+    assert "What does the model do?" not in error_of(response, 400)["message"]
+    response = send(client, "PATCH", f"/model/{entry.id}", {"state": "Review"})
+    assert response.status_code == 200
+    assert response.json()["model"]["state"] == "Review"
 
 
 def test_unknown_fields_in_an_update_are_refused(client_for: Any, owner: Any, entry: Any) -> None:
@@ -319,11 +400,19 @@ def test_card_metadata_that_fails_the_schema_lists_each_problem_and_is_not_saved
         client_for(owner),
         "PUT",
         f"/model/{entry.id}/model-cards",
-        {"metadata": {"overview": {"modelSummary": ""}, "performance": {"accuracy": 3}}},
+        {
+            "metadata": {
+                "overview": {"modelSummary": ""},
+                "anotherPage": {"sectionTwo": {"questionThree": "many"}},
+            }
+        },
     )
     error = error_of(response, 400)
     problems = error["context"]["validationErrors"]
-    assert {p["property"] for p in problems} == {"overview.modelSummary", "performance.accuracy"}
+    assert {p["property"] for p in problems} == {
+        "overview.modelSummary",
+        "anotherPage.sectionTwo.questionThree",
+    }
     assert all(set(p) == {"property", "message"} for p in problems)
     assert ModelCardRevision.objects.count() == before
 

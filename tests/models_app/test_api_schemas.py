@@ -15,7 +15,9 @@ from tests.conftest import basic
 
 pytestmark = pytest.mark.django_db
 
-DEFAULT_IDS = {"minimal-general-v10", "minimal-data-card-v10", "minimal-access-request-general-v10"}
+BAILO_IDS = {"minimal-general-v10", "minimal-data-card-v10", "minimal-access-request-general-v10"}
+OWN_IDS = {"extended-general-v1", "extended-data-card-v1", "extended-access-request-v1"}
+DEFAULT_IDS = BAILO_IDS | OWN_IDS
 SIMPLE_SCHEMA = {
     "type": "object",
     "properties": {"overview": {"type": "object", "properties": {"name": {"type": "string"}}}},
@@ -75,11 +77,11 @@ def test_everyone_signed_in_lists_schemas_including_hidden_ones_by_default(
 @pytest.mark.parametrize(
     "query,expected",
     [
-        ("?kind=model", {"minimal-general-v10", "old-card-v1"}),
-        ("?kind=dataCard", {"minimal-data-card-v10"}),
+        ("?kind=model", {"minimal-general-v10", "extended-general-v1", "old-card-v1"}),
+        ("?kind=dataCard", {"minimal-data-card-v10", "extended-data-card-v1"}),
         ("?hidden=false", DEFAULT_IDS),
         ("?hidden=true", {"old-card-v1"}),
-        ("?kind=model&hidden=false", {"minimal-general-v10"}),
+        ("?kind=model&hidden=false", {"minimal-general-v10", "extended-general-v1"}),
     ],
 )
 def test_schemas_filter_by_kind_and_hidden(
@@ -146,7 +148,8 @@ def test_an_invalid_json_schema_is_refused_and_nothing_is_stored(
         ({"jsonSchema": "not an object"}, 400, "jsonSchema must be a JSON object"),
         ({"jsonSchema": {"type": "array"}}, 400, "type: object"),
         ({"kind": "spaceship"}, 400, "kind must be one of"),
-        ({"reviewRoles": ["boss"]}, 400, "Unknown review role"),
+        ({"reviewRoles": ["no boss!"]}, 400, "Review role short names"),
+        ({"reviewRoles": "msro"}, 400, "must be a list"),
         ({"id": ""}, 400, "id is required"),
         ({"id": "minimal-general-v10"}, 409, "already exists"),
     ],

@@ -103,7 +103,7 @@ NESTED = {
 
 
 def test_the_general_schema_renders_a_page_per_top_level_property_with_typed_inputs() -> None:
-    form = build_card_form(load("minimal-general-v10"), {})
+    form = build_card_form(load("extended-general-v1"), {})
     assert [p.title for p in form.pages] == ["Overview", "Intended use", "Performance"]
     kinds = {path: f.kind for path, f in fields_by_path(form).items()}
     assert kinds == {
@@ -121,7 +121,7 @@ def test_the_general_schema_renders_a_page_per_top_level_property_with_typed_inp
 
 
 def test_titles_become_labels_and_descriptions_help_text() -> None:
-    fields = fields_by_path(build_card_form(load("minimal-general-v10"), {}))
+    fields = fields_by_path(build_card_form(load("extended-general-v1"), {}))
     summary = fields["overview.modelSummary"]
     assert summary.label == "Summary"
     assert "Two or three sentences" in summary.hint
@@ -129,13 +129,13 @@ def test_titles_become_labels_and_descriptions_help_text() -> None:
 
 
 def test_schema_required_questions_are_marked_required() -> None:
-    fields = fields_by_path(build_card_form(load("minimal-general-v10"), {}))
+    fields = fields_by_path(build_card_form(load("extended-general-v1"), {}))
     assert fields["overview.modelSummary"].required_marker == "required"
     assert fields["overview.tags"].required_marker == ""
 
 
 def test_state_requirements_are_marked_for_the_entrys_current_state() -> None:
-    schema = load("minimal-general-v10")
+    schema = load("extended-general-v1")
     in_development = fields_by_path(build_card_form(schema, {}, state="Development"))
     in_production = fields_by_path(build_card_form(schema, {}, state="Production"))
     assert in_development["intendedUse.purpose"].required_marker == ""
@@ -145,7 +145,7 @@ def test_state_requirements_are_marked_for_the_entrys_current_state() -> None:
 
 def test_page_completion_counts_answered_questions() -> None:
     form = build_card_form(
-        load("minimal-general-v10"),
+        load("extended-general-v1"),
         {"performance": {"accuracy": 0.9, "biasReviewed": False, "evaluationSummary": " "}},
     )
     performance = form.pages[2]
@@ -154,7 +154,7 @@ def test_page_completion_counts_answered_questions() -> None:
 
 
 def test_the_data_card_schema_renders_select_and_integer_inputs() -> None:
-    fields = fields_by_path(build_card_form(load("minimal-data-card-v10"), {}))
+    fields = fields_by_path(build_card_form(load("extended-data-card-v1"), {}))
     assert fields["overview.sensitivity"].kind == SELECT
     assert fields["overview.recordCount"].kind == NUMBER
     assert fields["overview.recordCount"].step == "1"
@@ -162,7 +162,7 @@ def test_the_data_card_schema_renders_select_and_integer_inputs() -> None:
 
 
 def test_the_access_request_schema_renders_entities_and_a_date() -> None:
-    fields = fields_by_path(build_card_form(load("minimal-access-request-general-v10"), {}))
+    fields = fields_by_path(build_card_form(load("extended-access-request-v1"), {}))
     assert fields["overview.entities"].kind == LIST
     assert "user:alice" in fields["overview.entities"].hint
     assert fields["overview.endDate"].kind == DATE
@@ -171,7 +171,7 @@ def test_the_access_request_schema_renders_entities_and_a_date() -> None:
 def test_existing_answers_fill_the_inputs() -> None:
     fields = fields_by_path(
         build_card_form(
-            load("minimal-general-v10"),
+            load("extended-general-v1"),
             {
                 "overview": {"tags": ["vision", "nlp"], "modelSummary": "Hi"},
                 "intendedUse": {"riskLevel": "High"},
@@ -229,7 +229,7 @@ def test_every_input_gets_a_unique_html_id() -> None:
 
 
 def test_validation_errors_are_attached_to_the_question_their_path_names() -> None:
-    schema = load("minimal-general-v10")
+    schema = load("extended-general-v1")
     metadata = {"performance": {"accuracy": 7}}
     errors = validation_errors(schema, metadata)
     fields = fields_by_path(build_card_form(schema, metadata, errors=errors))
@@ -241,7 +241,7 @@ def test_validation_errors_are_attached_to_the_question_their_path_names() -> No
 
 def test_errors_on_array_items_go_to_the_array_and_unknown_paths_to_the_summary() -> None:
     form = build_card_form(
-        load("minimal-general-v10"),
+        load("extended-general-v1"),
         {},
         errors=[
             {"property": "overview.tags.1", "message": "is not a string"},
@@ -259,7 +259,7 @@ def test_errors_on_array_items_go_to_the_array_and_unknown_paths_to_the_summary(
 
 def test_posted_values_take_their_json_types() -> None:
     metadata = parse_card_post(
-        load("minimal-general-v10"),
+        load("extended-general-v1"),
         post(
             overview__modelSummary="  A model.\r\nTwo lines.  ",
             overview__tags="vision, , nlp ",
@@ -282,7 +282,7 @@ def test_posted_values_take_their_json_types() -> None:
 
 def test_empty_inputs_are_omitted_and_untouched_pages_left_out() -> None:
     metadata = parse_card_post(
-        load("minimal-general-v10"),
+        load("extended-general-v1"),
         post(overview__modelSummary="", overview__tags=" ", performance__accuracy="1"),
     )
     # performance is started, so its unticked box is an answer; overview is not started.
@@ -290,11 +290,11 @@ def test_empty_inputs_are_omitted_and_untouched_pages_left_out() -> None:
 
 
 def test_an_unticked_box_alone_does_not_start_a_page() -> None:
-    assert parse_card_post(load("minimal-general-v10"), post()) == {}
+    assert parse_card_post(load("extended-general-v1"), post()) == {}
 
 
 def test_integers_stay_integers_and_bad_numbers_are_kept_for_validation_to_name() -> None:
-    schema = load("minimal-data-card-v10")
+    schema = load("extended-data-card-v1")
     assert parse_card_post(schema, post(overview__recordCount="12"))["overview"] == {
         "recordCount": 12
     }
@@ -308,7 +308,7 @@ def test_integers_stay_integers_and_bad_numbers_are_kept_for_validation_to_name(
 
 
 def test_infinite_numbers_are_not_accepted_as_numbers() -> None:
-    schema = load("minimal-data-card-v10")
+    schema = load("extended-data-card-v1")
     assert parse_card_post(schema, post(overview__recordCount="inf")) == {
         "overview": {"recordCount": "inf"}
     }
@@ -354,7 +354,7 @@ def test_a_cleared_answer_is_removed_rather_than_saved_empty() -> None:
 
 
 def test_a_rendered_then_parsed_card_round_trips() -> None:
-    schema = load("minimal-general-v10")
+    schema = load("extended-general-v1")
     original = {
         "overview": {"modelSummary": "Hello", "modelOwners": ["user:alice"]},
         "intendedUse": {"riskLevel": "Low"},
@@ -376,7 +376,7 @@ def test_a_rendered_then_parsed_card_round_trips() -> None:
 
 
 def test_comparison_lists_every_question_and_marks_changed_rows() -> None:
-    schema = load("minimal-general-v10")
+    schema = load("extended-general-v1")
     groups = compare_cards(
         schema,
         {"performance": {"accuracy": 0.5}},
@@ -409,7 +409,7 @@ def test_answers_read_the_same_in_the_view_and_the_comparison(value: Any, text: 
 
 def test_markdown_answers_are_rendered_and_sanitised_in_the_view() -> None:
     form = build_card_form(
-        load("minimal-general-v10"),
+        load("extended-general-v1"),
         {"overview": {"modelSummary": "**bold** <script>alert(1)</script>"}},
     )
     html = str(fields_by_path(form)["overview.modelSummary"].display_html)

@@ -14,7 +14,8 @@ from models_app.policy import Actor
 
 pytestmark = pytest.mark.django_db
 
-GENERAL = "minimal-general-v10"
+# Our extended schema: its questions (state rules, enums, dates) are what these pages are tested on.
+GENERAL = "extended-general-v1"
 
 
 def page(response: Any) -> str:
@@ -52,9 +53,9 @@ def test_editors_see_the_visible_schemas_of_their_entrys_kind(
     response = client_for(personas[persona]).get(f"/model/{entry.pk}/schema")
     html = page(response)
     assert response.status_code == 200
-    assert "Minimal general schema" in html
-    assert "Hidden one" not in html and "Minimal data card schema" not in html
-    assert "General access request" not in html
+    assert "Minimal Schema v10" in html and "Extended general model card" in html
+    assert "Hidden one" not in html and "Data Card Schema" not in html
+    assert "Access Request Schema" not in html and "Extended access request" not in html
 
 
 def test_a_data_card_is_offered_data_card_schemas(
@@ -62,7 +63,8 @@ def test_a_data_card_is_offered_data_card_schemas(
 ) -> None:
     card = make_entry("Census", kind="data-card")
     html = page(client_for(owner).get(f"/model/{card.pk}/schema"))
-    assert "Minimal data card schema" in html and "Minimal general schema" not in html
+    assert "Minimal Data Card Schema v10" in html and "Extended data card" in html
+    assert "Minimal Schema v10" not in html
 
 
 @pytest.mark.parametrize("persona", ["consumer", "reviewer"])
@@ -303,7 +305,7 @@ def test_the_history_lists_versions_with_author_and_schema(
     assert response.status_code == 200
     rows = re.findall(r'<th scope="row">(\d+)', html)
     assert rows == ["3", "2", "1"]
-    assert "owen" in html and "minimal-general-v10" in html
+    assert "owen" in html and GENERAL in html
     assert '<option value="2" selected>' in html and '<option value="3" selected>' in html
 
 
@@ -349,3 +351,36 @@ def test_comparing_a_version_that_does_not_exist_is_404(
 ) -> None:
     start_card(entry, owner)
     assert client_for(owner).get(f"/model/{entry.pk}/card/compare?a=1&b=9").status_code == 404
+
+
+def test_bailos_default_model_schema_is_edited_and_saved_through_the_form(
+    client_for: Any, owner: User, entry: Model
+) -> None:
+    services.card_from_schema(actor=Actor(user=owner), model=entry, schema_id="minimal-general-v10")
+    client = client_for(owner)
+    html = page(client.get(f"/model/{entry.pk}/card/edit"))
+    for name in (
+        "card.overview.modelSummary",
+        "card.overview.datasets",
+        "card.overview.metrics",
+        "card.anotherPage.sectionOne.q3",
+        "card.anotherPage.sectionTwo.questionFour",
+    ):
+        field_tag(html, name)
+    response = client.post(
+        f"/model/{entry.pk}/card/edit",
+        {
+            "card.overview.modelSummary": "Finds cats.",
+            "card.overview.metrics": '[{"name": "accuracy", "value": 0.9}]',
+            "card.anotherPage.sectionOne.q3": "2026-12-03",
+        },
+    )
+    assert response.status_code == 302, page(response)
+    card = Model.objects.get(pk=entry.pk).card
+    assert card is not None and card.metadata == {
+        "overview": {
+            "modelSummary": "Finds cats.",
+            "metrics": [{"name": "accuracy", "value": 0.9}],
+        },
+        "anotherPage": {"sectionOne": {"q3": "2026-12-03"}},
+    }

@@ -23,9 +23,14 @@ def page(response: Any) -> str:
     return response.content.decode()
 
 
-def with_card(model: Model, owner: User, metadata: dict[str, Any] | None = None) -> Model:
+def with_card(
+    model: Model,
+    owner: User,
+    metadata: dict[str, Any] | None = None,
+    schema_id: str = "minimal-general-v10",
+) -> Model:
     actor = Actor(user=owner)
-    services.card_from_schema(actor=actor, model=model, schema_id="minimal-general-v10")
+    services.card_from_schema(actor=actor, model=model, schema_id=schema_id)
     if metadata is not None:
         services.card_update(actor=actor, model=model, metadata=metadata)
     return Model.objects.get(pk=model.pk)
@@ -280,6 +285,7 @@ def test_the_card_is_shown_read_only_by_page_with_markdown_rendered(
             "overview": {"modelSummary": "It *detects* things", "tags": ["a", "b"]},
             "performance": {"accuracy": 0.91, "biasReviewed": True},
         },
+        schema_id="extended-general-v1",
     )
     html = page(client_for(consumer).get(f"/model/{entry.pk}"))
     for text in ["Overview", "Intended use", "Performance", "Summary", "<em>detects</em>", "0.91"]:
@@ -450,7 +456,7 @@ def test_an_empty_description_is_a_field_error(client_for: Any, owner: User, ent
 def test_a_state_the_card_does_not_satisfy_is_refused_and_nothing_changes(
     client_for: Any, owner: User, entry: Model
 ) -> None:
-    with_card(entry, owner, {})
+    with_card(entry, owner, {}, schema_id="extended-general-v1")
     response = client_for(owner).post(
         f"/model/{entry.pk}/settings", details(state="Production", name="Changed too")
     )
@@ -458,6 +464,33 @@ def test_a_state_the_card_does_not_satisfy_is_refused_and_nothing_changes(
     assert "does not meet the requirements of state" in page(response)
     model = Model.objects.get(pk=entry.pk)
     assert (model.state, model.name) == ("", "Private model")
+
+
+def test_the_state_field_says_what_each_state_still_needs(
+    client_for: Any, owner: User, entry: Model
+) -> None:
+    from tests.models_app.test_api_entries import with_state_rules
+
+    with_state_rules(entry, owner, {"overview": {"summary": "Finds cats."}})
+    html = page(client_for(owner).get(f"/model/{entry.pk}/settings"))
+    assert 'id="id_details-state_helptext"' in html
+    assert "Production needs answers to: Known risks." in html
+    assert "Review needs" not in html
+
+
+def test_a_refused_state_is_explained_beside_the_state_field(
+    client_for: Any, owner: User, entry: Model
+) -> None:
+    from tests.models_app.test_api_entries import with_state_rules
+
+    with_state_rules(entry, owner, {"overview": {"summary": ""}})
+    response = client_for(owner).post(f"/model/{entry.pk}/settings", details(state="Review"))
+    assert response.status_code == 400
+    html = page(response)
+    assert 'id="id_details-state_error"' in html
+    error = html.split('id="id_details-state_error"', 1)[1].split("</small>", 1)[0]
+    assert "What does the model do? (overview.summary)" in error
+    assert Model.objects.get(pk=entry.pk).state == ""
 
 
 def test_removing_the_last_owner_is_refused(client_for: Any, owner: User, entry: Model) -> None:

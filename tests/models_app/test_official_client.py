@@ -23,7 +23,7 @@ from models_app.policy import TokenAction
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SUMMARY = {"overview": {"modelSummary": "Reads handwritten digits."}}
-DATA_CARD = {"overview": {"storageLocation": "s3://digits/raw", "sensitivity": "Internal"}}
+DATA_CARD = {"overview": {"storageLocation": "s3://digits/raw", "tags": ["digits"]}}
 CLIENT_SCHEMA = {
     "type": "object",
     "properties": {

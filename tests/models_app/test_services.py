@@ -124,7 +124,7 @@ def test_a_card_starts_from_a_schema_and_each_save_is_a_revision(
 
 
 def test_a_card_that_fails_its_schema_is_not_saved(owner: Any, entry: Any) -> None:
-    card_from_schema(actor=Actor(user=owner), model=entry, schema_id="minimal-general-v10")
+    card_from_schema(actor=Actor(user=owner), model=entry, schema_id="extended-general-v1")
     bad = {"overview": {"modelSummary": "ok"}, "performance": {"accuracy": 7}}
     with pytest.raises(BadRequest) as caught:
         card_update(actor=Actor(user=owner), model=entry, metadata=bad)
@@ -135,7 +135,7 @@ def test_a_card_that_fails_its_schema_is_not_saved(owner: Any, entry: Any) -> No
 
 
 def test_missing_required_answers_are_named(owner: Any, entry: Any) -> None:
-    card_from_schema(actor=Actor(user=owner), model=entry, schema_id="minimal-general-v10")
+    card_from_schema(actor=Actor(user=owner), model=entry, schema_id="extended-general-v1")
     with pytest.raises(BadRequest) as caught:
         card_update(actor=Actor(user=owner), model=entry, metadata={"overview": {}})
     assert {"property": "overview.modelSummary", "message": "is required"} in caught.value.context[
@@ -169,7 +169,7 @@ def test_a_second_schema_choice_is_a_conflict(owner: Any, entry: Any) -> None:
 
 def test_state_changes_need_a_card_that_meets_the_state(owner: Any, entry: Any) -> None:
     me = Actor(user=owner)
-    card_from_schema(actor=me, model=entry, schema_id="minimal-general-v10")
+    card_from_schema(actor=me, model=entry, schema_id="extended-general-v1")
     card_update(actor=me, model=entry, metadata=GOOD_CARD)
     with pytest.raises(BadRequest, match="state 'Production'") as caught:
         model_update(actor=me, model=entry, changes={"state": "Production"})
@@ -285,10 +285,17 @@ def test_an_owner_applies_a_final_migration(site_admin: Any, owner: Any, entry: 
 
 def test_schemas_keep_their_property_order() -> None:
     """Page and question order is the schema's key order, on every database."""
-    schema = Schema.objects.get(pk="minimal-general-v10")
+    schema = Schema.objects.get(pk="extended-general-v1")
     assert list(schema.json_schema["properties"]) == ["overview", "intendedUse", "performance"]
     assert list(schema.json_schema["properties"]["overview"]["properties"]) == [
         "modelSummary",
         "tags",
         "modelOwners",
+    ]
+    bailo = Schema.objects.get(pk="minimal-general-v10")
+    assert list(bailo.json_schema["properties"]) == ["overview", "anotherPage"]
+    assert list(bailo.json_schema["properties"]["overview"]["properties"]) == [
+        "modelSummary",
+        "datasets",
+        "metrics",
     ]

@@ -134,6 +134,7 @@ def test_the_official_clients_body_with_flags_as_strings_is_accepted(
         ({"notes": "n"}, 400, "version is required"),
         ({"semver": "1.2", "notes": "n"}, 400, "not a valid semantic version"),
         ({"semver": "1.0.0"}, 400, "notes are required"),
+        ({"semver": "1.0.0", "notes": 7}, 400, "notes are required"),
         ({"semver": "1.0.0", "notes": "n", "fileIds": "abc"}, 400, "fileIds must be a list"),
         ({"semver": "1.0.0", "notes": "n", "fileIds": ["nope"]}, 400, "nope"),
         ({"semver": "1.0.0", "notes": "n", "modelCardVersion": 7}, 400, "no version 7"),

@@ -231,7 +231,7 @@ def test_an_image_the_registry_does_not_hold_is_refused(carded: Any, owner: Any)
 
 @pytest.mark.parametrize(
     "fields",
-    [{"notes": ""}, {"notes": "   "}, {"notes": None}, {"minor": "yes"}, {"draft": 1}],
+    [{"notes": None}, {"notes": 3}, {"minor": "yes"}, {"draft": 1}],
 )
 def test_missing_notes_and_non_boolean_flags_are_refused(
     carded: Any, owner: Any, fields: dict[str, Any]
@@ -239,6 +239,13 @@ def test_missing_notes_and_non_boolean_flags_are_refused(
     with pytest.raises(BadRequest):
         make_release(carded, owner, **fields)
     assert nothing_stored()
+
+
+@pytest.mark.parametrize("notes", ["", " ", "   "])
+def test_blank_notes_are_accepted_as_bailo_accepts_them(
+    carded: Any, owner: Any, notes: str
+) -> None:
+    assert make_release(carded, owner, notes=notes).notes == notes
 
 
 # --- the published hook -------------------------------------------------------------------------
@@ -331,7 +338,8 @@ def test_only_owners_edit_releases(carded: Any, owner: Any, personas: Any, perso
         ({"semver": "nonsense"}, "version of a release cannot change"),
         ({"minor": True}, "minor is fixed"),
         ({"createdBy": "someone"}, "Unknown field"),
-        ({"notes": ""}, "notes are required"),
+        ({"notes": None}, "notes are required"),
+        ({"notes": ["a list"]}, "notes are required"),
         ({"fileIds": ["missing"]}, "not a file of this model"),
         ({"modelCardVersion": 9}, "no version 9"),
     ],

@@ -475,8 +475,12 @@ def test_the_info_endpoint_lists_the_scanners_with_their_versions(
     clamd_up: None, owner: Any, client_for: Any
 ) -> None:
     body = client_for(owner).get("/api/v2/filescanning/info").json()
-    assert body["scanners"] == [scanning.CLAMAV_TOOL, scanning.MODELSCAN_TOOL]
-    versions = {s["toolName"]: s for s in body["scannersInfo"]}
+    assert [s["toolName"] for s in body["scanners"]] == [
+        scanning.CLAMAV_TOOL,
+        scanning.MODELSCAN_TOOL,
+    ]
+    assert {s["artefactKind"] for s in body["scanners"]} == {"file"}
+    versions = {s["toolName"]: s for s in body["scanners"]}
     assert versions[scanning.CLAMAV_TOOL]["available"] is True
     assert versions[scanning.CLAMAV_TOOL]["scannerVersion"][0].isdigit()
     assert (
@@ -489,7 +493,7 @@ def test_the_info_endpoint_reports_a_scanner_that_is_down(
 ) -> None:
     settings.CLAMD_PORT = closed_port()
     body = client_for(owner).get("/api/v2/filescanning/info").json()
-    clam = next(s for s in body["scannersInfo"] if s["toolName"] == scanning.CLAMAV_TOOL)
+    clam = next(s for s in body["scanners"] if s["toolName"] == scanning.CLAMAV_TOOL)
     assert clam["available"] is False and clam["message"]
 
 
@@ -531,7 +535,10 @@ def test_the_official_client_lists_scanners_and_asks_for_a_rescan(
     agent = TokenAgent(access_key=token.access_key, secret_key=secret)
     client = BailoClient(live_server.url, agent)
     try:
-        assert client.get_filescanning_info()["scanners"] == [scanning.MODELSCAN_TOOL]
+        [scanner] = client.get_filescanning_info()["scanners"]
+        assert scanner["toolName"] == scanning.MODELSCAN_TOOL
+        assert scanner["artefactKind"] == "file"
+        assert scanner["scannerVersion"] == scanning.ModelScanScanner().version()
         uploaded = client.simple_upload(entry.pk, "weights.pkl", io.BytesIO(pickle.dumps([1])))
         file_id = uploaded.json()["file"]["id"]
         assert scans(file_id)[scanning.MODELSCAN_TOOL].state == ScanState.COMPLETE

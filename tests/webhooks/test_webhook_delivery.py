@@ -57,7 +57,6 @@ REQUEST = {
     "overview": {
         "name": "Project Kite",
         "entities": ["user:cody"],
-        "justification": "Needed for the evaluation.",
     }
 }
 

@@ -115,7 +115,7 @@ def seed_entries() -> int:
             ],
         )
         if spec["card"] is not None:
-            schema = "minimal-data-card-v10" if kind == "data-card" else "minimal-general-v10"
+            schema = "extended-data-card-v1" if kind == "data-card" else "extended-general-v1"
             card_from_schema(actor=actor, model=model, schema_id=schema)
             card_update(actor=actor, model=model, metadata=spec["card"])
         made += 1
