@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 from ninja.utils import check_csrf
 
+from core.errors import Forbidden
 from core.hooks import Hook
 
 
@@ -122,6 +123,31 @@ class OptionalApiAuth:
         return user if user is not None else _Anonymous()
 
 
+class PersonApiAuth:
+    """For what only a person may do (managing access tokens): a token is refused with 403.
+
+    A token that can list, mint or revoke tokens would let whoever holds one leaked token see the
+    others and cut off their owner; a signed-in session (or dev mode's user) is required instead.
+    """
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = authenticate_request(request)
+        if authenticated_by_token(request):
+            raise TokenRefused(
+                "Access tokens cannot manage access tokens: sign in to list, create or revoke them"
+            )
+        return user
+
+
+class TokenRefused(Forbidden):
+    """The request was made with an access token where only a signed-in person may act."""
+
+
+def authenticated_by_token(request: HttpRequest) -> bool:
+    """Whether this request's credentials were a personal access token (not a session)."""
+    return getattr(request, "token", None) is not None
+
+
 class _Anonymous:
     """A truthy marker so django-ninja lets anonymous callers through optional endpoints."""
 
@@ -133,3 +159,4 @@ class _Anonymous:
 
 api_auth = ApiAuth()
 optional_api_auth = OptionalApiAuth()
+person_api_auth = PersonApiAuth()
