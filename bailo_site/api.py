@@ -21,6 +21,7 @@ from core.api import router as core_router
 from core.api_helpers import too_large
 from core.authentication import ApiAuthenticationFailed, api_auth
 from core.errors import BailoError, error_body
+from core.throttle import TooManyFailures
 from models_app.api.entries import router as entries_router
 from models_app.api.schemas import router as schemas_router
 from models_app.api.search import router as search_router
@@ -56,7 +57,10 @@ def _property(location: Any) -> str:
 
 @api.exception_handler(BailoError)
 def _bailo_error(request: HttpRequest, exc: BailoError) -> HttpResponse:
-    return _json(request, exc.status, exc.body())
+    response = _json(request, exc.status, exc.body())
+    if isinstance(exc, TooManyFailures):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -53,6 +53,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("administration/getting-started", "Getting started"),
             ("administration/app-configuration", "App configuration"),
+            ("administration/operating-safely", "Operating it safely"),
             ("administration/file-scanners", "File scanners"),
             ("administration/helm", "Helm"),
             ("administration/isolated-environments", "Isolated environments"),

@@ -1,0 +1,38 @@
+"""Middleware of the ground floor: the answer to a locked-out sign-in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from core.errors import error_body
+
+SIGNIN_LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again in {minutes} minute{s}."
+
+
+class SignInThrottleMiddleware:
+    """Turns a sign-in refused by the lockout (``core.backends.AdminGroupBackend``) into a 429.
+
+    The lock is noticed inside ``authenticate()``, deep in whichever form called it, which would
+    otherwise answer "wrong user name or password"; this answers every sign-in form alike, with
+    ``Retry-After``, and with a message that is the same whether the account exists or not.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        wait = int(getattr(request, "signin_locked_for", 0) or 0)
+        if wait <= 0:
+            return response
+        minutes = max(1, -(-wait // 60))
+        message = SIGNIN_LOCKED_MESSAGE.format(minutes=minutes, s="" if minutes == 1 else "s")
+        if request.path.startswith("/api/"):
+            locked: HttpResponse = JsonResponse(error_body(message), status=429)
+        else:
+            locked = render(request, "429.html", {"message": message}, status=429)
+        locked["Retry-After"] = str(wait)
+        return locked
