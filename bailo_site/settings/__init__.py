@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -372,6 +373,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Security headers -----------------------------------------------------------------------------
+# Scripts and styles come only from this site, never inline; nothing may frame the pages. data:
+# images are Swagger UI's icons.
+CONTENT_SECURITY_POLICY = env.string(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; base-uri 'self'; frame-ancestors 'none'; object-src 'none'; "
+    "img-src 'self' data:",
+)
+# Off by default: the embedded mode and development run on plain HTTP. In production behind
+# HTTPS, set SECURE_SSL_REDIRECT and SECURE_HSTS_SECONDS (see docs/administration).
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", False)
+# Paths (regular expressions, no leading /) still served over plain HTTP, e.g. a health check.
+SECURE_REDIRECT_EXEMPT = env.strings("SECURE_REDIRECT_EXEMPT", [])
+SECURE_HSTS_SECONDS = int(env.duration("SECURE_HSTS_SECONDS", timedelta(0)).total_seconds())
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", False)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", True)
