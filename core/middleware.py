@@ -1,14 +1,16 @@
-"""Middleware of the ground floor: the Content-Security-Policy, and the answer to a locked-out
-sign-in."""
+"""Middleware of the ground floor: refusing input nothing can store, the Content-Security-Policy,
+and the answer to a locked-out sign-in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.shortcuts import render
 
+from core.bad_input import form_problem, is_unreadable_body, request_line_problem
 from core.errors import error_body
 
 SIGNIN_LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again in {minutes} minute{s}."
@@ -56,3 +58,36 @@ class ContentSecurityPolicyMiddleware:
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
         return response
+
+
+def bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    """A 400 in Bailo's error shape for the API, the error page for the interface (with a way
+    back to the same page without its query string)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(message), status=400)
+    context = {"message": message, "start_again": request.path if request.GET else ""}
+    return render(request, "400.html", context, status=400)
+
+
+class BadInputMiddleware:
+    """Refuses, before any view runs, a path, query string or form that holds what cannot be
+    stored (``core.bad_input``), and answers a body the server could not read with a 400."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        problem = request_line_problem(request)
+        if problem is None and not request.path.startswith("/api/"):
+            try:
+                problem = form_problem(request)
+            except (RequestDataTooBig, UnreadablePostError):
+                problem = None  # the view's own handling answers these
+        if problem:
+            return bad_request(request, problem)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_unreadable_body(exception):
+            return bad_request(request, "The request body could not be read")
+        return None

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
 
 from access.tokens import selectors, services
+from core.api_helpers import read_json
 from core.authentication import person_api_auth
-from core.errors import BadRequest
 from models_app.policy import TOKEN_ACTION_CATALOGUE, Actor
 
 router = Router(tags=["token"])
 # Listing, minting and revoking tokens is for a signed-in person only: a token is refused (403).
 
 
-def _json_object(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("The request body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object")
-    return body
-
-
 @router.post("/user/tokens", auth=person_api_auth)
 def post_user_token(request: HttpRequest) -> dict[str, Any]:
     """Mint a token. The secret key appears in this response and nowhere else, ever."""
-    body = _json_object(request)
+    body = read_json(request)
     token, secret = services.token_create(
         actor=Actor.from_request(request),
         description=body.get("description"),
