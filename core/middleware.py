@@ -1,5 +1,5 @@
-"""Middleware of the ground floor: refusing input nothing can store, the Content-Security-Policy,
-and the answer to a locked-out sign-in."""
+"""Middleware of the ground floor: refusing input nothing can store, closing the connection after
+an early refusal, the Content-Security-Policy, and the answer to a locked-out sign-in."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostE
 from django.shortcuts import render
 
 from core.bad_input import form_problem, is_unreadable_body, request_line_problem
+from core.connection import body_left_unread, can_send_connection_header
 from core.errors import error_body
 
 SIGNIN_LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again in {minutes} minute{s}."
@@ -91,3 +92,22 @@ class BadInputMiddleware:
         if is_unreadable_body(exception):
             return bad_request(request, "The request body could not be read")
         return None
+
+
+class EarlyRefusalMiddleware:
+    """Marks a refusal (4xx or 5xx) sent while some of the request body is unread with
+    ``Connection: close`` (see ``core.connection``). Outermost but for the security headers, so
+    it sees the final response, whichever middleware or view refused."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and body_left_unread(request)
+            and can_send_connection_header(request)
+        ):
+            response["Connection"] = "close"
+        return response
