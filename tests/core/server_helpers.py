@@ -33,16 +33,16 @@ def database_url() -> str:
 
 
 @contextmanager
-def http_server(kind: str, **extra_env: str) -> Iterator[int]:
+def http_server(kind: str, replace_env: dict[str, str] | None = None) -> Iterator[int]:
     """Serve the app on a free port with ``kind`` ("gunicorn" or "runserver") in dev auth mode
-    (requests without credentials act as ``user``), against this test's database."""
+    (requests without credentials act as ``user``), against this test's database, or with
+    exactly the environment ``replace_env``."""
     port = free_port()
-    env = {
+    env = replace_env or {
         **os.environ,
         "DEBUG": "1",
         "BAILO_AUTH_MODE": "dev",
         "DATABASE_URL": database_url(),
-        **extra_env,
     }
     if kind == "gunicorn":
         command = [
