@@ -93,7 +93,10 @@ def test_the_deploy_check_is_clean_on_the_documented_production_configuration() 
     environment = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("BAILO_", "OIDC_", "SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"))
+        # DJANGO_*: the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process.
+        if not k.startswith(
+            ("BAILO_", "OIDC_", "SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_")
+        )
     }
     environment |= {"BAILO_ENV_FILE": "none", "DJANGO_SETTINGS_MODULE": "bailo_site.settings"}
     environment |= documented_production_environment()
