@@ -19,9 +19,11 @@ from access.access_requests.api import router as access_requests_router
 from access.tokens.api import router as tokens_router
 from core.api import router as core_router
 from core.api import router_v3 as core_router_v3
-from core.api_helpers import too_large
+from core.api_helpers import StrictJsonParser, too_large
 from core.authentication import ApiAuthenticationFailed, api_auth
+from core.bad_input import is_unreadable_body
 from core.errors import BailoError, error_body
+from core.throttle import TooManyFailures
 from inference.api import router as inference_router
 from models_app.api.entries import router as entries_router
 from models_app.api.schemas import router as schemas_router
@@ -43,6 +45,7 @@ api = NinjaAPI(
     urls_namespace="api-v2",
     auth=api_auth,
     renderer=JSONRenderer(),
+    parser=StrictJsonParser(),
     docs_url=None,
 )
 
@@ -58,7 +61,10 @@ def _property(location: Any) -> str:
 
 @api.exception_handler(BailoError)
 def _bailo_error(request: HttpRequest, exc: BailoError) -> HttpResponse:
-    return _json(request, exc.status, exc.body())
+    response = _json(request, exc.status, exc.body())
+    if isinstance(exc, TooManyFailures):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -93,6 +99,10 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, BailoError):
+        # django-ninja wraps what the body parser raised in "Cannot parse request body": the
+        # parser's own message says what is wrong.
+        return _bailo_error(request, exc.__cause__)
     return _json(request, exc.status_code, error_body(str(exc)))
 
 
@@ -114,6 +124,8 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if is_unreadable_body(exc):
+        return _json(request, 400, error_body("The request body could not be read"))
     log.exception("Unhandled API error on %s %s", request.method, request.path)
     return _json(request, 500, error_body("Internal server error"))
 
@@ -141,6 +153,7 @@ api_v3 = NinjaAPI(
     urls_namespace="api-v3",
     auth=api_auth,
     renderer=JSONRenderer(),
+    parser=StrictJsonParser(),
     docs_url=None,
 )
 for _exception, _handler in api._exception_handlers.items():

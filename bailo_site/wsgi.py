@@ -4,5 +4,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from core.connection import close_aware
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bailo_site.settings")
-application = get_wsgi_application()
+# close_aware: a refusal sent before the request body was read closes the connection.
+application = close_aware(get_wsgi_application())

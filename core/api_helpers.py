@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja.parser import Parser
 
+from core.bad_input import json_loads_strict
 from core.errors import BadRequest, PayloadTooLarge
 
 
@@ -23,7 +24,8 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
     """The request body as a JSON object; an empty body counts as ``{}``.
 
     Raises ``PayloadTooLarge`` (413) past ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django refuses to read
-    such a body) and ``BadRequest`` (400) for anything that is not a JSON object.
+    such a body) and ``BadRequest`` (400) for anything that is not a JSON object, or that holds
+    what cannot be stored (``core.bad_input.json_loads_strict``).
     """
     try:
         raw = request.body
@@ -31,10 +33,7 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
         raise too_large() from exc
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
-        raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+    body = json_loads_strict(raw)
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object")
     return body
@@ -56,3 +55,14 @@ def json_with_count(body: dict[str, Any], count: int) -> HttpResponse:
     response = JsonResponse(body)
     response["x-count"] = str(count)
     return response
+
+
+class StrictJsonParser(Parser):
+    """django-ninja's body parser for the API, with the same refusals as ``read_json``."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            raw = request.body
+        except RequestDataTooBig as exc:
+            raise too_large() from exc
+        return json_loads_strict(raw)

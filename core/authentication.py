@@ -1,5 +1,8 @@
 """Who is calling the API: a personal access token, a signed-in session, or (dev mode) ``user``.
 
+Failed HTTP Basic checks are counted per client address and per access key (``core.throttle``);
+past a limit the caller gets a 429 with ``Retry-After`` before any secret is verified.
+
 Order matters. Credentials that are present are always checked and a bad one is refused with 401,
 even in dev mode: falling back to the dev user would hide a broken token from its owner.
 
@@ -21,6 +24,8 @@ from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 from ninja.utils import check_csrf
 
+from core import throttle
+from core.errors import Forbidden
 from core.hooks import Hook
 
 
@@ -41,6 +46,9 @@ class ApiAuthenticationFailed(AuthenticationError):
     def __init__(self, message: str) -> None:
         super().__init__(401, message)
         self.message = message
+
+
+TOKEN_LOCKED_MESSAGE = "Too many failed authentication attempts: try again later"
 
 
 def parse_basic(header: str) -> tuple[str, str] | None:
@@ -84,8 +92,15 @@ def authenticate_request(request: HttpRequest) -> AbstractBaseUser | None:
             raise ApiAuthenticationFailed(
                 "Unsupported Authorization header: use HTTP Basic with accessKey:secretKey"
             )
-        token = _check_credentials(*credentials)
+        access_key, secret = credentials
+        # Per address and per access key, and before the (slow, argon2) check: while either is
+        # locked even the right secret is refused, so guessing gains nothing from the lock.
+        subjects = [("token-address", throttle.client_address(request)), ("token-key", access_key)]
+        throttle.check_all(subjects, TOKEN_LOCKED_MESSAGE)
+        token = _check_credentials(access_key, secret)
         if token is None:
+            for kind, subject in subjects:
+                throttle.record_failure(kind, subject)
             raise ApiAuthenticationFailed(
                 "Invalid access key or secret key, or the token is revoked"
             )
@@ -122,6 +137,31 @@ class OptionalApiAuth:
         return user if user is not None else _Anonymous()
 
 
+class PersonApiAuth:
+    """For what only a person may do (managing access tokens): a token is refused with 403.
+
+    A token that can list, mint or revoke tokens would let whoever holds one leaked token see the
+    others and cut off their owner; a signed-in session (or dev mode's user) is required instead.
+    """
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = authenticate_request(request)
+        if authenticated_by_token(request):
+            raise TokenRefused(
+                "Access tokens cannot manage access tokens: sign in to list, create or revoke them"
+            )
+        return user
+
+
+class TokenRefused(Forbidden):
+    """The request was made with an access token where only a signed-in person may act."""
+
+
+def authenticated_by_token(request: HttpRequest) -> bool:
+    """Whether this request's credentials were a personal access token (not a session)."""
+    return getattr(request, "token", None) is not None
+
+
 class _Anonymous:
     """A truthy marker so django-ninja lets anonymous callers through optional endpoints."""
 
@@ -133,3 +173,4 @@ class _Anonymous:
 
 api_auth = ApiAuth()
 optional_api_auth = OptionalApiAuth()
+person_api_auth = PersonApiAuth()

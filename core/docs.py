@@ -55,6 +55,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("administration/getting-started", "Getting started"),
             ("administration/app-configuration", "App configuration"),
             ("administration/microservices", "Microservices"),
+            ("administration/operating-safely", "Operating it safely"),
             ("administration/file-scanners", "File scanners"),
             ("administration/helm", "Helm and Kubernetes"),
             ("administration/isolated-environments", "Isolated environments"),

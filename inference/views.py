@@ -9,6 +9,7 @@ JavaScript: actions are POST forms that redirect back.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -135,7 +136,14 @@ def inference_detail(request: HttpRequest, model_id: str, image: str, tag: str) 
             "can_delete": allowed(actor, Action.INFERENCE_DELETE, model),
         }
     )
-    return render(request, "inference/inference_detail.html", context)
+    response = render(request, "inference/inference_detail.html", context)
+    policy = settings.CONTENT_SECURITY_POLICY
+    if policy and context["frame_url"]:
+        # This page alone may frame the deploy service's origin (the site's policy frames
+        # nothing: default-src 'self').
+        parts = urlsplit(settings.INFERENCE_HOST)
+        response["Content-Security-Policy"] = f"{policy}; frame-src {parts.scheme}://{parts.netloc}"
+    return response
 
 
 @entry_page

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from core.audit import AuditAction, audit_record
+from core.bad_input import has_control_characters
 from core.entities import parse_entity, user_entity
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.hooks import Hook
@@ -50,6 +51,9 @@ from models_app.schema_validation import (
     validation_errors,
 )
 
+# Tags are for finding entries in the marketplace; more than this is a mistake or abuse.
+MAX_TAGS = 100
+
 CARD_SCHEMA_KIND = {
     EntryKind.MODEL: SchemaKind.MODEL,
     EntryKind.MIRRORED_MODEL: SchemaKind.MODEL,
@@ -70,6 +74,8 @@ def _clean_name(name: Any) -> str:
     name = name.strip()
     if len(name) > 200:
         raise BadRequest("name must be at most 200 characters")
+    if has_control_characters(name):
+        raise BadRequest("name must not contain control characters or bidirectional overrides")
     if not slugify_name(name):
         raise BadRequest("name must contain at least one letter or digit")
     return name
@@ -103,8 +109,12 @@ def clean_tags(tags: Any) -> list[str]:
             continue
         if len(cleaned) > 100:
             raise BadRequest(f"tag '{cleaned[:20]}...' is longer than 100 characters")
+        if has_control_characters(cleaned):
+            raise BadRequest("tags must not contain control characters or bidirectional overrides")
         if cleaned not in result:
             result.append(cleaned)
+    if len(result) > MAX_TAGS:
+        raise BadRequest(f"An entry may have at most {MAX_TAGS} tags", {"count": len(result)})
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,6 +95,13 @@ class UserFactory(factory.django.DjangoModelFactory):
 def _fast_password_hashing(settings: Any) -> None:
     """Argon2 is right for real passwords and far too slow for hundreds of test users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_failure_counts(settings: Any) -> None:
+    """Failed-attempt counters live in the shared Redis cache: each test counts under a namespace
+    of its own, so one test's wrong passwords never lock another test out (they expire unread)."""
+    settings.FAILURE_LIMIT_NAMESPACE = uuid.uuid4().hex[:16]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -704,6 +704,25 @@ TOKEN_ROWS: list[TokenRow] = [
         403,
         body={"description": "Child", "scope": "all", "actions": ["model:read"]},
     ),
+    # Only a signed-in person manages tokens: a token, whatever it may do, neither lists nor
+    # revokes them ({self} is the calling token, {sibling} another token of the same owner).
+    TokenRow("a token cannot list tokens", "GET", "/user/tokens", 403),
+    TokenRow("a token cannot revoke itself", "DELETE", "/user/token/{self}", 403),
+    TokenRow("a token cannot revoke a sibling", "DELETE", "/user/token/{sibling}", 403),
+    TokenRow(
+        "a token limited to another model cannot list tokens",
+        "GET",
+        "/user/tokens",
+        403,
+        scope_models=("public",),
+    ),
+    TokenRow(
+        "a token limited to another model cannot revoke a sibling",
+        "DELETE",
+        "/user/token/{sibling}",
+        403,
+        scope_models=("public",),
+    ),
 ]
 
 
@@ -934,8 +953,11 @@ def test_a_token_is_held_to_its_actions_models_and_lifetime(
         fields["expires_at"] = timezone.now() - timedelta(minutes=1)
     token, secret = make_token(owner, **fields)
     token.scoped_models.set([world["entries"][name] for name in row.scope_models])
+    sibling, _ = make_token(owner, actions=["model:read"])
     values = {name: model.id for name, model in world["entries"].items()}
+    values |= {"self": token.access_key, "sibling": sibling.access_key}
     before = Token.objects.count()
+    revoked_before = Token.objects.filter(revoked_at__isnull=False).count()
     response = request(
         Client(),
         row.method,
@@ -947,3 +969,4 @@ def test_a_token_is_held_to_its_actions_models_and_lifetime(
     if row.status >= 400:
         assert set(response.json()) == {"error"}
     assert Token.objects.count() == before
+    assert Token.objects.filter(revoked_at__isnull=False).count() == revoked_before

@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
 
 from access.tokens import selectors, services
-from core.errors import BadRequest
+from core.api_helpers import read_json
+from core.authentication import person_api_auth
 from models_app.policy import TOKEN_ACTION_CATALOGUE, Actor
 
 router = Router(tags=["token"])
+# Listing, minting and revoking tokens is for a signed-in person only: a token is refused (403).
 
 
-def _json_object(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("The request body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object")
-    return body
-
-
-@router.post("/user/tokens")
+@router.post("/user/tokens", auth=person_api_auth)
 def post_user_token(request: HttpRequest) -> dict[str, Any]:
     """Mint a token. The secret key appears in this response and nowhere else, ever."""
-    body = _json_object(request)
+    body = read_json(request)
     token, secret = services.token_create(
         actor=Actor.from_request(request),
         description=body.get("description"),
@@ -40,7 +31,7 @@ def post_user_token(request: HttpRequest) -> dict[str, Any]:
     return {"token": selectors.token_json(token, secret=secret)}
 
 
-@router.get("/user/tokens")
+@router.get("/user/tokens", auth=person_api_auth)
 def get_user_tokens(request: HttpRequest) -> dict[str, Any]:
     tokens = selectors.token_list(user=request.user)
     return {"tokens": [selectors.token_json(t) for t in tokens]}
@@ -52,7 +43,7 @@ def get_user_token_actions(request: HttpRequest) -> dict[str, Any]:
     return {"tokenActionMap": TOKEN_ACTION_CATALOGUE}
 
 
-@router.delete("/user/token/{access_key}")
+@router.delete("/user/token/{access_key}", auth=person_api_auth)
 def delete_user_token(request: HttpRequest, access_key: str) -> dict[str, Any]:
     services.token_revoke(actor=Actor.from_request(request), access_key=access_key)
     return {"message": "Successfully removed access key."}

@@ -80,18 +80,25 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.EarlyRefusalMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, so its error page shows who is signed in; its form check runs before
+    # any view (and before the CSRF check reads the form in process_view).
+    "core.middleware.BadInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.SignInThrottleMiddleware",
 ]
 
 if not DEBUG:
     # runserver serves static files in development; WhiteNoise does it in production.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
+# Password sign-in checks the failed-attempt lockout before hashing anything (core/backends.py).
 AUTHENTICATION_BACKENDS = ["core.backends.AdminGroupBackend"]
 if OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
@@ -125,6 +132,41 @@ if OIDC_ENABLED:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Failed-attempt lockouts (core/throttle.py) ---------------------------------------------------
+# Failed sign-ins are counted per account name and per client address, failed HTTP Basic (token)
+# checks per access key and per client address. FAILURES failures within WINDOW lock that subject
+# for LOCKOUT: a 429 with Retry-After, even for the right secret. A limit of 0 switches it off.
+# The counts live in the cache: Redis with the stack (shared by every process), else per process.
+_SIGNIN_WINDOW = int(env.duration("SIGNIN_FAILURE_WINDOW", timedelta(minutes=15)).total_seconds())
+_SIGNIN_LOCKOUT = int(env.duration("SIGNIN_LOCKOUT", timedelta(minutes=15)).total_seconds())
+_TOKEN_WINDOW = int(env.duration("TOKEN_FAILURE_WINDOW", timedelta(minutes=5)).total_seconds())
+_TOKEN_LOCKOUT = int(env.duration("TOKEN_LOCKOUT", timedelta(minutes=5)).total_seconds())
+FAILURE_LIMITS: dict[str, tuple[int, int, int]] = {
+    "signin-account": (
+        env.integer("SIGNIN_FAILURES_PER_ACCOUNT", 10),
+        _SIGNIN_WINDOW,
+        _SIGNIN_LOCKOUT,
+    ),
+    "signin-address": (
+        env.integer("SIGNIN_FAILURES_PER_ADDRESS", 50),
+        _SIGNIN_WINDOW,
+        _SIGNIN_LOCKOUT,
+    ),
+    "token-key": (env.integer("TOKEN_FAILURES_PER_KEY", 10), _TOKEN_WINDOW, _TOKEN_LOCKOUT),
+    "token-address": (env.integer("TOKEN_FAILURES_PER_ADDRESS", 50), _TOKEN_WINDOW, _TOKEN_LOCKOUT),
+}
+for _name, (_failures, _window, _lockout) in FAILURE_LIMITS.items():
+    if _failures < 0 or (_failures and (_window <= 0 or _lockout <= 0)):
+        raise ImproperlyConfigured(
+            f"Failed-attempt limit {_name}: the limit must be 0 (off) or more, with a window "
+            "and a lockout longer than 0 seconds"
+        )
+# Empty: the client address is REMOTE_ADDR. Behind a reverse proxy, the header it sets (e.g.
+# X-Forwarded-For), whose last value is used. Never set it without such a proxy in front.
+CLIENT_ADDRESS_HEADER = env.string("CLIENT_ADDRESS_HEADER", "")
+# Tests give each case its own namespace, so counters never carry over between them.
+FAILURE_LIMIT_NAMESPACE = ""
 
 ROOT_URLCONF = "bailo_site.urls"
 WSGI_APPLICATION = "bailo_site.wsgi.application"
@@ -366,6 +408,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Security headers -----------------------------------------------------------------------------
+# Scripts and styles come only from this site, never inline; nothing may frame the pages. data:
+# images are Swagger UI's icons.
+CONTENT_SECURITY_POLICY = env.string(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; base-uri 'self'; frame-ancestors 'none'; object-src 'none'; "
+    "img-src 'self' data:",
+)
+# Off by default: the embedded mode and development run on plain HTTP. In production behind
+# HTTPS, set SECURE_SSL_REDIRECT and SECURE_HSTS_SECONDS (see docs/administration).
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", False)
+# Paths (regular expressions, no leading /) still served over plain HTTP, e.g. a health check.
+SECURE_REDIRECT_EXEMPT = env.strings("SECURE_REDIRECT_EXEMPT", [])
+SECURE_HSTS_SECONDS = int(env.duration("SECURE_HSTS_SECONDS", timedelta(0)).total_seconds())
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", False)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", True)

@@ -116,7 +116,20 @@ def database_from_url(url: str) -> dict[str, object]:
         path = url[len("sqlite://") :]
         if path.startswith("/"):
             path = path[1:] if path.startswith("//") else path
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or ":memory:"}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path or ":memory:",
+            # Parallel requests (multipart parts arrive at once) each write: in SQLite's default
+            # mode a transaction that reads first and then writes fails at once with "database
+            # is locked" when another holds the write lock, whatever the timeout. Immediate
+            # transactions take the write lock up front and wait for it (up to the timeout), and
+            # WAL lets readers go on while one writes.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
     raise ImproperlyConfigured(
         f"DATABASE_URL must start with postgres:// or sqlite://, got {parts.scheme!r}"
     )

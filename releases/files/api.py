@@ -10,17 +10,15 @@ stored so far, so an interrupted uploader can resume.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from ninja import Router
 
-from core.errors import BadRequest, NotFound, PayloadTooLarge
+from core.api_helpers import read_json
+from core.errors import BadRequest, NotFound
 from models_app.models import Model
 from models_app.policy import Action, Actor, allowed, get_model_for
 from releases.files import services as file_services
@@ -58,27 +56,6 @@ def request_body(request: HttpRequest) -> tuple[Iterator[bytes], int | None]:
     if request.META.get("wsgi.input_terminated"):
         return body_chunks(request.META["wsgi.input"].read, None), None
     raise LengthRequired("This upload needs a Content-Length header")
-
-
-def read_json(request: HttpRequest) -> dict[str, Any]:
-    """A small JSON object body (``DATA_UPLOAD_MAX_MEMORY_SIZE`` at most)."""
-    try:
-        raw = request.body
-    except RequestDataTooBig as exc:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        raise PayloadTooLarge(
-            f"The request body is larger than the limit of {limit // 1024} kB",
-            {"limitBytes": limit},
-        ) from exc
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("The request body is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object")
-    return data
 
 
 def _query_tags(request: HttpRequest) -> list[str] | None:

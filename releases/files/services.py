@@ -16,7 +16,6 @@ import hashlib
 import logging
 import re
 import secrets
-import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
+from core.bad_input import has_control_characters
 from core.errors import BadRequest, BailoError, Conflict, NotFound
 from core.hooks import Hook
 from core.ports.storage import (
@@ -74,8 +74,6 @@ _MIME_RE = re.compile(
     rf"^{_MIME_TOKEN}/{_MIME_TOKEN}"
     rf'(\s*;\s*{_MIME_TOKEN}=({_MIME_TOKEN}|"[^"\x00-\x1f\x7f]*"))*$'
 )
-# Bidirectional overrides make "exe.txt" display as "txt.exe": refused with control characters.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class LengthRequired(BailoError):
@@ -98,7 +96,7 @@ def clean_file_name(name: Any) -> str:
         raise BadRequest("File names may not contain '/' or '\\'", {"name": name})
     if ".." in name:
         raise BadRequest("File names may not contain '..'", {"name": name})
-    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
+    if has_control_characters(name):
         raise BadRequest("File names may not contain control characters", {"name": name})
     return name
 
@@ -128,7 +126,7 @@ def clean_file_tags(tags: Any) -> list[str]:
         tag = tag.strip()
         if not tag:
             continue
-        if len(tag) > MAX_TAG_LENGTH or any(unicodedata.category(c) == "Cc" for c in tag):
+        if len(tag) > MAX_TAG_LENGTH or has_control_characters(tag):
             raise BadRequest(
                 f"Tags must be at most {MAX_TAG_LENGTH} printable characters", {"tag": tag}
             )

@@ -34,6 +34,7 @@ from core.authentication import ApiAuthenticationFailed, authenticate_request
 from core.entities import user_entity
 from core.errors import Forbidden, NotFound
 from core.ports import registry
+from core.throttle import TooManyFailures
 from models_app.models import EntryKind, Model
 from models_app.policy import Action, Actor, TokenAction, check
 
@@ -49,10 +50,11 @@ REGISTRY_KINDS = frozenset({EntryKind.MODEL.value, EntryKind.MIRRORED_MODEL.valu
 
 
 class TokenRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -156,13 +158,21 @@ def grant(actor: Actor, scopes: list[Scope]) -> list[dict[str, Any]]:
     return access
 
 
-def _docker_error(status: int, message: str) -> JsonResponse:
-    code = {401: "UNAUTHORIZED", 403: "DENIED", 400: "UNSUPPORTED", 503: "UNAVAILABLE"}
+def _docker_error(status: int, message: str, retry_after: int | None = None) -> JsonResponse:
+    code = {
+        401: "UNAUTHORIZED",
+        403: "DENIED",
+        400: "UNSUPPORTED",
+        429: "TOOMANYREQUESTS",
+        503: "UNAVAILABLE",
+    }
     response = JsonResponse(
         {"errors": [{"code": code.get(status, "UNKNOWN"), "message": message}]}, status=status
     )
     if status == 401:
         response["WWW-Authenticate"] = 'Basic realm="Bailo registry token service"'
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -171,6 +181,8 @@ def _actor(request: HttpRequest) -> Actor:
         user = authenticate_request(request)
     except ApiAuthenticationFailed as exc:
         raise TokenRefused(401, exc.message) from exc
+    except TooManyFailures as exc:
+        raise TokenRefused(429, exc.message, retry_after=exc.retry_after) from exc
     if user is None:
         raise TokenRefused(
             401, "Authentication required: log in with a personal access token's access key"
@@ -199,7 +211,7 @@ def registry_auth(request: HttpRequest) -> JsonResponse:
         issued = registry.issue(subject=user_entity(actor.user), access=access)
     except TokenRefused as exc:
         log.info("registry token refused (%s): %s", exc.status, exc.message)
-        return _docker_error(exc.status, exc.message)
+        return _docker_error(exc.status, exc.message, exc.retry_after)
     return JsonResponse(
         {
             "token": issued.token,

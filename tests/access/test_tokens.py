@@ -20,7 +20,7 @@ from access.models import Token
 from access.tokens.services import token_create, token_revoke
 from core.errors import Forbidden, NotFound
 from core.models import AuditEvent
-from models_app.policy import Action, Actor, check, get_model_for
+from models_app.policy import Action, Actor, TokenAction, check, get_model_for
 from tests.conftest import basic
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +156,7 @@ def test_a_token_cannot_create_tokens(client_for: Any, outsider: User, make_toke
     body = {"description": "child", "scope": "all", "modelIds": [], "actions": READ}
     response = post_token(Client(), body, **basic(token.access_key, secret))
     assert response.status_code == 403
-    assert "cannot create access tokens" in response.json()["error"]["message"]
+    assert "cannot manage access tokens" in response.json()["error"]["message"]
     assert Token.objects.count() == 1
     with pytest.raises(Forbidden):
         token_create(
@@ -166,6 +166,37 @@ def test_a_token_cannot_create_tokens(client_for: Any, outsider: User, make_toke
             model_ids=[],
             actions=READ,
         )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"actions": ["model:read"]},
+        {"actions": [str(a) for a in TokenAction]},
+        {"actions": [str(a) for a in TokenAction], "scope": "models"},
+    ],
+    ids=["read-only", "every-action", "scoped-to-another-model"],
+)
+def test_a_token_can_neither_list_nor_revoke_tokens(
+    outsider: User, make_token: Any, make_entry: Any, fields: dict[str, Any]
+) -> None:
+    token, secret = make_token(outsider, **fields)
+    if fields.get("scope") == "models":
+        token.scoped_models.set([make_entry("Somebody else's", visibility="public")])
+    sibling, _ = make_token(outsider, actions=READ)
+    credentials = basic(token.access_key, secret)
+
+    listed = Client().get("/api/v2/user/tokens", **credentials)
+    assert listed.status_code == 403
+    assert set(listed.json()) == {"error"}
+    assert sibling.access_key not in listed.content.decode()
+    for key in (sibling.access_key, token.access_key):
+        revoked = Client().delete(f"/api/v2/user/token/{key}", **credentials)
+        assert revoked.status_code == 403
+        assert "cannot manage access tokens" in revoked.json()["error"]["message"]
+    assert not Token.objects.filter(revoked_at__isnull=False).exists()
+    # The same person signed in manages them as before.
+    assert Client().get("/api/v2/entities/me", **credentials).status_code == 200
 
 
 @pytest.mark.parametrize("action", ["schema:write", "reviewRole:write"])

@@ -30,3 +30,26 @@ def test_markdown_is_sanitised() -> None:
         '<script>alert(1)</script>[x](javascript:alert(1)) <b onclick="x()">b</b>'
     )
     assert "<script" not in html and "javascript:" not in html and "onclick" not in html
+
+
+def test_the_operating_safely_page_is_in_the_tree_and_names_the_lockout_settings() -> None:
+    response = Client().get("/docs/administration/operating-safely")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'href="/docs/administration/operating-safely"' in page
+    for name in settings_named("FAILURE", "LOCKOUT", "CLIENT_ADDRESS_HEADER"):
+        assert name in page, name
+
+
+def settings_named(*parts: str) -> list[str]:
+    """Environment variables read by the settings whose names contain any of ``parts``."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    source = Path(settings.BASE_DIR, "bailo_site", "settings", "__init__.py").read_text()
+    names = set(re.findall(r'env\.\w+\("([A-Z0-9_]+)"', source))
+    found = sorted(n for n in names if any(p in n for p in parts))
+    assert found
+    return found

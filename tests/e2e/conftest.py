@@ -39,8 +39,18 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    """A fresh page. Anything the Content-Security-Policy refuses (Chromium reports it on the
+    console) fails the test, so every browser test also proves its pages work under the policy."""
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert not refused, "refused by the Content-Security-Policy:\n" + "\n".join(refused)

@@ -83,7 +83,9 @@ def test_upload_two_files_release_them_and_download_one(
         bar.wait_for()
         assert bar.evaluate("p => p.tagName") == "PROGRESS"
     page.wait_for_function(
-        "document.querySelectorAll('.upload-item.upload-done').length === 2", timeout=60_000
+        # A function, not an expression: Playwright evals expressions, which the CSP refuses.
+        "() => document.querySelectorAll('.upload-item.upload-done').length === 2",
+        timeout=60_000,
     )
     log = page.evaluate("window.progressLog")
     assert any(text.startswith("Uploading:") for text in log), log

@@ -92,6 +92,10 @@ def test_creating_a_service_from_the_form(
     page = html(client, response["Location"])
     frame = f'src="{deploy_service.url}/inference/{entry.pk}/app/v1"'
     assert "<iframe" in page and frame in page
+    # Only this page may frame the deploy service, and only its origin.
+    policy = client.get(response["Location"])["Content-Security-Policy"]
+    assert policy.endswith(f"; frame-src {deploy_service.url}")
+    assert "frame-src" not in client.get(f"/model/{entry.pk}/inference")["Content-Security-Policy"]
 
 
 def test_a_cpu_service_without_memory_is_refused_beside_the_field_and_nothing_is_deployed(
