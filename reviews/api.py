@@ -19,8 +19,7 @@ from ninja import Router
 
 from core.api_helpers import json_with_count, query_flag, read_json
 from core.authentication import optional_api_auth
-from core.errors import BadRequest, NotFound
-from models_app.models import Model
+from core.errors import BadRequest
 from models_app.policy import (
     Action,
     Actor,
@@ -143,30 +142,7 @@ def post_release_comment(request: HttpRequest, model_id: str, semver: str) -> di
 
 
 def _visible_response(actor: Actor, response_id: str) -> Response:
-    """A live response whose entry, release or access request the actor can see."""
-    if not response_id.isdigit():
-        raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
-    response = (
-        Response.objects.filter(pk=int(response_id))
-        .select_related("review", "release", "access_request")
-        .first()
-    )
-    model_id = None
-    if response is not None:
-        if response.review is not None and response.review.deleted_at is None:
-            model_id = response.review.model_id
-        elif response.release is not None and response.release.deleted_at is None:
-            model_id = response.release.model_id
-        elif response.access_request is not None and response.access_request.deleted_at is None:
-            model_id = response.access_request.model_id
-    if model_id is None or not visible_to(actor).filter(pk=model_id).exists():
-        raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
-    assert response is not None
-    if response.release is not None and response.release.draft:
-        model = Model.objects.get(pk=model_id)
-        if not allowed(actor, Action.RELEASE_VIEW_DRAFT, model):
-            raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
-    return response
+    return selectors.response_get_visible(actor, response_id)
 
 
 @router.get("/responses", operation_id="getResponses")

@@ -17,8 +17,10 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from core.entities import entity_filter
+from core.errors import NotFound
 from models_app.models import Collaborator, Model
 from models_app.policy import Action, Actor, Subject, allowed, visible_to
+from models_app.roles import undefined_review_roles
 from releases.models import Release
 from reviews.models import (
     AccessRequestSubject,
@@ -235,6 +237,62 @@ class PanelEntry:
     when: datetime
     is_decision: bool
     label: str
+    reactions: list[PanelReaction] = field(default_factory=list)
+
+
+# Reaction kinds in the order the panel offers them, with what a screen shows and says.
+REACTIONS = (
+    ("like", "👍", "Like"),
+    ("dislike", "👎", "Dislike"),
+    ("celebrate", "🎉", "Celebrate"),
+    ("heart", "❤️", "Heart"),
+)
+
+
+@dataclass(frozen=True)
+class PanelReaction:
+    """One reaction kind on one response: how many chose it, who, and whether the viewer did."""
+
+    kind: str
+    emoji: str
+    label: str
+    users: tuple[str, ...]
+    mine: bool
+
+
+def panel_reactions(response: Response, viewer: str) -> list[PanelReaction]:
+    chosen = {r.get("kind"): tuple(r.get("users") or ()) for r in response.reactions or []}
+    return [
+        PanelReaction(kind, emoji, label, chosen.get(kind, ()), viewer in chosen.get(kind, ()))
+        for kind, emoji, label in REACTIONS
+    ]
+
+
+def response_get_visible(actor: Actor, response_id: str) -> Response:
+    """A live response whose entry, release or access request the actor can see (404 else)."""
+    if not response_id.isdigit():
+        raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
+    response = (
+        Response.objects.filter(pk=int(response_id))
+        .select_related("review", "release", "access_request")
+        .first()
+    )
+    model_id = None
+    if response is not None:
+        if response.review is not None and response.review.deleted_at is None:
+            model_id = response.review.model_id
+        elif response.release is not None and response.release.deleted_at is None:
+            model_id = response.release.model_id
+        elif response.access_request is not None and response.access_request.deleted_at is None:
+            model_id = response.access_request.model_id
+    if model_id is None or not visible_to(actor).filter(pk=model_id).exists():
+        raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
+    assert response is not None
+    if response.release is not None and response.release.draft:
+        model = Model.objects.get(pk=model_id)
+        if not allowed(actor, Action.RELEASE_VIEW_DRAFT, model):
+            raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
+    return response
 
 
 @dataclass
@@ -304,6 +362,7 @@ def review_panel(
     items += list(Response.objects.filter(kind=Response.Kind.COMMENT, **subject))
     items.sort(key=lambda r: (r.created_at, r.pk))
     role_of = {review.pk: names.get(review.role, review.role) for review in reviews}
+    viewer = actor.user.get_username() if actor.user.is_authenticated else ""
     conversation = [
         PanelEntry(
             response=r,
@@ -316,10 +375,14 @@ def review_panel(
                 if r.kind == Response.Kind.REVIEW
                 else "Commented"
             ),
+            reactions=panel_reactions(r, viewer),
         )
         for r in items
     ]
-    result = outcome(reviews)
+    # An access request also waits for roles its schema names that nobody has defined yet.
+    schema = getattr(access_request, "schema", None)
+    owed = undefined_review_roles(schema.review_roles) if schema is not None else []
+    result = outcome(reviews, owed=owed)
     return ReviewPanel(
         model=model,
         roles=roles,

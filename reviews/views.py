@@ -124,6 +124,17 @@ def release_comment(request: HttpRequest, model_id: str, semver: str) -> HttpRes
 
 
 @entry_page
+@require_http_methods(["POST"])
+def response_react(request: HttpRequest, model_id: str, response_pk: int) -> HttpResponse:
+    """Toggle the viewer's reaction on a comment or decision shown in the panel."""
+    model = load_entry(request, model_id, Action.MODEL_VIEW)
+    actor = Actor.from_request(request)
+    response = selectors.response_get_visible(actor, str(response_pk))
+    services.response_react(actor=actor, response=response, kind=request.POST.get("kind", ""))
+    return redirect(_safe_next(request, f"/model/{model.pk}"))
+
+
+@entry_page
 @require_http_methods(["GET", "HEAD"])
 def release_review_page(request: HttpRequest, model_id: str, semver: str) -> HttpResponse:
     """A release's reviews on their own page (Bailo's ``/release/{semver}/review``)."""
@@ -166,5 +177,10 @@ urlpatterns = [
         "model/<str:model_id>/release/<str:semver>/review",
         release_review_page,
         name="release-review",
+    ),
+    path(
+        "model/<str:model_id>/response/<int:response_pk>/react",
+        response_react,
+        name="response-react",
     ),
 ]

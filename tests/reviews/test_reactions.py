@@ -99,3 +99,32 @@ def test_a_token_needs_model_write_to_react(
     token, secret = make_token(consumer, actions=["model:read", "model:write"])
     allowed = react(client, response_id, "like", **basic(token.access_key, secret))
     assert allowed.status_code == 200
+
+
+# --- the review panel -----------------------------------------------------------------------------
+
+
+def test_the_panel_shows_reactions_and_toggles_them(
+    release: Any, consumer: Any, owner: Any, client_for: Any
+) -> None:
+    response_id = comment_on(release, client_for(consumer))
+    page_url = f"/model/{release.model_id}/release/1.0.0/review"
+    client = client_for(owner)
+    html = client.get(page_url).content.decode()
+    form_url = f"/model/{release.model_id}/response/{response_id}/react"
+    assert f'action="{form_url}"' in html and 'aria-pressed="false"' in html
+    answer = client.post(form_url, {"kind": "heart", "next": page_url})
+    assert answer.status_code == 302 and answer["Location"] == page_url
+    assert Response.objects.get(pk=response_id).reactions == [{"kind": "heart", "users": ["owen"]}]
+    html = client.get(page_url).content.decode()
+    assert 'aria-pressed="true"' in html and "Heart: owen" in html
+
+
+def test_the_panel_refuses_outsiders_and_unknown_kinds(
+    release: Any, consumer: Any, outsider: Any, client_for: Any
+) -> None:
+    response_id = comment_on(release, client_for(consumer))
+    form_url = f"/model/{release.model_id}/response/{response_id}/react"
+    assert client_for(outsider).post(form_url, {"kind": "like"}).status_code == 404
+    assert client_for(consumer).post(form_url, {"kind": "laugh"}).status_code == 400
+    assert Response.objects.get(pk=response_id).reactions == []
