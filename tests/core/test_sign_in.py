@@ -98,3 +98,39 @@ def test_the_banner_and_announcement_follow_settings(
 def test_settings_page_shows_the_entity_names(client_for: Any, site_admin: User) -> None:
     page = client_for(site_admin).get("/settings/").content.decode()
     assert "user:ada" in page and "group:admin" in page
+
+
+def test_an_administrator_signs_in_for_the_admin_on_the_one_sign_in_page(
+    client: Any, make_user: Any
+) -> None:
+    # An administrator by group membership only: not a Django "staff" account.
+    admin_user = make_user("ada-admin", admin=True, password="a-long-admin-password")
+    assert not admin_user.is_staff
+    first = client.get("/admin/deletion/deletion/")
+    assert first.status_code == 302
+    second = client.get(first["Location"])
+    assert second.status_code == 302
+    assert second["Location"] == "/login/?next=/admin/deletion/deletion/"
+    signed_in = client.post(
+        second["Location"], {"username": "ada-admin", "password": "a-long-admin-password"}
+    )
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/admin/deletion/deletion/"
+    assert client.get("/admin/deletion/deletion/").status_code == 200
+    # The admin's own sign-in page, visited when already signed in, goes on to the admin.
+    assert client.get("/admin/login/?next=/admin/")["Location"] == "/admin/"
+
+
+def test_a_signed_in_non_administrator_is_refused_not_sent_round_in_a_loop(
+    client_for: Any, outsider: User
+) -> None:
+    client = client_for(outsider)
+    first = client.get("/admin/")
+    assert first.status_code == 302
+    refused = client.get(first["Location"])
+    assert refused.status_code == 403
+    assert "administrators only" in refused.content.decode()
+
+
+def test_the_admin_sign_in_ignores_a_next_on_another_site(client: Any) -> None:
+    answer = client.get("/admin/login/?next=https://evil.example/")
+    assert answer["Location"] == "/login/?next=/admin/"
