@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from access.models import TokenScope
 from access.tokens import selectors, services
 from core.errors import BailoError
+from core.ports import registry
 from models_app.policy import Actor
 
 # Service errors name the API property at fault; these are the form fields that show them.
@@ -29,9 +30,28 @@ _FIELD_OF_PROPERTY = {
 }
 
 
-def registry_host() -> str:
-    """Where ``docker login`` should point: the registry's host, else this site's host."""
-    return settings.REGISTRY_HOST or urlsplit(settings.BAILO_PUBLIC_URL).netloc
+def public_url(request: HttpRequest) -> str:
+    """This site's address for snippets: ``BAILO_PUBLIC_URL`` when an administrator set it, else
+    the address the browser used."""
+    if settings.BAILO_PUBLIC_URL_SET:
+        return str(settings.BAILO_PUBLIC_URL)
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def registry_host(request: HttpRequest | None = None) -> str:
+    """Where ``docker login`` should point (empty when there is no registry): the registry's
+    host, else this site's host."""
+    if not registry.is_configured():
+        return ""
+    if settings.REGISTRY_HOST:
+        return str(settings.REGISTRY_HOST)
+    if request is not None and not settings.BAILO_PUBLIC_URL_SET:
+        return request.get_host()
+    return urlsplit(settings.BAILO_PUBLIC_URL).netloc
+
+
+def _created_key(access_key: str) -> str:
+    return f"token-created:{access_key}"
 
 
 def _list_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
@@ -94,18 +114,44 @@ def token_create(request: HttpRequest) -> HttpResponse:
         context["form_error"] = exc.message
         return render(request, "access/token_new.html", context, status=exc.status)
 
-    host = registry_host()
+    # Post/redirect/get: the secret travels to the page that shows it through the session, once,
+    # so reloading that page never creates a second token.
+    request.session[_created_key(token.access_key)] = secret
+    return redirect("token-created", access_key=token.access_key)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def token_created(request: HttpRequest, access_key: str) -> HttpResponse:
+    """The one page that shows a new token's secret; shown again, it says the secret is gone."""
+    token = selectors.token_list(user=request.user).filter(access_key=access_key).first()
+    if token is None:
+        return _list_page(request, error="No such token", status=404)
+    secret = request.session.pop(_created_key(access_key), None)
     return render(
         request,
         "access/token_created.html",
         {
             "token": token,
             "secret": secret,
-            "registry_host": host,
-            "public_url": settings.BAILO_PUBLIC_URL,
+            "registry_host": registry_host(request),
+            "public_url": public_url(request),
             "settings_tab": "authentication",
         },
-        status=201,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def token_revoke_confirm(request: HttpRequest, access_key: str) -> HttpResponse:
+    token = selectors.token_list(user=request.user).filter(access_key=access_key).first()
+    if token is None or token.revoked_at is not None:
+        return _list_page(request, error="No such token", status=404)
+    return render(
+        request,
+        "access/token_revoke.html",
+        {"token": token, "settings_tab": "authentication"},
     )
 
 
@@ -124,8 +170,18 @@ urlpatterns = [
     path("settings/personal-access-tokens", token_list, name="token-list"),
     path("settings/personal-access-tokens/new", token_create, name="token-create"),
     path(
+        "settings/personal-access-tokens/<str:access_key>/created",
+        token_created,
+        name="token-created",
+    ),
+    path(
         "settings/personal-access-tokens/<str:access_key>/revoke",
         token_revoke,
         name="token-revoke",
+    ),
+    path(
+        "settings/personal-access-tokens/<str:access_key>/revoke/confirm",
+        token_revoke_confirm,
+        name="token-revoke-confirm",
     ),
 ]

@@ -42,6 +42,8 @@ ALLOWED_HOSTS = env.strings(
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS", [])
 # The public address of this app, used in e-mails, docker commands and the registry token realm.
 BAILO_PUBLIC_URL = env.string("BAILO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Whether an administrator set it; if not, pages show the address the browser used.
+BAILO_PUBLIC_URL_SET = env.raw("BAILO_PUBLIC_URL") is not None
 
 # --- Authentication -----------------------------------------------------------------------------
 # "password": Django sign-in and personal access tokens. "dev": as Bailo's development connector,

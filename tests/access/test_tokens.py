@@ -447,10 +447,14 @@ def test_creating_a_token_on_the_page_shows_the_keys_and_snippets_once(
 ) -> None:
     settings.REGISTRY_HOST = "registry.example.org:5000"
     client = client_for(outsider)
-    response = client.post("/settings/personal-access-tokens/new", form())
-    assert response.status_code == 201
-    assert "no-store" in response["Cache-Control"]
+    created = client.post("/settings/personal-access-tokens/new", form())
     token = Token.objects.get()
+    # Post/redirect/get: the page that shows the secret is reached by GET.
+    assert created.status_code == 302
+    assert created["Location"] == f"/settings/personal-access-tokens/{token.access_key}/created"
+    response = client.get(created["Location"])
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
     secret = response.context["secret"]
     page = response.content.decode()
     assert token.access_key in page and secret in page
@@ -464,12 +468,57 @@ def test_creating_a_token_on_the_page_shows_the_keys_and_snippets_once(
     assert secret not in listing
 
 
+def test_reloading_the_created_page_neither_shows_the_secret_again_nor_makes_a_token(
+    client_for: Any, outsider: User
+) -> None:
+    client = client_for(outsider)
+    created = client.post("/settings/personal-access-tokens/new", form())
+    first = client.get(created["Location"])
+    secret = first.context["secret"]
+    again = client.get(created["Location"])
+    assert again.status_code == 200
+    page = again.content.decode()
+    assert secret not in page and "was shown once" in page
+    assert Token.objects.count() == 1
+
+
+def test_nobody_else_sees_a_created_page(client_for: Any, outsider: User, owner: User) -> None:
+    created = client_for(outsider).post("/settings/personal-access-tokens/new", form())
+    assert client_for(owner).get(created["Location"]).status_code == 404
+
+
+def test_snippets_use_the_browsers_host_when_no_public_url_is_set(
+    client_for: Any, outsider: User, settings: Any
+) -> None:
+    settings.BAILO_PUBLIC_URL_SET = False
+    settings.REGISTRY_HOST = ""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "bailo.internal"]
+    client = client_for(outsider)
+    created = client.post("/settings/personal-access-tokens/new", form())
+    page = client.get(created["Location"], HTTP_HOST="bailo.internal:8443").content.decode()
+    assert 'Client("http://bailo.internal:8443", agent)' in page
+    assert "docker login bailo.internal:8443 -u BAC_" in page
+
+
+def test_no_docker_login_snippet_without_a_registry(
+    client_for: Any, outsider: User, settings: Any
+) -> None:
+    settings.REGISTRY_URL = ""
+    client = client_for(outsider)
+    created = client.post("/settings/personal-access-tokens/new", form())
+    page = client.get(created["Location"]).content.decode()
+    assert "docker login" not in page and "TokenAgent(" in page
+
+
 def test_docker_login_falls_back_to_the_sites_host_without_a_registry_host(
     client_for: Any, outsider: User, settings: Any
 ) -> None:
     settings.REGISTRY_HOST = ""
     settings.BAILO_PUBLIC_URL = "https://bailo.example.org"
-    response = client_for(outsider).post("/settings/personal-access-tokens/new", form())
+    settings.BAILO_PUBLIC_URL_SET = True
+    response = client_for(outsider).post(
+        "/settings/personal-access-tokens/new", form(), follow=True
+    )
     assert "docker login bailo.example.org -u BAC_" in response.content.decode()
 
 
@@ -482,7 +531,7 @@ def test_the_page_limits_a_token_to_the_chosen_models(
         "/settings/personal-access-tokens/new",
         form(scope="models", models=[chosen.id], actions=["model:read", "file:read"]),
     )
-    assert response.status_code == 201
+    assert response.status_code == 302
     token = Token.objects.get()
     assert token.scope == "models"
     assert [m.pk for m in token.scoped_models.all()] == [chosen.id]
@@ -495,7 +544,7 @@ def test_models_picked_before_switching_to_all_models_are_ignored(
     response = client_for(owner).post(
         "/settings/personal-access-tokens/new", form(scope="all", models=[entry.id])
     )
-    assert response.status_code == 201
+    assert response.status_code == 302
     assert Token.objects.get().scoped_models.count() == 0
 
 
@@ -563,6 +612,21 @@ def test_revoking_on_the_page_stops_the_token_at_once(
     assert "was revoked" in response.content.decode()
     assert token.access_key not in response.content.decode().split("was revoked")[1]
     assert Client().get("/api/v2/entities/me", **basic(token.access_key, secret)).status_code == 401
+
+
+def test_revoking_on_the_page_asks_for_confirmation_first(
+    client_for: Any, outsider: User, make_token: Any
+) -> None:
+    token, _ = make_token(outsider, description="CI laptop")
+    client = client_for(outsider)
+    listing = client.get("/settings/personal-access-tokens").content.decode()
+    confirm = f"/settings/personal-access-tokens/{token.access_key}/revoke/confirm"
+    assert f'href="{confirm}"' in listing
+    page = client.get(confirm).content.decode()
+    assert "Revoke the token “CI laptop”?" in page
+    assert f'action="/settings/personal-access-tokens/{token.access_key}/revoke"' in page
+    token.refresh_from_db()
+    assert token.revoked_at is None
 
 
 def test_revoking_someone_elses_token_on_the_page_is_a_404(

@@ -58,7 +58,7 @@ def test_the_owner_sees_the_deletion_section_with_its_button_and_dialog(
     assert f'data-confirm-name="{html.escape(entry.name)}"' in page
     assert "Type the exact model name" in page
     # In the dialog (which only JavaScript opens) Delete starts disabled.
-    assert 'class="contrast" disabled>Delete</button>' in page
+    assert 'class="danger" disabled>Delete</button>' in page
     assert "js/confirm-name.js" in page
 
 
@@ -133,7 +133,7 @@ def test_the_confirmation_page_says_what_will_go(
     assert 'name="confirm_name"' in page
     assert f'action="{delete_url(full.model)}"' in page
     # Without JavaScript the page's own Delete button must work.
-    assert 'class="contrast">Delete</button>' in page
+    assert 'class="danger">Delete</button>' in page
 
 
 def test_the_preview_fragment_lists_the_same_things(
