@@ -17,26 +17,33 @@ from core.markdown import render_markdown
 
 DOCS_DIR = Path(settings.BASE_DIR) / "docs"
 
+# The seed's table of contents: sections, each a list of (slug, title), where a slug starting with
+# "#" is a sub-heading within the section (shown only if a page follows it).
 TREE: list[tuple[str, list[tuple[str, str]]]] = [
     ("Overview", [("getting-started", "Getting started")]),
     (
         "Users",
         [
-            ("users/marketplace", "Browsing the marketplace"),
+            ("#managing", "Managing models and releases"),
             ("users/creating-a-model", "Creating a model"),
             ("users/model-card", "Completing the model card"),
             ("users/creating-a-release", "Creating a release"),
             ("users/uploading-files", "Uploading files"),
             ("users/uploading-images", "Uploading images"),
+            ("#using", "Using a model"),
+            ("users/marketplace", "Browsing the marketplace"),
             ("users/requesting-access", "Requesting access"),
             ("users/personal-access-tokens", "Personal access tokens"),
             ("users/using-a-pushed-image", "Using a pushed Docker image"),
-            ("users/inferencing", "Inferencing"),
             ("users/downloading-files", "Downloading files"),
+            ("users/inferencing", "Inferencing"),
+            ("#deletion", "Deletion"),
             ("users/deleting-a-file", "Deleting a file"),
             ("users/deleting-a-model", "Deleting a model"),
             ("users/soft-deletion", "Soft deletion"),
+            ("#mirroring", "Model mirroring"),
             ("users/model-mirroring", "Model mirroring"),
+            ("#reviews", "Reviews"),
             ("users/reviews", "Reviews"),
         ],
     ),
@@ -55,12 +62,18 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("administration/getting-started", "Getting started"),
             ("administration/app-configuration", "App configuration"),
             ("administration/microservices", "Microservices"),
-            ("administration/operating-safely", "Operating it safely"),
             ("administration/file-scanners", "File scanners"),
+            ("administration/operating-safely", "Operating it safely"),
+            ("administration/review-roles", "Review roles"),
+            ("#helm", "Helm"),
             ("administration/helm", "Helm and Kubernetes"),
             ("administration/isolated-environments", "Isolated environments"),
-            ("administration/schemas", "Schemas"),
-            ("administration/review-roles", "Review roles"),
+        ],
+    ),
+    ("Schema", [("administration/schemas", "Schemas")]),
+    (
+        "Migrations",
+        [
             ("administration/migrations", "Migrations"),
             ("administration/database-scripts", "Database scripts"),
         ],
@@ -73,9 +86,13 @@ class DocLink:
     slug: str
     title: str
 
+    @property
+    def is_heading(self) -> bool:
+        return self.slug.startswith("#")
+
 
 def _path(slug: str) -> Path | None:
-    known = {s for _, pages in TREE for s, _ in pages}
+    known = {s for _, pages in TREE for s, _ in pages if not s.startswith("#")}
     if slug not in known:
         return None
     path = DOCS_DIR / f"{slug}.md"
@@ -83,9 +100,19 @@ def _path(slug: str) -> Path | None:
 
 
 def sidebar() -> list[tuple[str, list[DocLink]]]:
+    """The sections with the pages that exist; a sub-heading only when a page follows it."""
     sections = []
     for heading, pages in TREE:
-        links = [DocLink(slug, title) for slug, title in pages if _path(slug)]
+        links: list[DocLink] = []
+        pending: DocLink | None = None
+        for slug, title in pages:
+            if slug.startswith("#"):
+                pending = DocLink(slug, title)
+            elif _path(slug):
+                if pending is not None:
+                    links.append(pending)
+                    pending = None
+                links.append(DocLink(slug, title))
         if links:
             sections.append((heading, links))
     return sections
