@@ -280,6 +280,12 @@ def _filters_context(actor: Actor, query: MarketplaceQuery) -> dict[str, Any]:
             for r in ROLE_FILTERS
         ],
         "page_sizes": [{"value": str(n), "selected": str(n) == query.per_page} for n in PAGE_SIZES],
+        # How many filters are chosen: the phone layout opens its filter disclosure when any are.
+        "filters_active": len(query.kinds)
+        + len(query.organisations)
+        + len(query.states)
+        + len(query.tags)
+        + len(query.roles),
     }
 
 
