@@ -14,6 +14,8 @@ from bailo_site.api import api, api_v3
 from core import docs, views
 
 urlpatterns: list[Any] = [
+    # Browsers ask for /favicon.ico before they read the page's icon link.
+    path("favicon.ico", views.favicon),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -48,3 +48,11 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if _wants_json(request):
         return JsonResponse(error_body("Bad request"), status=400)
     return render(request, "400.html", status=400)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for before reading the page: the site's icon."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
