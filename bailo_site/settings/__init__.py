@@ -186,6 +186,8 @@ TEMPLATES = [
                 "core.context_processors.ui",
                 "reviews.context_processors.reviews",
             ],
+            # {% when %} and |usertext on every page (core/templatetags/bailo_format.py).
+            "builtins": ["core.templatetags.bailo_format"],
         },
     },
 ]
