@@ -58,6 +58,9 @@ _BLOB_SETTINGS = (
     "S3_REGION",
     "S3_VERIFY",
     "S3_BUCKET_UPLOADS",
+    "S3_CONNECT_TIMEOUT",
+    "S3_READ_TIMEOUT",
+    "S3_MAX_ATTEMPTS",
 )
 _blob_settings_in_use: list[tuple[str, ...]] = []
 

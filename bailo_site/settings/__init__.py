@@ -279,6 +279,19 @@ S3_VERIFY: bool | str = (
     else env.boolean("S3_VERIFY", True)
 )
 BLOB_STORAGE = "s3" if S3_ENDPOINT else "filesystem"
+# How long to wait for the S3 server to accept a connection, and for the next bytes of an answer
+# (a download stream included), before it counts as unavailable; and how many attempts a call
+# gets (the first included) before a 503 "File storage is unavailable".
+S3_CONNECT_TIMEOUT = env.duration("S3_CONNECT_TIMEOUT", timedelta(seconds=3)).total_seconds()
+S3_READ_TIMEOUT = env.duration("S3_READ_TIMEOUT", timedelta(seconds=30)).total_seconds()
+S3_MAX_ATTEMPTS = env.integer("S3_MAX_ATTEMPTS", 2)
+if not (0 < S3_CONNECT_TIMEOUT <= 300 and 0 < S3_READ_TIMEOUT <= 3600):
+    raise ImproperlyConfigured(
+        "S3_CONNECT_TIMEOUT must be between 1 second and 5 minutes, S3_READ_TIMEOUT between "
+        "1 second and 1 hour"
+    )
+if not 1 <= S3_MAX_ATTEMPTS <= 10:
+    raise ImproperlyConfigured("S3_MAX_ATTEMPTS must be between 1 and 10")
 BLOB_ROOT = Path(env.string("BLOB_ROOT", str(VAR_DIR / "blobs")))
 
 # --- Docker registry ----------------------------------------------------------------------------
