@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,6 +81,15 @@ class UploadedPart:
     etag: str
 
 
+@dataclass(frozen=True)
+class OpenUpload:
+    """A multipart upload that was started and neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    started: datetime
+
+
 def part_size_for(total_size: int, minimum: int = MIN_PART_SIZE) -> int:
     """The smallest part size (a multiple of 1 MiB, at least ``minimum``) that keeps the number of
     parts of a ``total_size`` object at or under ``MAX_PARTS``."""
@@ -127,6 +137,10 @@ class BlobStore(Protocol):
     ) -> BlobInfo: ...
 
     def multipart_abort(self, key: str, upload_id: str) -> None: ...
+
+    def multipart_list(self, prefix: str = "") -> Iterator[OpenUpload]:
+        """The open multipart uploads of keys under ``prefix``."""
+        ...
 
     def check(self) -> str:
         """Raise when the bucket cannot be reached; otherwise a short description of it."""
@@ -268,6 +282,20 @@ class FilesystemBlobStore:
 
     def multipart_abort(self, key: str, upload_id: str) -> None:
         shutil.rmtree(self._staging(upload_id), ignore_errors=True)
+
+    def multipart_list(self, prefix: str = "") -> Iterator[OpenUpload]:
+        staging = self.root / ".multipart"
+        if not staging.is_dir():
+            return
+        for entry in staging.iterdir():
+            marker = entry / "key"
+            try:
+                key = marker.read_text(encoding="utf-8")
+                started = datetime.fromtimestamp(marker.stat().st_mtime, tz=UTC)
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # completed or aborted meanwhile
+            if key.startswith(prefix):
+                yield OpenUpload(key=key, upload_id=entry.name, started=started)
 
     def check(self) -> str:
         self._base.mkdir(parents=True, exist_ok=True)
@@ -442,6 +470,15 @@ class S3BlobStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
                 raise
+
+    def multipart_list(self, prefix: str = "") -> Iterator[OpenUpload]:
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        with _s3_outages():
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Uploads", []):
+                    yield OpenUpload(
+                        key=item["Key"], upload_id=item["UploadId"], started=item["Initiated"]
+                    )
 
 
 class _GuardedClient:
