@@ -311,6 +311,9 @@ CLAMD_HOST = env.string("CLAMD_HOST")
 CLAMD_PORT = env.integer("CLAMD_PORT", 3310)
 FILE_SCANNERS = env.strings("FILE_SCANNERS", [*(["clamAV"] if CLAMD_HOST else []), "modelScan"])
 MODELSCAN_BLOCKS_DOWNLOAD = env.boolean("MODELSCAN_BLOCKS_DOWNLOAD", False)
+# A file may be downloaded only once its blocking scans (ClamAV; ModelScan too with
+# MODELSCAN_BLOCKS_DOWNLOAD) have completed: not while they run, nor after they errored.
+SCAN_BLOCK_UNTIL_CLEAN = env.boolean("SCAN_BLOCK_UNTIL_CLEAN", True)
 FILE_SCAN_TIMEOUT = env.integer("FILE_SCAN_TIMEOUT", 900)
 FILE_SCAN_RESCAN_DELAY_MINUTES = env.integer("FILE_SCAN_RESCAN_DELAY_MINUTES", 60)
 FILE_SCAN_RETRY_AFTER_MINUTES = env.integer("FILE_SCAN_RETRY_AFTER_MINUTES", 15)
