@@ -325,6 +325,15 @@ UPLOAD_ABANDON_AFTER = env.duration("UPLOAD_ABANDON_AFTER", timedelta(hours=24))
 
 # --- Deletion -----------------------------------------------------------------------------------
 DELETION_RETENTION = env.duration("DELETION_RETENTION", timedelta(days=30))
+# A purge that has written no heartbeat for PURGE_STALE_AFTER is taken to be dead (its worker was
+# killed); the sweep, every PURGE_SWEEP_EVERY, queues it again. So a killed purge resumes within
+# about the sum of the two.
+PURGE_STALE_AFTER = env.duration("PURGE_STALE_AFTER", timedelta(minutes=3))
+PURGE_SWEEP_EVERY = env.duration("PURGE_SWEEP_EVERY", timedelta(minutes=1))
+if not timedelta(minutes=1) <= PURGE_STALE_AFTER <= timedelta(days=1):
+    raise ImproperlyConfigured("PURGE_STALE_AFTER must be between 1 minute and 1 day")
+if not timedelta(seconds=10) <= PURGE_SWEEP_EVERY <= timedelta(hours=1):
+    raise ImproperlyConfigured("PURGE_SWEEP_EVERY must be between 10 seconds and 1 hour")
 
 # --- Webhooks -----------------------------------------------------------------------------------
 # Webhooks may call only public addresses; these host names, addresses and networks (comma-
