@@ -78,6 +78,14 @@ def blob_store_follow_settings() -> None:
         _blob_settings_in_use[:] = [now]
 
 
+@pytest.fixture(autouse=True)
+def _blob_stores_follow_settings() -> None:
+    """A test that pointed storage elsewhere (a dead or private S3) leaves the cached store behind
+    when its settings are restored: every test starts by dropping a store made from other
+    settings."""
+    blob_store_follow_settings()
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User

@@ -44,14 +44,13 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateSeaweed
 
 @pytest.fixture
 def on_seaweed(seaweed: PrivateSeaweed, settings: Any) -> Iterator[PrivateSeaweed]:
+    """Storage on the private SeaweedFS (the next test's start forgets this store)."""
     for name, value in seaweed.settings().items():
         setattr(settings, name, value)
     settings.S3_CONNECT_TIMEOUT = 1.0
     settings.S3_READ_TIMEOUT = 2.0
     blob_store_follow_settings()
     yield seaweed
-    settings.BLOB_STORAGE = "filesystem"  # the settings fixture restores the rest
-    blob_store_follow_settings()
 
 
 def open_uploads(seaweed: PrivateSeaweed, model_id: str) -> list[str]:

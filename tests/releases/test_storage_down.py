@@ -119,3 +119,12 @@ def test_the_health_route_answers_503_naming_s3_when_storage_is_down(
     assert response.status_code == 503
     assert response.json()["components"]["s3"] == {"state": "error"}
     assert took < SOON
+
+
+def test_signed_in_callers_see_why_storage_is_unavailable(
+    storage_down: Any, client_for: Any, owner: Any
+) -> None:
+    storage_down()
+    s3 = client_for(owner).get("/api/v2/system/health").json()["components"]["s3"]
+    assert s3["state"] == "error"
+    assert s3["detail"].startswith("StorageUnavailable: EndpointConnectionError")
