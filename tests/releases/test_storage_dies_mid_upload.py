@@ -85,7 +85,9 @@ def test_an_upload_cut_short_by_a_frozen_s3_is_aborted_by_the_next_sweep_once_s3
             )
     finally:
         on_seaweed.thaw()
-    assert len(open_uploads(on_seaweed, entry.pk)) == 1
+    # The handler could not abort: its row stays for the sweep. (Its abort request may still be
+    # served by the thawed server, so whether the storage upload is open now is a race.)
+    assert File.all_objects.filter(model=entry, complete=False).exclude(upload_id="").exists()
 
     # The sweep on its usual schedule, with the default UPLOAD_ABANDON_AFTER (a day).
     abort_abandoned_uploads()
