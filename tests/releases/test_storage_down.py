@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from releases.models import File
 from tests.conftest import blob_store_follow_settings
@@ -128,3 +129,16 @@ def test_signed_in_callers_see_why_storage_is_unavailable(
     s3 = client_for(owner).get("/api/v2/system/health").json()["components"]["s3"]
     assert s3["state"] == "error"
     assert s3["detail"].startswith("StorageUnavailable: EndpointConnectionError")
+
+
+def test_the_download_page_answers_503_with_the_message_when_storage_is_down(
+    client_for: Any, owner: Any, entry: Any, storage_down: Any
+) -> None:
+    client = client_for(owner)
+    file = multipart_upload(client, entry.pk, os.urandom(1024))
+    storage_down()
+    url = reverse("file-download", kwargs={"model_id": entry.pk, "file_id": file.pk})
+    response, took = timed(lambda: client.get(url))
+    assert response.status_code == 503
+    assert "File storage is unavailable; try again later" in response.content.decode()
+    assert took < SOON
