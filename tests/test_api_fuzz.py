@@ -48,12 +48,13 @@ schema = schemathesis.openapi.from_wsgi("/api/v2/openapi.json", application).exc
 
 @pytest.fixture
 def token_headers(make_token: Any) -> dict[str, str]:
-    """Basic auth for a token of a user with no special rights, who owns one entry."""
+    """Basic auth for a token (every action) of a user with no special rights, who owns one
+    entry, and that entry's id (``X-Fuzzed-Model``, not sent)."""
     user = create_user("fuzzer")
-    _make_entry(user, {}, name="Fuzzed model")
+    model = _make_entry(user, {}, name="Fuzzed model")
     _token, secret = make_token(user, actions=[a.value for a in TokenAction])
     raw = base64.b64encode(f"{_token.access_key}:{secret}".encode()).decode()
-    return {"Authorization": f"Basic {raw}"}
+    return {"Authorization": f"Basic {raw}", "X-Fuzzed-Model": model.pk}
 
 
 @schema.parametrize()
@@ -67,8 +68,13 @@ def token_headers(make_token: Any) -> dict[str, str]:
 def test_generated_requests_never_get_a_server_error(
     case: Any, token_headers: dict[str, str]
 ) -> None:
-    response = case.call(headers=token_headers)
-    assert response.status_code < 500, (
+    if case.path_parameters and "model_id" in case.path_parameters:
+        # A random model id only ever meets a 404: aim at the fuzzer's own entry so the
+        # generated input reaches the code behind the lookup.
+        case.path_parameters["model_id"] = token_headers["X-Fuzzed-Model"]
+    response = case.call(headers={"Authorization": token_headers["Authorization"]})
+    # 501 is a deliberate answer (a Bailo feature this instance does not offer), not a failure.
+    assert response.status_code < 500 or response.status_code == 501, (
         f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}"
     )
 
