@@ -61,6 +61,16 @@ def _property(location: Any) -> str:
 
 @api.exception_handler(BailoError)
 def _bailo_error(request: HttpRequest, exc: BailoError) -> HttpResponse:
+    if exc.status >= 500:
+        # An outage of a component, not the caller's mistake: operators need to see it.
+        log.warning(
+            "%s %s answered %s: %s %s",
+            request.method,
+            request.path,
+            exc.status,
+            exc.message,
+            getattr(exc, "detail", ""),
+        )
     response = _json(request, exc.status, exc.body())
     if isinstance(exc, TooManyFailures):
         response["Retry-After"] = str(exc.retry_after)

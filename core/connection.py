@@ -10,11 +10,14 @@ response says ``Connection: close`` and the server closes the connection after i
 runserver, asserts on it; gunicorn silently drops it). So the decision is taken in Django
 (``core.middleware.EarlyRefusalMiddleware`` marks the response) and carried out by
 ``close_aware``, which wraps the WSGI application and asks the server itself to close.
+
+``close_aware`` also closes the connection when a response fails after its headers were sent
+(storage died in the middle of a download), so the client sees a short read instead of waiting.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.http import HttpRequest
@@ -60,8 +63,36 @@ def _ask_server_to_close(start_response: StartResponse) -> None:
         server_side.force_close()  # type: ignore[union-attr]
     elif hasattr(server_side, "request_handler") and hasattr(server_side, "headers"):
         # wsgiref's ServerHandler as Django's runserver extends it: it closes the connection
-        # when its own headers say so.
+        # when its own headers say so (read when they are sent) or, once they are sent, when
+        # its request handler is told so.
         server_side.headers["Connection"] = "close"  # type: ignore[union-attr]
+        server_side.request_handler.close_connection = True  # type: ignore[union-attr]
+
+
+class _ClosingOnFailure:
+    """The response body, passed through; if producing it fails after the headers were sent (a
+    download whose storage died mid-stream), the server is asked to close the connection.
+
+    Otherwise a keep-alive server (runserver) would wait for the client's next request while the
+    client waits for the rest of the promised ``Content-Length``: both hang. Closing makes the
+    client see a short read at once. gunicorn closes after such a failure by itself.
+    """
+
+    def __init__(self, result: Iterable[bytes], start_response: StartResponse) -> None:
+        self._result = result
+        self._start_response = start_response
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._result
+        except Exception:
+            _ask_server_to_close(self._start_response)
+            raise
+
+    def close(self) -> None:
+        close = getattr(self._result, "close", None)
+        if callable(close):
+            close()
 
 
 def close_aware(application: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
@@ -81,6 +112,10 @@ def close_aware(application: Callable[..., Iterable[bytes]]) -> Callable[..., It
                 _ask_server_to_close(start_response)
             return write
 
-        return application(environ, start)
+        result = application(environ, start)
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+            return result  # left as it is, so the server can still send the file directly
+        return _ClosingOnFailure(result, start_response)
 
     return wrapped

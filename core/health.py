@@ -86,7 +86,9 @@ def system_status() -> list[ComponentStatus]:
             state = "disabled" if detail is None else "ok"
             detail = detail or "not configured"
         except Exception as exc:  # a health check reports every failure instead of raising
-            state, detail = "error", f"{type(exc).__name__}: {exc}"[:300]
+            # A port's own "unavailable" error keeps the cause in ``detail``: show that.
+            cause = getattr(exc, "detail", "") or exc
+            state, detail = "error", f"{type(exc).__name__}: {cause}"[:300]
         results.append(
             ComponentStatus(
                 name=name,

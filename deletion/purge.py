@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -44,8 +45,18 @@ log = logging.getLogger(__name__)
 
 BLOB_BATCH = 1000
 # A purge that has not reported progress for this long is taken to be dead and is picked up again
-# by the sweep (a live one writes a heartbeat after every batch of blobs and every manifest).
-STALE_AFTER = timedelta(minutes=15)
+# by the sweep (a live one writes a heartbeat after every batch of blobs, every aborted upload and
+# every manifest, each a call of a few seconds at most). The default; PURGE_STALE_AFTER sets it.
+# Kept short so a purge whose worker was killed resumes within minutes: mistaking a slow live
+# purge for a dead one costs only a second, concurrent run, which the purge is safe against.
+STALE_AFTER = timedelta(minutes=3)
+
+
+def stale_after() -> timedelta:
+    value = getattr(settings, "PURGE_STALE_AFTER", STALE_AFTER)
+    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+
+
 ACTIVE = (Deletion.State.PENDING, Deletion.State.PURGING)
 
 
@@ -65,12 +76,12 @@ def _heartbeat(deletion: Deletion) -> datetime | None:
 
 def deletions_to_purge(*, now: datetime | None = None) -> list[int]:
     """Ids of the due deletions nobody is working on: pending ones, and purging ones whose last
-    heartbeat is older than ``STALE_AFTER`` (their worker died)."""
+    heartbeat is older than ``PURGE_STALE_AFTER`` (their worker died)."""
     now = now or timezone.now()
     ids = []
     for deletion in due_deletions().only("pk", "state", "progress").order_by("purge_due", "pk"):
         beat = _heartbeat(deletion)
-        if deletion.state == Deletion.State.PURGING and beat and now - beat < STALE_AFTER:
+        if deletion.state == Deletion.State.PURGING and beat and now - beat < stale_after():
             continue
         ids.append(deletion.pk)
     return ids
@@ -129,6 +140,7 @@ def _abort_open_uploads(deletion: Deletion) -> int:
         for key, upload_id in open_uploads:
             store.multipart_abort(key, upload_id)
             aborted += 1
+            _save_progress(deletion, uploadsAborted=aborted)
     return aborted
 
 

@@ -2,7 +2,10 @@
 
 Both tasks are safe to run twice: a purge of a purged (or restored) deletion does nothing, and
 each purge step treats "already gone" as done. ``acks_late`` with ``reject_on_worker_lost``
-hands a purge whose worker died back to the broker; the sweep is the second line of defence.
+hands a purge whose worker process died back to the broker at once. When the whole worker is
+killed, its unacknowledged message returns only after the broker's visibility timeout (an hour
+on Redis), so the sweep is what resumes it: every ``PURGE_SWEEP_EVERY`` (1 minute) it queues the
+purges whose heartbeat is older than ``PURGE_STALE_AFTER`` (3 minutes).
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 
 from core.tasks import periodic
 from deletion.purge import deletion_purge, deletions_to_purge
 
 PURGE_QUEUE = "purge"
-PURGE_SWEEP_SECONDS = 600
+PURGE_SWEEP_SECONDS = settings.PURGE_SWEEP_EVERY.total_seconds()
 
 
 class PurgeQueueTask(Task):  # type: ignore[misc]

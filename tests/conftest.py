@@ -58,6 +58,9 @@ _BLOB_SETTINGS = (
     "S3_REGION",
     "S3_VERIFY",
     "S3_BUCKET_UPLOADS",
+    "S3_CONNECT_TIMEOUT",
+    "S3_READ_TIMEOUT",
+    "S3_MAX_ATTEMPTS",
 )
 _blob_settings_in_use: list[tuple[str, ...]] = []
 
@@ -73,6 +76,14 @@ def blob_store_follow_settings() -> None:
     if _blob_settings_in_use != [now]:
         blob_store.cache_clear()
         _blob_settings_in_use[:] = [now]
+
+
+@pytest.fixture(autouse=True)
+def _blob_stores_follow_settings() -> None:
+    """A test that pointed storage elsewhere (a dead or private S3) leaves the cached store behind
+    when its settings are restored: every test starts by dropping a store made from other
+    settings."""
+    blob_store_follow_settings()
 
 
 class UserFactory(factory.django.DjangoModelFactory):

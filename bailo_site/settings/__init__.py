@@ -283,6 +283,19 @@ S3_VERIFY: bool | str = (
     else env.boolean("S3_VERIFY", True)
 )
 BLOB_STORAGE = "s3" if S3_ENDPOINT else "filesystem"
+# How long to wait for the S3 server to accept a connection, and for the next bytes of an answer
+# (a download stream included), before it counts as unavailable; and how many attempts a call
+# gets (the first included) before a 503 "File storage is unavailable".
+S3_CONNECT_TIMEOUT = env.duration("S3_CONNECT_TIMEOUT", timedelta(seconds=3)).total_seconds()
+S3_READ_TIMEOUT = env.duration("S3_READ_TIMEOUT", timedelta(seconds=30)).total_seconds()
+S3_MAX_ATTEMPTS = env.integer("S3_MAX_ATTEMPTS", 2)
+if not (0 < S3_CONNECT_TIMEOUT <= 300 and 0 < S3_READ_TIMEOUT <= 3600):
+    raise ImproperlyConfigured(
+        "S3_CONNECT_TIMEOUT must be between 1 second and 5 minutes, S3_READ_TIMEOUT between "
+        "1 second and 1 hour"
+    )
+if not 1 <= S3_MAX_ATTEMPTS <= 10:
+    raise ImproperlyConfigured("S3_MAX_ATTEMPTS must be between 1 and 10")
 BLOB_ROOT = Path(env.string("BLOB_ROOT", str(VAR_DIR / "blobs")))
 
 # --- Docker registry ----------------------------------------------------------------------------
@@ -302,6 +315,9 @@ CLAMD_HOST = env.string("CLAMD_HOST")
 CLAMD_PORT = env.integer("CLAMD_PORT", 3310)
 FILE_SCANNERS = env.strings("FILE_SCANNERS", [*(["clamAV"] if CLAMD_HOST else []), "modelScan"])
 MODELSCAN_BLOCKS_DOWNLOAD = env.boolean("MODELSCAN_BLOCKS_DOWNLOAD", False)
+# A file may be downloaded only once its blocking scans (ClamAV; ModelScan too with
+# MODELSCAN_BLOCKS_DOWNLOAD) have completed: not while they run, nor after they errored.
+SCAN_BLOCK_UNTIL_CLEAN = env.boolean("SCAN_BLOCK_UNTIL_CLEAN", True)
 FILE_SCAN_TIMEOUT = env.integer("FILE_SCAN_TIMEOUT", 900)
 FILE_SCAN_RESCAN_DELAY_MINUTES = env.integer("FILE_SCAN_RESCAN_DELAY_MINUTES", 60)
 FILE_SCAN_RETRY_AFTER_MINUTES = env.integer("FILE_SCAN_RETRY_AFTER_MINUTES", 15)
@@ -313,6 +329,15 @@ UPLOAD_ABANDON_AFTER = env.duration("UPLOAD_ABANDON_AFTER", timedelta(hours=24))
 
 # --- Deletion -----------------------------------------------------------------------------------
 DELETION_RETENTION = env.duration("DELETION_RETENTION", timedelta(days=30))
+# A purge that has written no heartbeat for PURGE_STALE_AFTER is taken to be dead (its worker was
+# killed); the sweep, every PURGE_SWEEP_EVERY, queues it again. So a killed purge resumes within
+# about the sum of the two.
+PURGE_STALE_AFTER = env.duration("PURGE_STALE_AFTER", timedelta(minutes=3))
+PURGE_SWEEP_EVERY = env.duration("PURGE_SWEEP_EVERY", timedelta(minutes=1))
+if not timedelta(minutes=1) <= PURGE_STALE_AFTER <= timedelta(days=1):
+    raise ImproperlyConfigured("PURGE_STALE_AFTER must be between 1 minute and 1 day")
+if not timedelta(seconds=10) <= PURGE_SWEEP_EVERY <= timedelta(hours=1):
+    raise ImproperlyConfigured("PURGE_SWEEP_EVERY must be between 10 seconds and 1 hour")
 
 # --- Webhooks -----------------------------------------------------------------------------------
 # Webhooks may call only public addresses; these host names, addresses and networks (comma-

@@ -12,12 +12,16 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
+
+from core.errors import ServiceUnavailable
 
 READ_CHUNK = 1024 * 1024
 # S3 allows at most 10,000 parts of at least 5 MiB (but the last).
@@ -27,6 +31,41 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 
 class BlobNotFound(Exception):
     """The key names no blob."""
+
+
+STORAGE_UNAVAILABLE = "File storage is unavailable; try again later"
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The storage service could not be reached, or failed on its side (a 5xx, a connection
+    refused, reset or timed out). A 503 to API callers: nothing about the request was wrong, and
+    the same request may work later. ``detail`` keeps the cause for logs, never for users."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(STORAGE_UNAVAILABLE)
+        self.detail = detail
+
+
+@contextmanager
+def _s3_outages() -> Iterator[None]:
+    """Turn botocore's and urllib3's ways of saying "the server is not there" into one
+    ``StorageUnavailable``, so every caller (upload, download, multipart, health) answers alike
+    without knowing boto3."""
+    from botocore.exceptions import ClientError, HTTPClientError, UnseekableStreamError
+    from botocore.exceptions import ConnectionError as S3ConnectionError
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    try:
+        yield
+    # botocore retries a failed call by rewinding its body; a streamed part cannot be rewound,
+    # so a transport failure while sending one surfaces as UnseekableStreamError.
+    except (S3ConnectionError, HTTPClientError, UnseekableStreamError, Urllib3Error) as exc:
+        raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if int(status) >= 500:
+            raise StorageUnavailable(f"S3 answered {status}: {exc}") from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -40,6 +79,15 @@ class BlobInfo:
 class UploadedPart:
     part_number: int
     etag: str
+
+
+@dataclass(frozen=True)
+class OpenUpload:
+    """A multipart upload that was started and neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    started: datetime
 
 
 def part_size_for(total_size: int, minimum: int = MIN_PART_SIZE) -> int:
@@ -89,6 +137,10 @@ class BlobStore(Protocol):
     ) -> BlobInfo: ...
 
     def multipart_abort(self, key: str, upload_id: str) -> None: ...
+
+    def multipart_list(self, prefix: str = "") -> Iterator[OpenUpload]:
+        """The open multipart uploads of keys under ``prefix``."""
+        ...
 
     def check(self) -> str:
         """Raise when the bucket cannot be reached; otherwise a short description of it."""
@@ -231,6 +283,20 @@ class FilesystemBlobStore:
     def multipart_abort(self, key: str, upload_id: str) -> None:
         shutil.rmtree(self._staging(upload_id), ignore_errors=True)
 
+    def multipart_list(self, prefix: str = "") -> Iterator[OpenUpload]:
+        staging = self.root / ".multipart"
+        if not staging.is_dir():
+            return
+        for entry in staging.iterdir():
+            marker = entry / "key"
+            try:
+                key = marker.read_text(encoding="utf-8")
+                started = datetime.fromtimestamp(marker.stat().st_mtime, tz=UTC)
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # completed or aborted meanwhile
+            if key.startswith(prefix):
+                yield OpenUpload(key=key, upload_id=entry.name, started=started)
+
     def check(self) -> str:
         self._base.mkdir(parents=True, exist_ok=True)
         if not os.access(self._base, os.W_OK):
@@ -263,10 +329,15 @@ class S3BlobStore:
                 signature_version="s3v4",
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
-                retries={"max_attempts": 3, "mode": "standard"},
+                retries={"max_attempts": settings.S3_MAX_ATTEMPTS, "mode": "standard"},
+                # A dead server must not hold a request (or a download mid-stream) for the
+                # minutes of botocore's defaults: connecting fails fast, and a stream that stops
+                # delivering bytes is abandoned, which closes the client's connection.
+                connect_timeout=settings.S3_CONNECT_TIMEOUT,
+                read_timeout=settings.S3_READ_TIMEOUT,
             ),
         )
-        self.client: Any = self._storage.connection.meta.client
+        self.client: Any = _GuardedClient(self._storage.connection.meta.client)
 
     def check(self) -> str:
         self.client.head_bucket(Bucket=self.bucket)
@@ -303,8 +374,11 @@ class S3BlobStore:
 
     @staticmethod
     def _iterate(body: Any) -> Iterator[bytes]:
+        # A server that dies or stalls mid-stream raises here (after S3_READ_TIMEOUT at most);
+        # the web server then closes the client's connection, which sees a short read.
         try:
-            yield from body.iter_chunks(READ_CHUNK)
+            with _s3_outages():
+                yield from body.iter_chunks(READ_CHUNK)
         finally:
             body.close()
 
@@ -340,9 +414,10 @@ class S3BlobStore:
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                yield item["Key"]
+        with _s3_outages():
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"]
 
     def multipart_start(self, key: str) -> str:
         return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"])
@@ -395,6 +470,36 @@ class S3BlobStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
                 raise
+
+    def multipart_list(self, prefix: str = "") -> Iterator[OpenUpload]:
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        with _s3_outages():
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Uploads", []):
+                    yield OpenUpload(
+                        key=item["Key"], upload_id=item["UploadId"], started=item["Initiated"]
+                    )
+
+
+class _GuardedClient:
+    """The boto3 client, with every API call raising ``StorageUnavailable`` on an outage: one
+    place for the mapping instead of a ``try`` around each call."""
+
+    _PLAIN = frozenset({"exceptions", "meta", "get_paginator", "can_paginate"})
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name in self._PLAIN or name.startswith("_") or not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with _s3_outages():
+                return attribute(*args, **kwargs)
+
+        return call
 
 
 class _IterStream:

@@ -36,6 +36,7 @@ from core.ports.storage import (
     MAX_PARTS,
     BlobNotFound,
     BlobStore,
+    OpenUpload,
     UploadedPart,
     blob_store,
     part_size_for,
@@ -158,8 +159,12 @@ def new_file_id() -> str:
     return secrets.token_hex(12)
 
 
+# Every file's bytes live under this prefix of the uploads bucket (deletion.cascade names it too).
+FILE_KEY_PREFIX = "beta/model/"
+
+
 def storage_key_for(model_id: str) -> str:
-    return f"beta/model/{model_id}/files/{uuid.uuid4()}"
+    return f"{FILE_KEY_PREFIX}{model_id}/files/{uuid.uuid4()}"
 
 
 # --- memory ---------------------------------------------------------------------------------
@@ -373,8 +378,14 @@ def _discard(file: File) -> None:
         if file.upload_id:
             store.multipart_abort(file.storage_key, file.upload_id)
         store.delete(file.storage_key)
-    except Exception:  # the row stays (incomplete): the abandoned-upload task retries later
+    except Exception:
+        # Storage is failing (it may be why the upload failed). The row stays, incomplete, with
+        # its upload id, dated as abandoned so that the next sweep (hourly) aborts the storage
+        # upload once storage answers again, instead of a day later.
         log.exception("Could not discard the storage of upload %s", file.pk)
+        File.all_objects.filter(pk=file.pk, complete=False).update(
+            updated_at=timezone.now() - upload_abandon_after() - timedelta(seconds=1)
+        )
         return
     File.all_objects.filter(pk=file.pk).delete()
 
@@ -742,4 +753,32 @@ def abort_abandoned_uploads(*, older_than: timedelta | None = None) -> int:
             continue
         File.all_objects.filter(pk=file.pk, complete=False).delete()
         removed += 1
+    for upload in abandoned_storage_uploads(older_than=older_than):
+        # No row is waiting for these: an upload started in storage whose row was never written
+        # (the process died, or storage took the request but its answer was lost).
+        try:
+            blob_store().multipart_abort(upload.key, upload.upload_id)
+        except Exception:
+            log.exception("Could not abort the abandoned storage upload %s", upload.upload_id)
+            continue
+        removed += 1
     return removed
+
+
+def abandoned_storage_uploads(
+    *, older_than: timedelta | None = None, prefix: str = FILE_KEY_PREFIX
+) -> list[OpenUpload]:
+    """Multipart uploads open in storage under ``prefix`` for longer than ``older_than`` (default
+    ``UPLOAD_ABANDON_AFTER``) that no incomplete file row still active is using."""
+    cutoff = timezone.now() - (older_than if older_than is not None else upload_abandon_after())
+    stale = [u for u in blob_store().multipart_list(prefix) if u.started < cutoff]
+    if not stale:
+        return []
+    active = set(
+        File.all_objects.filter(
+            complete=False,
+            updated_at__gte=cutoff,
+            upload_id__in=[u.upload_id for u in stale],
+        ).values_list("upload_id", flat=True)
+    )
+    return [u for u in stale if u.upload_id not in active]

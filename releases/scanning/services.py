@@ -7,7 +7,10 @@ retry (``scan_retry_due``) runs it again a few times, and an owner may ask for a
 Bailo's cool-down.
 
 A virus finding blocks downloads; ModelScan findings block only when
-``MODELSCAN_BLOCKS_DOWNLOAD`` is true.
+``MODELSCAN_BLOCKS_DOWNLOAD`` is true. With ``SCAN_BLOCK_UNTIL_CLEAN`` (the default), a file is also
+refused while a scan that could block it has not completed: in progress, or errored (the scanner
+was down). Errored scans are retried with a growing delay, and their owner may rescan at once:
+the rescan cool-down counts from completed scans only.
 """
 
 from __future__ import annotations
@@ -58,6 +61,21 @@ def _max_attempts() -> int:
 
 def modelscan_blocks_download() -> bool:
     return bool(getattr(settings, "MODELSCAN_BLOCKS_DOWNLOAD", False))
+
+
+def block_until_clean() -> bool:
+    return bool(getattr(settings, "SCAN_BLOCK_UNTIL_CLEAN", True))
+
+
+# Errored scans wait RETRY_ERRORS_AFTER before their first retry, twice as long before each next
+# one, and never longer than this.
+RETRY_ERRORS_AT_MOST_AFTER = timedelta(hours=6)
+
+
+def retry_delay(errors: int) -> timedelta:
+    """How long after its last run a scan that has errored ``errors`` times in a row is retried."""
+    delay = _retry_errors_after() * (2 ** max(0, errors - 1))
+    return min(delay, max(RETRY_ERRORS_AT_MOST_AFTER, _retry_errors_after()))
 
 
 # --- running scans --------------------------------------------------------------------------------
@@ -179,8 +197,13 @@ def scan_retry_due() -> dict[str, list[str]]:
     for row in due.order_by("last_run_at")[:500]:
         if row.tool_name not in configured or row.file_id is None:
             continue
-        if row.state == ScanState.ERROR and _errors_so_far(row) >= _max_attempts():
-            continue
+        if row.state == ScanState.ERROR:
+            errors = _errors_so_far(row)
+            if errors >= _max_attempts():
+                continue
+            # Backoff: a scanner that stays down is not asked again every few minutes.
+            if row.last_run_at and row.last_run_at + retry_delay(errors) > now:
+                continue
         queued.setdefault(row.file_id, []).append(row.tool_name)
         row_ids.append(row.pk)
     ScanResult.objects.filter(pk__in=row_ids).update(
@@ -207,13 +230,17 @@ def file_rescan(*, actor: Actor, model_id: str, file_id: str) -> File:
     if not scanners:
         raise BadRequest("No file scanners are configured on this instance")
     delay = rescan_delay()
+    rows = ScanResult.objects.filter(file=file)
+    # The cool-down protects the scanners from repeated work; a scan that errored did no work,
+    # and its file may be blocked until it completes, so its owner may ask again at once.
+    errored = rows.filter(state=ScanState.ERROR).exists()
     last = (
-        ScanResult.objects.filter(file=file, last_run_at__isnull=False)
+        rows.filter(state=ScanState.COMPLETE, last_run_at__isnull=False)
         .order_by("-last_run_at")
         .values_list("last_run_at", flat=True)
         .first()
     )
-    if last is not None and last + delay > timezone.now():
+    if not errored and last is not None and last + delay > timezone.now():
         wait = max(1, round((last + delay - timezone.now()).total_seconds() / 60))
         raise BadRequest(
             f"Please wait {wait} minute{'s' if wait != 1 else ''} before asking for another "
@@ -253,11 +280,15 @@ def filescanning_info() -> dict[str, Any]:
 
 
 def download_blocker(file: File) -> str | None:
-    """``DOWNLOAD_BLOCKERS`` listener: why this file may not be downloaded, if a finding says so."""
+    """``DOWNLOAD_BLOCKERS`` listener: why this file may not be downloaded, if a finding says so,
+    or (``SCAN_BLOCK_UNTIL_CLEAN``) a scan that could find one has not completed."""
     tools = [scanning.CLAMAV_TOOL]
     if modelscan_blocks_download():
         tools.append(scanning.MODELSCAN_TOOL)
-    for row in ScanResult.objects.filter(file=file, state=ScanState.COMPLETE, tool_name__in=tools):
+    rows = list(ScanResult.objects.filter(file=file, tool_name__in=tools))
+    for row in rows:
+        if row.state != ScanState.COMPLETE:
+            continue
         findings = [f for f in row.summary if isinstance(f, dict)]
         if not findings:
             continue
@@ -269,6 +300,19 @@ def download_blocker(file: File) -> str | None:
             f"{file.name} cannot be downloaded: {row.tool_name} found unsafe content "
             f"({len(findings)} finding{'s' if len(findings) != 1 else ''}, worst {worst})"
         )
+    if block_until_clean():
+        for row in rows:
+            if row.state == ScanState.ERROR:
+                return (
+                    f"{file.name} cannot be downloaded until its {row.tool_name} scan completes: "
+                    "the scan could not run. It is retried automatically; an owner can also "
+                    "ask for a rescan"
+                )
+            if row.state == ScanState.IN_PROGRESS:
+                return (
+                    f"{file.name} cannot be downloaded until its {row.tool_name} scan completes: "
+                    "it is being scanned, try again shortly"
+                )
     return None
 
 

@@ -124,3 +124,13 @@ def test_part_size_keeps_every_file_within_ten_thousand_parts(size: int) -> None
 
 def test_part_size_does_not_grow_for_small_files() -> None:
     assert part_size_for(100 * 1024**2) == MIN_PART_SIZE
+
+
+def test_open_multipart_uploads_are_listed_under_a_prefix_until_aborted(store: BlobStore) -> None:
+    key = f"listed/{uuid.uuid4()}"
+    upload_id = store.multipart_start(key)
+    listed = [u for u in store.multipart_list("listed/") if u.upload_id == upload_id]
+    assert [u.key for u in listed] == [key]
+    assert not [u for u in store.multipart_list("elsewhere/") if u.upload_id == upload_id]
+    store.multipart_abort(key, upload_id)
+    assert not [u for u in store.multipart_list("listed/") if u.upload_id == upload_id]

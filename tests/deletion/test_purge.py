@@ -30,7 +30,7 @@ from deletion.cascade import CASCADE, model_blob_prefix
 from deletion.models import Deletion
 from deletion.purge import STALE_AFTER, deletions_to_purge
 from deletion.services import deletion_restore, model_delete
-from deletion.tasks import purge_deletion, purge_due
+from deletion.tasks import PERIODIC, purge_deletion, purge_due
 from models_app.models import Model
 from models_app.policy import Actor
 from releases.models import File, ReleaseFile
@@ -300,6 +300,32 @@ def test_a_purge_killed_half_way_stays_purging_and_the_next_run_finishes_it(
     deletion.refresh_from_db()
     assert deletion.progress["purgeAttempts"] == 2
     assert_nothing_left_of(full.model.pk, full.blob_keys)
+
+
+def test_a_purge_whose_worker_was_killed_is_queued_again_within_minutes(
+    full: FullModel, owner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deletion = delete(owner, full.model)
+    window_passed(deletion)
+    store = blob_store()
+
+    def killed(keys: list[str]) -> None:
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(store, "delete_many", killed)
+    with pytest.raises(Retry):
+        purge_deletion.delay(deletion.pk)
+    deletion.refresh_from_db()
+    assert deletion.state == Deletion.State.PURGING
+    last_heartbeat = purge_module.timezone.now()
+
+    # The sweep runs every minute and takes a purge silent for three: within five minutes of
+    # its worker's death, a purge is queued again (not the 25 minutes of a 10-minute sweep and
+    # a 15-minute stale window).
+    sweep_every = timedelta(seconds=PERIODIC["deletion-purge-due"]["schedule"])
+    assert sweep_every <= timedelta(minutes=1)
+    assert deletion.pk not in deletions_to_purge(now=last_heartbeat + timedelta(minutes=2))
+    assert deletion.pk in deletions_to_purge(now=last_heartbeat + timedelta(minutes=4))
 
 
 def test_running_a_purge_twice_is_harmless(full: FullModel, owner: Any) -> None:

@@ -220,7 +220,7 @@ def test_a_format_whose_modelscan_extra_is_missing_is_skipped_not_failed(
 # --- scanners that are down, and the retry --------------------------------------------------------
 
 
-def test_a_clamd_that_is_down_leaves_an_error_and_never_blocks_the_upload(
+def test_a_clamd_that_is_down_leaves_an_error_blocks_the_download_but_not_the_upload(
     clamd_up: None,
     owner: Any,
     entry: Model,
@@ -236,7 +236,10 @@ def test_a_clamd_that_is_down_leaves_an_error_and_never_blocks_the_upload(
     assert clam.state == ScanState.ERROR
     assert "could not be reached" in clam.summary[0]
     assert File.objects.get(pk=file["id"]).complete
-    assert client.get(f"/api/v2/model/{entry.pk}/file/{file['id']}/download").status_code == 200
+    # SCAN_BLOCK_UNTIL_CLEAN (on by default): not downloadable until the virus scan completes.
+    refused = client.get(f"/api/v2/model/{entry.pk}/file/{file['id']}/download")
+    assert refused.status_code == 403
+    assert f"until its {scanning.CLAMAV_TOOL} scan completes" in refused.json()["error"]["message"]
 
     # Too recent to retry yet.
     assert scan_tasks.retry_failed_scans.delay().get() == {}
@@ -509,7 +512,10 @@ def test_unknown_scanner_names_in_the_setting_fail_loudly(settings: Any) -> None
         scanning.configured_kinds()
 
 
-def test_no_finding_means_no_download_blocker(entry: Model, owner: Any) -> None:
+def test_without_scan_block_until_clean_an_errored_scan_blocks_nothing(
+    entry: Model, owner: Any, settings: Any
+) -> None:
+    settings.SCAN_BLOCK_UNTIL_CLEAN = False
     file = File.objects.create(
         id="f" * 24, model=entry, name="x.bin", storage_key="test/x", complete=True, size=1
     )
@@ -517,6 +523,8 @@ def test_no_finding_means_no_download_blocker(entry: Model, owner: Any) -> None:
         file=file, tool_name=scanning.CLAMAV_TOOL, state=ScanState.ERROR, summary=["down"]
     )
     assert download_blocker(file) is None
+    settings.SCAN_BLOCK_UNTIL_CLEAN = True
+    assert download_blocker(file) is not None
 
 
 # --- the official client --------------------------------------------------------------------------

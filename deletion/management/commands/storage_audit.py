@@ -5,7 +5,10 @@ their storage key). Two kinds of problem:
 - orphans: blobs under the prefix (``beta/model/`` by default) that no row names, deleted or
   not (a purge that lost track of a blob, an upload that died between storing and recording);
 - missing blobs: complete rows (File's ``complete``), soft-deleted ones included (until they are
-  purged they can still be restored and downloaded), whose blob is not in the bucket.
+  purged they can still be restored and downloaded), whose blob is not in the bucket;
+- abandoned uploads: multipart uploads open in storage under the prefix for longer than
+  ``UPLOAD_ABANDON_AFTER`` that no active upload row uses. Their parts take space but are no
+  blob a listing shows; the hourly sweep aborts them (``releases.abort_abandoned_uploads``).
 
 Exit codes: 0 nothing found, 1 orphans or missing blobs found, 2 the audit could not run.
 
@@ -25,6 +28,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.ports.storage import BlobStore, blob_store
 from deletion.cascade import MODEL_BLOB_PREFIX, Blobs, Table, blob_tables
+from releases.files.services import abandoned_storage_uploads
 
 FOUND = 1
 FAILED = 2
@@ -39,8 +43,9 @@ def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 class Command(BaseCommand):
     help = (
-        "List blobs in the uploads bucket that no file row references (orphans) and complete "
-        "file rows whose blob is missing. Exits 1 when it finds either, 2 when it cannot run."
+        "List blobs in the uploads bucket that no file row references (orphans), complete "
+        "file rows whose blob is missing, and multipart uploads left open. Exits 1 when it "
+        "finds any, 2 when it cannot run."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -59,6 +64,10 @@ class Command(BaseCommand):
         store = blob_store()
         try:
             orphans, missing = self.audit(store, prefix)
+            abandoned = [
+                f"{u.key} (upload {u.upload_id}, started {u.started:%Y-%m-%d %H:%M} UTC)"
+                for u in abandoned_storage_uploads(prefix=prefix)
+            ]
         except Exception as exc:  # storage unreachable, bad credentials, no bucket...
             raise CommandError(
                 f"The audit could not run: {exc.__class__.__name__}: {exc}", returncode=FAILED
@@ -73,9 +82,16 @@ class Command(BaseCommand):
         if not quiet:
             for line in missing:
                 self.stdout.write(f"  {line}")
-        if orphans or missing:
+        self.stdout.write(
+            f"Abandoned multipart uploads (open longer than UPLOAD_ABANDON_AFTER): {len(abandoned)}"
+        )
+        if not quiet:
+            for line in abandoned:
+                self.stdout.write(f"  {line}")
+        if orphans or missing or abandoned:
             raise CommandError(
-                f"Storage audit found {len(orphans)} orphaned and {len(missing)} missing blobs",
+                f"Storage audit found {len(orphans)} orphaned and {len(missing)} missing blobs "
+                f"and {len(abandoned)} abandoned uploads",
                 returncode=FOUND,
             )
         self.stdout.write(self.style.SUCCESS("Storage audit: no problems found"))
