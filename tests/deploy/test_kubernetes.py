@@ -209,11 +209,19 @@ def test_every_app_container_starts_in_production_mode_from_what_the_manifests_g
 ) -> None:
     docs = render(overlay)
     checked = 0
+    started: set[tuple[tuple[str, str], ...]] = set()
     for name, spec in pod_specs(docs).items():
         for container in containers(spec):
             if "bailo-py" not in container["image"]:
                 continue
             env = production_env(docs, container)
+            checked += 1
+            # Containers given the same settings (workers differ only in their queue) start alike:
+            # each distinct environment is started once.
+            key = tuple(sorted((k, v) for k, v in env.items() if k != "CELERY_QUEUES"))
+            if key in started:
+                continue
+            started.add(key)
             clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
             result = subprocess.run(
                 [sys.executable, "-c", PROBE],
@@ -242,8 +250,7 @@ def test_every_app_container_starts_in_production_mode_from_what_the_manifests_g
                 # Shared by every process: token checks, throttles, registry answers.
                 "cache": "django.core.cache.backends.redis.RedisCache",
             }, f"{name}/{container['name']}"
-            checked += 1
-    assert checked >= 8
+    assert checked >= 8 and started
 
 
 def test_every_celery_queue_has_a_worker_and_every_worker_a_queue() -> None:

@@ -15,6 +15,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 __all__ = ["owned_model"]
 
 AXE = (Path(__file__).parent / "vendor" / "axe-4.14.1.min.js").read_text(encoding="utf-8")
+DARK_SAMPLE = {
+    "/login/",
+    "/",
+    "/reviews",
+    "/settings/personal-access-tokens/new",
+    "/docs/getting-started",
+}
 RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
   return result.violations
@@ -34,7 +41,11 @@ def test_the_main_pages_have_no_serious_accessibility_violations(
     page.emulate_media(color_scheme=scheme)
     sign_in(page, live_server.url, "owen")
     found = []
-    for path in ["/login/", *main_pages(owned_model)]:
+    paths = ["/login/", *main_pages(owned_model)]
+    if scheme == "dark":
+        # Colours are what change in the dark scheme: one page of each kind is enough.
+        paths = [p for p in paths if p in DARK_SAMPLE or p.endswith(("/settings", "/1.0.0"))]
+    for path in paths:
         page.goto(live_server.url + path)
         # Through the DevTools protocol, which the page's Content-Security-Policy does not govern.
         page.evaluate(AXE)
