@@ -75,9 +75,12 @@ def test_an_owner_creates_views_and_removes_an_inference_service(
         # The frame itself loaded from the deploy service.
         api_calls = [(c.method, c.path) for c in service.calls if c.path.startswith("/api/")]
         assert api_calls == [("POST", "/api/deploy")]
-        assert ("GET", f"/inference/{model.pk}/server/v2") in [
-            (c.method, c.path) for c in service.calls
-        ]
+        framed = ("GET", f"/inference/{model.pk}/server/v2")
+        for _ in range(100):  # the frame loads on its own time
+            if framed in [(c.method, c.path) for c in service.calls]:
+                break
+            page.wait_for_timeout(100)
+        assert framed in [(c.method, c.path) for c in service.calls]
 
         page.get_by_role("link", name="View settings").click()
         assert page.get_by_label("Port").input_value() == "8080"
