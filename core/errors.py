@@ -69,6 +69,14 @@ class ServiceUnavailable(BailoError):
     status = 503
 
 
+def invalid(prop: str, message: str) -> BadRequest:
+    """A 400 whose ``validationErrors`` put the message beside the field ``prop`` (the forms put it
+    back beside their own field: ``core.forms.ServiceErrorForm``)."""
+    return BadRequest(
+        f"{prop}: {message}", {"validationErrors": [{"property": prop, "message": message}]}
+    )
+
+
 def error_body(message: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"message": message}
     if context:

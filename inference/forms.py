@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from core.errors import BailoError
+from core.forms import ServiceErrorForm
 from inference.models import CPU, InferenceService
 from inference.services import MEMORY_RANGE
 
@@ -23,7 +23,9 @@ FIELD_OF_PROPERTY = {
 }
 
 
-class InferenceForm(forms.Form):
+class InferenceForm(ServiceErrorForm, forms.Form):
+    FIELD_OF_PROPERTY = FIELD_OF_PROPERTY
+
     """Create (with ``images``: the entry's ``name:tag`` choices) or change (``service``) one."""
 
     description = forms.CharField(label="Description", widget=forms.Textarea(attrs={"rows": 3}))
@@ -90,13 +92,3 @@ class InferenceForm(forms.Form):
             image, _, tag = data["image"].rpartition(":")
             fields.update({"image": image, "tag": tag})
         return fields
-
-    def add_service_error(self, exc: BailoError) -> None:
-        problems = exc.context.get("validationErrors") or []
-        if problems:
-            problem = problems[0]
-            field = FIELD_OF_PROPERTY.get(str(problem.get("property", "")))
-            if field in self.fields:
-                self.add_error(field, str(problem.get("message", exc.message)))
-                return
-        self.add_error(None, exc.message)

@@ -34,14 +34,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
-from core.errors import BadGateway, BadRequest, Conflict, NotFound, ServiceUnavailable
-from core.ports import registry
+from core.errors import BadGateway, Conflict, NotFound, ServiceUnavailable, invalid
 from core.ports.inference import Deployment, DeployRefused, DeployUnavailable, deployer
 from inference.models import CPU, DeploymentStatus, InferenceService
 from models_app.models import EntryKind, Model
 from models_app.policy import Action, Actor, get_model_for
 from models_app.selectors import iso
-from releases.images.services import RegistryDown
+from releases.images.services import tag_of
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +70,6 @@ def require_enabled() -> None:
 
 
 # --- input ----------------------------------------------------------------------------------------
-
-
-def invalid(prop: str, message: str) -> BadRequest:
-    """A 400 whose ``validationErrors`` put the message beside the field ``prop``."""
-    return BadRequest(
-        f"{prop}: {message}", {"validationErrors": [{"property": prop, "message": message}]}
-    )
 
 
 def processor_types() -> list[str]:
@@ -229,16 +221,7 @@ def _ask(call: Callable[[Deployment], None], deployment: Deployment) -> None:
 def _check_image(model: Model, image: str, tag: str) -> None:
     """404 unless ``image:tag`` is in the entry's registry repository; 503 when the registry
     cannot be asked. (Asked for the entry, not the caller: deploying needs no image token.)"""
-    found = None
-    if registry.is_configured():
-        try:
-            found = registry.get_tag(model.pk, image, tag)
-        except registry.RegistryUnavailable as exc:
-            log.warning("Registry read for %s failed: %s", model.pk, exc)
-            raise RegistryDown(
-                "The image registry could not be read; try again later", {"modelId": model.pk}
-            ) from exc
-    if found is None:
+    if tag_of(model, image, tag) is None:
         raise NotFound(
             f"Image {model.pk}/{image}:{tag} not found",
             {"modelId": model.pk, "image": image, "tag": tag},

@@ -336,3 +336,14 @@ def entry(make_entry: Any) -> Any:
 @pytest.fixture
 def public_entry(make_entry: Any) -> Any:
     return make_entry("Public model", visibility="public")
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Queued tasks run at once in this process (the worker's code path, without a broker)."""
+    from bailo_site.celery import app as celery_app
+
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from core.errors import BailoError
+from core.forms import ServiceErrorForm
 from webhooks.models import Webhook, WebhookEvent
 
 # The API property a service error names -> the form field that shows it.
@@ -22,7 +22,9 @@ FIELD_OF_PROPERTY = {
 }
 
 
-class WebhookForm(forms.Form):
+class WebhookForm(ServiceErrorForm, forms.Form):
+    FIELD_OF_PROPERTY = FIELD_OF_PROPERTY
+
     name = forms.CharField(label="Name", max_length=200)
     uri = forms.CharField(
         label="URL",
@@ -90,14 +92,3 @@ class WebhookForm(forms.Form):
         elif data["token"] or self.webhook is None:
             fields["token"] = data["token"]
         return fields
-
-    def add_service_error(self, exc: BailoError) -> None:
-        """Put a service's error beside the field it names, or above the form."""
-        problems = exc.context.get("validationErrors") or []
-        if problems:
-            problem = problems[0]
-            field = FIELD_OF_PROPERTY.get(str(problem.get("property", "")))
-            if field in self.fields:
-                self.add_error(field, str(problem.get("message", exc.message)))
-                return
-        self.add_error(None, exc.message)

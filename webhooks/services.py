@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
-from core.errors import BadRequest, Conflict
+from core.errors import BadRequest, Conflict, invalid
 from core.ports.webhooks import TargetRefused, check_target
 from models_app.ids import new_entry_id
 from models_app.models import Model
@@ -37,13 +37,6 @@ _ID_ATTEMPTS = 5
 
 
 # --- input ----------------------------------------------------------------------------------------
-
-
-def invalid(prop: str, message: str) -> BadRequest:
-    """A 400 whose ``validationErrors`` put the message beside the field ``prop``."""
-    return BadRequest(
-        f"{prop}: {message}", {"validationErrors": [{"property": prop, "message": message}]}
-    )
 
 
 def _clean_name(value: Any) -> str:

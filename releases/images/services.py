@@ -58,11 +58,18 @@ def image_list_for(*, actor: Actor, model_id: str) -> list[dict[str, Any]]:
     return image_list(actor=actor, model=get_model_for(actor, model_id, Action.IMAGE_VIEW))
 
 
+def tag_of(model: Model, name: str, tag: str) -> dict[str, Any] | None:
+    """One tag of the entry's image, or None; no permission check (callers make their own).
+    503 when the registry cannot be read."""
+    if model.kind not in REGISTRY_KINDS or not registry.is_configured():
+        return None
+    found: dict[str, Any] | None = _read(model, registry.get_tag, name, tag)
+    return found
+
+
 def image_get(*, actor: Actor, model_id: str, name: str, tag: str) -> dict[str, Any]:
     model = get_model_for(actor, model_id, Action.IMAGE_VIEW)
-    found = None
-    if model.kind in REGISTRY_KINDS and registry.is_configured():
-        found = _read(model, registry.get_tag, name, tag)
+    found = tag_of(model, name, tag)
     if found is None:
         raise NotFound(
             f"Image {model_id}/{name}:{tag} not found",

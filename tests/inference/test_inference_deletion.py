@@ -6,7 +6,6 @@ removal keeps them running, one after it brings them back stopped for an owner t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from bailo_site.celery import app as celery_app
 from deletion.models import Deletion
 from deletion.services import deletion_restore, model_delete, model_deletion_preview
 from inference import tasks
@@ -25,14 +23,6 @@ from models_app.policy import Actor
 from tests.inference.deploy_service import DeployService
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
 
 
 def add_service(model: Model, owner: Any, image: str = "app", tag: str = "v1") -> InferenceService:

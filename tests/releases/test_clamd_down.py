@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bailo_site.celery import app
 from core.ports import scanners as scanning
 from models_app.models import Model
 from releases.models import File, ScanResult, ScanState
@@ -26,11 +25,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def eager_tasks() -> Iterator[None]:
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
+def _eager(eager_tasks: None) -> None:
+    """Every test here runs queued tasks at once."""
 
 
 @pytest.fixture

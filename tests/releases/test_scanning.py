@@ -10,7 +10,6 @@ import os
 import pickle
 import socket
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,11 +34,8 @@ CLEAN = b"Nothing to see here: a plain text file.\n"
 
 
 @pytest.fixture(autouse=True)
-def eager_tasks() -> Iterator[None]:
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
+def _eager(eager_tasks: None) -> None:
+    """Every test here runs queued tasks at once."""
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from bailo_site.celery import app as celery_app
 from models_app.models import Model
 from models_app.policy import Actor
 from tests.webhooks.receiver import Receiver, running
@@ -28,15 +27,6 @@ def allow_loopback(settings: Any) -> None:
 def receiver(allow_loopback: None) -> Iterator[Receiver]:
     with running() as started:
         yield started
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """Queued tasks run at once in this process (the worker's code path, without a broker)."""
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
 
 
 def add_webhook(owner: Any, model: Model, uri: str, **fields: Any) -> Webhook:
