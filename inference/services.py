@@ -166,11 +166,15 @@ def inference_json(service: InferenceService) -> dict[str, Any]:
     return body
 
 
+def require_inference_kind(model: Model) -> None:
+    if model.kind not in INFERENCE_KINDS:
+        raise NotFound(f"Data cards have no inference services: {model.pk}", {"modelId": model.pk})
+
+
 def _entry(actor: Actor, model_id: str, action: Action) -> Model:
     require_enabled()
     model = get_model_for(actor, model_id, action)
-    if model.kind not in INFERENCE_KINDS:
-        raise NotFound(f"Data cards have no inference services: {model_id}", {"modelId": model_id})
+    require_inference_kind(model)
     return model
 
 
@@ -183,7 +187,8 @@ def inference_list(*, actor: Actor, model_id: str) -> list[InferenceService]:
     return list(services_of(model))
 
 
-def _service(model: Model, image: str, tag: str) -> InferenceService:
+def service_of(model: Model, image: str, tag: str) -> InferenceService:
+    """One live service of ``model``; 404 when it has none for ``image:tag``."""
     service = services_of(model).filter(image=image, tag=tag).first()
     if service is None:
         raise NotFound(
@@ -195,7 +200,7 @@ def _service(model: Model, image: str, tag: str) -> InferenceService:
 
 
 def inference_get(*, actor: Actor, model_id: str, image: str, tag: str) -> InferenceService:
-    return _service(_entry(actor, model_id, Action.INFERENCE_VIEW), image, tag)
+    return service_of(_entry(actor, model_id, Action.INFERENCE_VIEW), image, tag)
 
 
 # --- the deploy service ---------------------------------------------------------------------------
@@ -293,7 +298,7 @@ def inference_update(
     A running service is updated on the deploy service first; a stopped one (restored after a
     deletion) is only re-recorded, for its next deploy."""
     model = _entry(actor, model_id, Action.INFERENCE_EDIT)
-    service = _service(model, image, tag)
+    service = service_of(model, image, tag)
     description = _clean_description(fields.get("description", service.description))
     chosen = clean_settings(fields.get("settings"))
     with transaction.atomic():
@@ -318,7 +323,7 @@ def inference_update(
 def inference_redeploy(*, actor: Actor, model_id: str, image: str, tag: str) -> InferenceService:
     """Deploy again a service that a deletion stopped (its entry was restored since)."""
     model = _entry(actor, model_id, Action.INFERENCE_EDIT)
-    service = _service(model, image, tag)
+    service = service_of(model, image, tag)
     with transaction.atomic():
         locked = InferenceService.objects.select_for_update().get(pk=service.pk)
         if locked.status != DeploymentStatus.REMOVED:
@@ -343,7 +348,7 @@ def inference_delete(*, actor: Actor, model_id: str, image: str, tag: str) -> In
     """Stop the service on the deploy service, then remove its record (a stopped one only
     loses its record)."""
     model = _entry(actor, model_id, Action.INFERENCE_DELETE)
-    service = _service(model, image, tag)
+    service = service_of(model, image, tag)
     with transaction.atomic():
         locked = InferenceService.objects.select_for_update().get(pk=service.pk)
         if locked.status == DeploymentStatus.RUNNING:

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.errors import BailoError, NotFound
+from core.errors import BailoError
 from inference import services
 from inference.forms import InferenceForm
 from inference.models import DeploymentStatus, InferenceService
@@ -31,8 +31,7 @@ from releases.images.services import RegistryDown, image_list
 def _entry(request: HttpRequest, model_id: str, action: Action) -> Model:
     services.require_enabled()
     model = load_entry(request, model_id, action)
-    if model.kind not in services.INFERENCE_KINDS:
-        raise NotFound(f"Data cards have no inference services: {model_id}")
+    services.require_inference_kind(model)
     return model
 
 
@@ -40,11 +39,7 @@ def _load(
     request: HttpRequest, model_id: str, image: str, tag: str, action: Action
 ) -> tuple[Model, InferenceService]:
     model = _entry(request, model_id, action)
-    service = services.services_of(model).filter(image=image, tag=tag).first()
-    if service is None:
-        raise NotFound(f"The inference service {image}:{tag} was not found")
-    service.model = model
-    return model, service
+    return model, services.service_of(model, image, tag)
 
 
 def _detail_url(service: InferenceService) -> str:
