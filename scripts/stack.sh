@@ -22,8 +22,10 @@
 #
 # Environment knobs: STACK_CELERY (1|0, default 1), BAILO_PUBLIC_URL (token realm base,
 # default http://127.0.0.1:8000), STACK_VENV (default <repo>/.venv), STACK_*_PORT and
-# STACK_REDIS_DB (below). A second copy of the stack on the same machine (another worktree) needs
-# every port different, and a different STACK_REDIS_DB when it shares a reused Redis.
+# STACK_REDIS_DB (below), STACK_PG_DB (database name, default bailo). A second copy of the stack
+# on the same machine (another worktree) needs every port different, a different STACK_REDIS_DB
+# when it shares a reused Redis, and a different STACK_PG_DB when it shares a reused PostgreSQL
+# (the test databases are named test_<STACK_PG_DB>_gwN).
 # STACK_SEAWEED_GOMEMLIMIT (default 256MiB) caps SeaweedFS's memory; when its live heap nears the
 # cap the Go collector runs without pause (half a core under load), so give it more when memory is
 # plentiful (make test uses 1GiB). STACK_SEAWEED_GOGC sets GOGC when given.
@@ -49,6 +51,7 @@ PG_PORT=${STACK_PG_PORT:-5432}
 REDIS_PORT=${STACK_REDIS_PORT:-6379}
 # The Redis database of the cache and the Celery broker (two stacks sharing one Redis must differ).
 REDIS_DB=${STACK_REDIS_DB:-5}
+PG_DB=${STACK_PG_DB:-bailo}
 S3_PORT=${STACK_S3_PORT:-8333}
 S3_GRPC_PORT=${STACK_S3_GRPC_PORT:-$((S3_PORT + 10000))}
 WEED_MASTER_PORT=${STACK_SEAWEED_MASTER_PORT:-9333}
@@ -65,6 +68,7 @@ WEED_PORTS=("$S3_PORT" "$S3_GRPC_PORT" "$WEED_MASTER_PORT" "$WEED_MASTER_GRPC_PO
 REG_PORT=${STACK_REGISTRY_PORT:-5000}
 CLAMD_PORT=${STACK_CLAMD_PORT:-3310}
 [[ $REDIS_DB =~ ^[0-9]+$ ]] || { echo "[stack] ERROR: STACK_REDIS_DB must be a number" >&2; exit 1; }
+[[ $PG_DB =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "[stack] ERROR: STACK_PG_DB must be a lower-case identifier" >&2; exit 1; }
 S3_REGION=us-east-1
 BUCKETS=(uploads registry exports)
 
@@ -335,9 +339,9 @@ up_pg() {
 		fi
 	fi
 	local psql=("$PGBIN/psql" -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -w -XtAq -v ON_ERROR_STOP=1)
-	if [[ $("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'bailo'") != 1 ]]; then
-		"${psql[@]}" -c "CREATE DATABASE bailo" || die "pg: CREATE DATABASE bailo failed"
-		log "pg: created database bailo"
+	if [[ $("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'") != 1 ]]; then
+		"${psql[@]}" -c "CREATE DATABASE \"$PG_DB\"" || die "pg: CREATE DATABASE $PG_DB failed"
+		log "pg: created database $PG_DB"
 	fi
 }
 
@@ -658,7 +662,7 @@ write_env() {
 	(
 		umask 077
 		cat >"$tmp" <<ENV
-DATABASE_URL=postgres://postgres@$HOST:$PG_PORT/bailo
+DATABASE_URL=postgres://postgres@$HOST:$PG_PORT/$PG_DB
 REDIS_URL=redis://$HOST:$REDIS_PORT/$REDIS_DB
 S3_ENDPOINT=http://$HOST:$S3_PORT
 S3_ACCESS_KEY=$S3_ACCESS_KEY
