@@ -12,6 +12,7 @@ database one question, and ``directory(request)`` keeps the answers for the requ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,11 @@ class Person:
     @property
     def initials(self) -> str:
         """Up to two letters for the avatar: first letters of the first and last words."""
-        words = [w for w in self.name.replace("-", " ").replace("_", " ").replace(".", " ").split()]
+        # Words of a name; a one-word name (a username, a group) splits at - _ and . instead,
+        # so "data-team" is DT while "Oyelaran-Whitfield" stays one surname.
+        words = self.name.split()
+        if len(words) == 1:
+            words = re.split(r"[-_.]+", words[0])
         letters = [w[0] for w in words if w[0].isalnum()]
         if not letters:
             return "?"

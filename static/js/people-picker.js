@@ -40,7 +40,11 @@
   }
 
   function initials(name) {
-    const words = name.replace(/[-_.]/g, " ").split(/\s+/).filter(Boolean);
+    // As core/people.py: words of the name; a one-word name splits at - _ and . instead.
+    let words = name.split(/\s+/).filter(Boolean);
+    if (words.length === 1) {
+      words = words[0].split(/[-_.]+/).filter(Boolean);
+    }
     if (!words.length) {
       return "?";
     }
