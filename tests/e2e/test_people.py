@@ -16,6 +16,7 @@ from models_app.models import Collaborator
 from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update, model_create
 from tests.conftest import PASSWORD
+from tests.e2e.test_accessibility import AXE, RUN
 from tests.e2e.test_phone_layout import WIDEST
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -243,3 +244,23 @@ def test_pages_with_people_do_not_scroll_sideways_at_390_px(
     if page.evaluate("() => document.documentElement.scrollWidth") > 390:
         wide.append(f"open picker: {page.evaluate(WIDEST, 390)}")
     assert not wide, wide
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pages_with_people_and_the_open_picker_pass_axe(
+    owner_page: Any, live_server: Any, named_model: str, scheme: str
+) -> None:
+    page = owner_page
+    page.emulate_media(color_scheme=scheme)
+    found = []
+    for path in (f"/model/{named_model}", f"/model/{named_model}/access-requests", "/settings/"):
+        page.goto(live_server.url + path)
+        page.evaluate(AXE)
+        found += [f"{path}: {v}" for v in page.evaluate(RUN)]
+    page.goto(f"{live_server.url}/model/{named_model}/settings")
+    page.get_by_role("combobox", name="User name or group name").fill("car")
+    page.get_by_role("listbox", name="Suggestions").wait_for()
+    page.keyboard.press("ArrowDown")
+    page.evaluate(AXE)
+    found += [f"settings with the picker open: {v}" for v in page.evaluate(RUN)]
+    assert not found, "\n".join(found)
