@@ -230,3 +230,21 @@ def test_the_access_requests_tab_names_everyone_in_one_query(
     )
     html = as_owner.get(f"/model/{many.pk}/access-requests").content.decode()
     assert "Needs11 Access" in html and ">analysts</span>" in html
+
+
+def test_a_card_names_its_points_of_contact_with_one_query_for_the_whole_card() -> None:
+    from models_app.card_form import build_card_form
+    from models_app.models import Schema
+
+    for n in range(8):
+        create_user(f"poc{n}", first_name=f"Point{n}", last_name="Contact")
+    schema = Schema.objects.get(pk="extended-general-v1").json_schema
+    owners = [f"user:poc{n}" for n in range(8)] + ["group:stewards", "not a code"]
+    with CaptureQueriesContext(connection) as queries:
+        form = build_card_form(schema, {"overview": {"modelSummary": "S", "modelOwners": owners}})
+    assert len(queries) == 0  # building a form for input loads no names
+    with CaptureQueriesContext(connection) as queries:
+        html = "".join(str(f.display_html) for f in form.fields() if f.answered)
+    assert len(queries) == 1
+    assert "Point7 Contact" in html and ">stewards</span>" in html and "not a code" in html
+    assert 'class="people-list"' in html
