@@ -248,3 +248,25 @@ def test_a_card_names_its_points_of_contact_with_one_query_for_the_whole_card() 
     assert len(queries) == 1
     assert "Point7 Contact" in html and ">stewards</span>" in html and "not a code" in html
     assert 'class="people-list"' in html
+
+
+def test_the_review_conversation_names_authors_and_those_who_reacted(
+    client_for: Any, owner: User, consumer: User, reviewer: User, entry: Any
+) -> None:
+    from reviews.services import comment_add, response_react
+
+    consumer.first_name, consumer.last_name = "Cody", "Castellanos"
+    consumer.save()
+    reviewer.first_name, reviewer.last_name = "Rita", "Reviewer"
+    reviewer.save()
+    request = access_request_create(
+        actor=Actor(user=consumer),
+        model=entry,
+        schema_id="minimal-access-request-general-v10",
+        metadata={"overview": {"name": "Please", "entities": ["user:cody"]}},
+    )
+    comment = comment_add(actor=Actor(user=consumer), text="Needed soon", access_request=request)
+    response_react(actor=Actor(user=reviewer), response=comment, kind="like")
+    html = client_for(owner).get(f"/model/{entry.pk}/access-request/{request.pk}").content.decode()
+    assert '<span class="person-name">Cody Castellanos</span>' in html
+    assert "Like: Rita Reviewer" in html
