@@ -381,6 +381,30 @@ if "cpu" in INFERENCE_GPUS:
 # sign-in uses.
 INFERENCE_TOKEN_NAME = env.string("INFERENCE_TOKEN_NAME", "inferencing-token")
 
+# --- Importing a card from text ----------------------------------------------------------------
+# An OpenAI-compatible chat completions URL (e.g. https://llm.example/v1/chat/completions). Unset,
+# "Import from text" maps Markdown headings and "Question: answer" lines onto the card's questions
+# without a language model (core/ports/card_import.py).
+CARD_IMPORT_LLM_URL = env.string("CARD_IMPORT_LLM_URL")
+if CARD_IMPORT_LLM_URL and not re.match(r"(?i)https?://[^/\s]+", CARD_IMPORT_LLM_URL):
+    raise ImproperlyConfigured("CARD_IMPORT_LLM_URL must be an http:// or https:// URL")
+CARD_IMPORT_LLM_MODEL = env.string("CARD_IMPORT_LLM_MODEL")
+if CARD_IMPORT_LLM_URL and not CARD_IMPORT_LLM_MODEL:
+    raise ImproperlyConfigured(
+        "CARD_IMPORT_LLM_MODEL must name a model when CARD_IMPORT_LLM_URL is set"
+    )
+CARD_IMPORT_LLM_API_KEY = env.string("CARD_IMPORT_LLM_API_KEY")
+CARD_IMPORT_LLM_TIMEOUT = env.duration(
+    "CARD_IMPORT_LLM_TIMEOUT", timedelta(seconds=60)
+).total_seconds()
+if not 0 < CARD_IMPORT_LLM_TIMEOUT <= 600:
+    raise ImproperlyConfigured("CARD_IMPORT_LLM_TIMEOUT must be between 1 second and 10 minutes")
+CARD_IMPORT_LLM_MAX_TOKENS = env.integer("CARD_IMPORT_LLM_MAX_TOKENS", 4096)
+if CARD_IMPORT_LLM_MAX_TOKENS < 1:
+    raise ImproperlyConfigured("CARD_IMPORT_LLM_MAX_TOKENS must be 1 or more")
+# The most text one import may send (Bailo limits the request to 500 kB).
+CARD_IMPORT_MAX_CHARS = env.integer("CARD_IMPORT_MAX_CHARS", 200_000)
+
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST")
 EMAIL_BACKEND = (
