@@ -35,6 +35,8 @@ from reviews import selectors, services
 from reviews.models import Response, Review, ReviewKind
 
 router = Router(tags=["review"])
+# Bailo's v3 review routes, mounted under /api/v3 (bailo_site/api.py).
+router_v3 = Router(tags=["review"])
 
 RELEASE_PARENT_PREFIX = "release:"
 
@@ -208,3 +210,26 @@ def patch_response(request: HttpRequest, response_id: str) -> dict[str, Any]:
         raise BadRequest("comment is required")
     updated = services.comment_edit(actor=actor, response=response, text=body.get("comment"))
     return {"response": selectors.response_json(updated)}
+
+
+# --- v3 -----------------------------------------------------------------------------------------
+
+
+@router_v3.post("/review/{review_id}/notify", operation_id="postNotifyReviewer")
+def post_notify_reviewer(request: HttpRequest, review_id: str) -> dict[str, Any]:
+    """Ask the holders of the review's role again to review (owners and contributors of the
+    entry; once per person and review every 30 seconds). Nothing is written."""
+    actor = Actor.from_request(request)
+    review = selectors.review_get_visible(actor, review_id)
+    sent = services.review_notify(actor=actor, review=review)
+    return {"status": "OK", "notified": sent}
+
+
+@router_v3.get("/review/{review_id}/responses/latest", operation_id="getLatestResponse")
+def get_latest_response(request: HttpRequest, review_id: str) -> dict[str, Any]:
+    """The review's newest decision, for anyone who can see the review's release or access
+    request (404 when nobody has answered yet)."""
+    actor = Actor.from_request(request)
+    check_token_action(actor, TokenAction.MODEL_READ)
+    review = selectors.review_get_visible(actor, review_id)
+    return {"response": selectors.response_json(selectors.response_latest(review))}

@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from core.entities import entity_filter
-from core.errors import NotFound
+from core.errors import BadRequest, NotFound
 from models_app.models import Collaborator, Model
 from models_app.policy import Action, Actor, Subject, allowed, visible_to
 from models_app.roles import undefined_review_roles
@@ -138,6 +138,44 @@ def reviews_page_groups(*, user: Any, open: bool) -> ReviewGroups:
         else:
             groups.access_requests.append(review)
     return groups
+
+
+def review_get_visible(actor: Actor, review_id: str) -> Review:
+    """A live review whose entry and subject (release or access request) the actor can see.
+
+    An id that is not a number is refused (400, as Bailo refuses one that is not an object id);
+    an unknown review and one the actor may not see are both 404.
+    """
+    if not review_id.isdigit():
+        raise BadRequest(f"Invalid review id: {review_id[:50]}", {"reviewId": review_id[:50]})
+    missing = NotFound(f"Review {review_id} not found", {"reviewId": review_id})
+    review = (
+        Review.objects.filter(pk=int(review_id), model__deleted_at__isnull=True)
+        .select_related("model", "release", "access_request")
+        .first()
+    )
+    if review is None or not visible_to(actor).filter(pk=review.model_id).exists():
+        raise missing
+    if review.release is not None:
+        if review.release.deleted_at is not None or (
+            review.release.draft and not allowed(actor, Action.RELEASE_VIEW_DRAFT, review.model)
+        ):
+            raise missing
+    elif review.access_request is None or review.access_request.deleted_at is not None:
+        raise missing
+    return review
+
+
+def response_latest(review: Review) -> Response:
+    """The review's newest decision (404 when nobody has answered it yet)."""
+    response = (
+        Response.objects.filter(review=review, kind=Response.Kind.REVIEW)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if response is None:
+        raise NotFound(f"Review {review.pk} has no responses yet", {"reviewId": str(review.pk)})
+    return response
 
 
 # --- Bailo's JSON shapes --------------------------------------------------------------------------
@@ -307,6 +345,8 @@ class ReviewPanel:
     comment_url: str
     return_url: str
     can_comment: bool
+    # Owners and contributors may ask a role's holders again (Bailo's "Request re-review").
+    can_notify: bool = False
     comment_error: str = ""
     comment: str = ""
 
@@ -392,4 +432,5 @@ def review_panel(
         comment_url=comment_url,
         return_url=return_url,
         can_comment=allowed(actor, Action.COMMENT_ADD, model),
+        can_notify=allowed(actor, Action.MODEL_EDIT_CARD, model),
     )
