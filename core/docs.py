@@ -53,6 +53,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("programmatic/authentication", "Authentication"),
             ("programmatic/openapi", "Open API"),
             ("programmatic/webhooks", "Webhooks"),
+            ("programmatic/model-card-api", "Model cards and reviews from scripts"),
             ("programmatic/python-client", "Python client"),
         ],
     ),
