@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from core.api_helpers import query_flag, read_json
+from core.api_helpers import documented, query_flag, read_json
 from core.entities import entity_search
 from core.errors import BadRequest, NotFound
 from models_app.card_export import EXPORT_CSP, card_html
@@ -141,7 +141,17 @@ def get_model_card(request: HttpRequest, model_id: str, version: str) -> dict[st
     return {"modelCard": card_json(revision, model.pk)}
 
 
-@router.get("/model/{model_id}/model-card/{version}/html")
+@router.get(
+    "/model/{model_id}/model-card/{version}/html",
+    openapi_extra=documented(
+        ("A printable, self-contained HTML page of the card", "text/html", {"type": "string"}),
+        {
+            400: "version is neither a positive integer nor latest",
+            401: "Not signed in",
+            404: "No such entry, card or version, or the entry is not visible to the caller",
+        },
+    ),
+)
 def get_model_card_html(request: HttpRequest, model_id: str, version: str) -> HttpResponse:
     """One revision of the card (``latest``: the current one) as a printable, self-contained
     HTML page: entry, state, review-role holders, then every question by its title."""
@@ -161,7 +171,36 @@ def get_model_card_html(request: HttpRequest, model_id: str, version: str) -> Ht
     return response
 
 
-@router.post("/model/{model_id}/import-model-card-text")
+@router.post(
+    "/model/{model_id}/import-model-card-text",
+    openapi_extra=documented(
+        (
+            "Suggested answers (nested like the card) and what was left out; nothing is saved",
+            "application/json",
+            {
+                "type": "object",
+                "required": ["metadata", "warnings"],
+                "properties": {
+                    "metadata": {"type": "object", "additionalProperties": True},
+                    "warnings": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        ),
+        {
+            400: "text missing, blank or too long, or the entry has no card",
+            401: "Not signed in",
+            403: "The caller may see the entry but not edit its card",
+            404: "No such entry, or the entry is not visible to the caller",
+            502: "The language model answered with an error or not with a JSON object",
+            503: "The language model could not be reached or did not answer in time",
+        },
+        body={
+            "type": "object",
+            "required": ["text"],
+            "properties": {"text": {"type": "string", "minLength": 1}},
+        },
+    ),
+)
 def import_model_card_text(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """Suggested answers for the card from free text (``{text}``): ``{metadata, warnings}``.
     Nothing is saved; the caller reviews the answers and saves them with ``PUT model-cards``."""

@@ -196,8 +196,21 @@ def test_consumers_cannot_post_the_request_re_review_form(
 def test_the_openapi_documents_list_the_new_operations(client_for: Any, owner: Any) -> None:
     client = client_for(owner)
     v3 = client.get("/api/v3/api-docs/swagger.json").json()["paths"]
-    assert "post" in v3["/api/v3/review/{review_id}/notify"]
-    assert "get" in v3["/api/v3/review/{review_id}/responses/latest"]
     v2 = client.get("/api/v2/openapi.json").json()["paths"]
-    assert "get" in v2["/api/v2/model/{model_id}/model-card/{version}/html"]
-    assert "post" in v2["/api/v2/model/{model_id}/import-model-card-text"]
+    operations = {
+        "notify": v3["/api/v3/review/{review_id}/notify"]["post"],
+        "latest": v3["/api/v3/review/{review_id}/responses/latest"]["get"],
+        "html": v2["/api/v2/model/{model_id}/model-card/{version}/html"]["get"],
+        "import": v2["/api/v2/model/{model_id}/import-model-card-text"]["post"],
+    }
+    for name, operation in operations.items():
+        errors = [code for code in operation["responses"] if code.startswith("4")]
+        assert errors, f"{name} documents no 4xx"
+        for code in errors:
+            schema = operation["responses"][code]["content"]["application/json"]["schema"]
+            assert schema["required"] == ["error"], name
+    assert operations["notify"]["responses"]["429"]
+    assert operations["html"]["responses"]["200"]["content"]["text/html"]
+    body = operations["import"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["text"]
+    assert {"502", "503"} <= set(operations["import"]["responses"])
