@@ -214,3 +214,25 @@ def test_the_openapi_documents_list_the_new_operations(client_for: Any, owner: A
     body = operations["import"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["text"]
     assert {"502", "503"} <= set(operations["import"]["responses"])
+
+
+def test_an_access_request_review_can_be_asked_again_too(
+    entry: Any,
+    owner: Any,
+    consumer: Any,
+    reviewer: Any,
+    client_for: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from tests.access.access_request_helpers import ask
+
+    with django_capture_on_commit_callbacks(execute=True):
+        access_request = ask(consumer, entry)
+    review = Review.objects.get(access_request=access_request, role="msro")
+    mail.outbox.clear()
+    response = notify(client_for(owner), review.pk)
+    assert response.status_code == 200, response.content
+    assert [m.to for m in mail.outbox] == [[reviewer.email]]
+    assert "access request" in mail.outbox[0].body
+    # The person who asked for access is not an owner or contributor.
+    assert notify(client_for(consumer), review.pk).status_code == 403
