@@ -117,9 +117,15 @@ def test_an_entry_without_a_card_has_nothing_to_export(
     assert client_for(owner).get(api(entry, "model-card/latest/html")).status_code == 404
 
 
-def test_the_card_page_links_to_the_export(carded: Model, consumer: Any, client_for: Any) -> None:
-    page = client_for(consumer).get(f"/model/{carded.pk}").content.decode()
+def test_the_card_page_and_the_history_link_to_the_export(
+    carded: Model, consumer: Any, client_for: Any
+) -> None:
+    client = client_for(consumer)
+    page = client.get(f"/model/{carded.pk}").content.decode()
     assert f'href="/api/v2/model/{carded.pk}/model-card/2/html"' in page
+    history = client.get(f"/model/{carded.pk}/card/history").content.decode()
+    for version in (1, 2):
+        assert f'href="/api/v2/model/{carded.pk}/model-card/{version}/html"' in history
 
 
 # --- import: the offline extractor ----------------------------------------------------------------
