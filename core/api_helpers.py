@@ -95,11 +95,13 @@ def documented(
     (``(description, media type, schema)``), each error status with what it means, and the JSON
     request body's schema when it takes one."""
     description, media_type, schema = ok
-    responses: dict[str, Any] = {
-        "200": {"description": description, "content": {media_type: {"schema": schema}}}
+    # Integer keys, as django-ninja writes its own: a "200" beside its 200 would put the key in
+    # the JSON document twice, which Swagger UI refuses to read.
+    responses: dict[int, Any] = {
+        200: {"description": description, "content": {media_type: {"schema": schema}}}
     }
     for status, meaning in errors.items():
-        responses[str(status)] = {
+        responses[status] = {
             "description": meaning,
             "content": {"application/json": {"schema": ERROR_SCHEMA}},
         }
