@@ -33,11 +33,13 @@ def database_url() -> str:
 
 
 @contextmanager
-def http_server(kind: str, replace_env: dict[str, str] | None = None) -> Iterator[int]:
-    """Serve the app on a free port with ``kind`` ("gunicorn" or "runserver") in dev auth mode
-    (requests without credentials act as ``user``), against this test's database, or with
-    exactly the environment ``replace_env``."""
-    port = free_port()
+def http_server(
+    kind: str, replace_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[int]:
+    """Serve the app on ``port`` (else a free one) with ``kind`` ("gunicorn" or "runserver") in
+    dev auth mode (requests without credentials act as ``user``), against this test's database,
+    or with exactly the environment ``replace_env``."""
+    port = port or free_port()
     env = replace_env or {
         **os.environ,
         "DEBUG": "1",

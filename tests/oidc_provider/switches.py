@@ -1,0 +1,30 @@
+"""The provider's test-only switches, kept in memory (the provider is one process)."""
+
+from __future__ import annotations
+
+import threading
+
+BAD_ID_TOKENS = {"wrong-audience", "expired", "old-nonce", "foreign-key"}
+
+_lock = threading.Lock()
+_next_bad: list[str] = []
+_nonces: list[str] = []
+
+
+def make_next_id_token(kind: str) -> None:
+    with _lock:
+        _next_bad[:] = [kind]
+
+
+def take_next_id_token() -> str:
+    """The kind of bad token to issue now (once), or ``""`` for a good one."""
+    with _lock:
+        return _next_bad.pop() if _next_bad else ""
+
+
+def remember_nonce(nonce: str) -> str:
+    """Record the nonce of a token being issued and return the one issued before it."""
+    with _lock:
+        previous = _nonces[-1] if _nonces else ""
+        _nonces.append(nonce)
+        return previous
