@@ -184,9 +184,10 @@ class BailoOIDCCallbackView(OIDCAuthenticationCallbackView):  # type: ignore[mis
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 502
             if 400 <= status < 500:
-                # The token endpoint refused the code: used already, expired, or not ours.
+                # Most often the token endpoint refusing the code: used already, expired, or not
+                # issued to us.
                 return sign_in_refused(
-                    request, "The identity provider refused this sign-in code.", 400
+                    request, f"The identity provider refused this sign-in ({status}).", 400
                 )
             return sign_in_refused(
                 request, f"The identity provider answered with an error ({status}).", 502

@@ -16,6 +16,7 @@ USERS = {
     "bob": ("bob@example.org", ["data-science"]),
     "dana": ("dana@example.org", ["admin"]),
     "erin": ("erin@example.org", []),
+    "frank": ("", []),
 }
 
 
