@@ -316,12 +316,14 @@ def test_a_person_removed_from_the_admin_group_at_the_provider_loses_it_at_next_
 # --- refusals ----------------------------------------------------------------------------------
 
 
-def assert_refused(response: requests.Response, session: requests.Session, app: str) -> None:
+def assert_refused(
+    response: requests.Response, session: requests.Session, app: str, username: str = "erin"
+) -> None:
     """A clear page with a 4xx, nobody signed in and nobody created."""
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:2000])
-    assert "Single sign-on" in response.text
+    assert "Single sign-on did not sign you in" in response.text
     assert me(session, app) is None
-    assert not User.objects.filter(username="erin").exists()
+    assert not User.objects.filter(username=username).exists()
 
 
 def test_a_callback_with_a_state_this_browser_did_not_start_is_refused(app: str) -> None:
@@ -398,3 +400,45 @@ def test_refusing_consent_at_the_provider_signs_nobody_in(app: str) -> None:
 
     assert urlsplit(refused.url).path == "/oidc/callback/"
     assert_refused(refused, session, app)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"groups": "admin"},
+        {"groups": ["admin", 7]},
+        {"preferred_username": ""},
+        {"preferred_username": "x" * 151},
+        {"email": ["erin@example.org"]},
+    ],
+    ids=["groups-not-a-list", "group-not-a-name", "no-username", "long-username", "odd-email"],
+)
+def test_claims_that_cannot_make_a_user_are_refused(
+    app: str, issuer: str, claims: dict[str, Any]
+) -> None:
+    control(issuer, "claims", {"username": "erin", "claims": claims})
+    try:
+        session = browser()
+        refused = sign_in(session, app, "erin")
+    finally:
+        control(issuer, "claims", {"username": "erin", "claims": {}})
+
+    assert refused.status_code == 403
+    assert_refused(refused, session, app, str(claims.get("preferred_username") or "erin"))
+
+
+def test_claims_that_cannot_make_a_user_leave_an_existing_user_as_they_were(
+    app: str, issuer: str
+) -> None:
+    sign_in(browser(), app, "alice")
+    control(issuer, "claims", {"username": "alice", "claims": {"groups": "data-science"}})
+    try:
+        session = browser()
+        refused = sign_in(session, app, "alice")
+    finally:
+        control(issuer, "claims", {"username": "alice", "claims": {}})
+
+    assert refused.status_code == 403
+    assert me(session, app) is None
+    alice = User.objects.get(username="alice")
+    assert sorted(alice.groups.values_list("name", flat=True)) == ["admin", "data-science"]

@@ -9,6 +9,7 @@ BAD_ID_TOKENS = {"wrong-audience", "expired", "old-nonce", "foreign-key"}
 _lock = threading.Lock()
 _next_bad: list[str] = []
 _nonces: list[str] = []
+_claims: dict[str, dict[str, object]] = {}
 
 
 def make_next_id_token(kind: str) -> None:
@@ -28,3 +29,14 @@ def remember_nonce(nonce: str) -> str:
         previous = _nonces[-1] if _nonces else ""
         _nonces.append(nonce)
         return previous
+
+
+def set_claims(username: str, claims: dict[str, object]) -> None:
+    """Claims sent for ``username`` in place of the ones made from its account (``{}``: none)."""
+    with _lock:
+        _claims[username] = dict(claims)
+
+
+def claims_for(username: str) -> dict[str, object]:
+    with _lock:
+        return dict(_claims.get(username, {}))

@@ -10,4 +10,5 @@ urlpatterns = [
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("control/next-id-token", views.next_id_token),
     path("control/groups", views.user_groups),
+    path("control/claims", views.user_claims),
 ]

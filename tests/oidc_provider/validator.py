@@ -26,6 +26,7 @@ class TestValidator(OAuth2Validator):
             "email": user.email,
             "name": user.get_full_name() or user.username,
             "groups": sorted(user.groups.values_list("name", flat=True)),
+            **switches.claims_for(user.username),
         }
 
     def get_id_token_dictionary(

@@ -31,3 +31,13 @@ def user_groups(request: HttpRequest) -> HttpResponse:
     user = User.objects.get(username=body["username"])
     user.groups.set([Group.objects.get_or_create(name=name)[0] for name in body["groups"]])
     return JsonResponse({"username": user.username, "groups": body["groups"]})
+
+
+@csrf_exempt
+@require_POST
+def user_claims(request: HttpRequest) -> HttpResponse:
+    """``{"username": "erin", "claims": {"groups": "admin"}}``: send these claims for the user in
+    place of the ones made from the account, from now on (``{}`` undoes it)."""
+    body = json.loads(request.body)
+    switches.set_claims(body["username"], body["claims"])
+    return JsonResponse(body)
