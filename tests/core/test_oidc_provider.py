@@ -45,6 +45,7 @@ pytestmark = [
 
 CLIENT_ID = "bailo-test"
 CLIENT_SECRET = secrets.token_urlsafe(24)
+PROVIDER_TIMEOUT = 2
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
@@ -112,6 +113,8 @@ def app(
         "OIDC_OP_TOKEN_ENDPOINT": f"{issuer}/o/token/",
         "OIDC_OP_USER_ENDPOINT": f"{issuer}/o/userinfo/",
         "OIDC_OP_JWKS_ENDPOINT": f"{issuer}/o/.well-known/jwks.json",
+        # Short, so the test of a hung provider does not wait the default 10 seconds.
+        "OIDC_TIMEOUT": f"{PROVIDER_TIMEOUT}s",
     }
     try:
         with http_server("runserver", replace_env=env, port=port):
@@ -442,3 +445,22 @@ def test_claims_that_cannot_make_a_user_leave_an_existing_user_as_they_were(
     assert me(session, app) is None
     alice = User.objects.get(username="alice")
     assert sorted(alice.groups.values_list("name", flat=True)) == ["admin", "data-science"]
+
+
+@pytest.mark.parametrize("fault", ["error", "slow"])
+def test_a_provider_that_fails_or_hangs_answers_502_and_signs_nobody_in(
+    app: str, issuer: str, fault: str
+) -> None:
+    session = browser()
+    callback = to_callback(session, app, "erin")
+    # The hung provider answers long after the app's timeout, and the app answers well before.
+    control(issuer, "token-fault", {"fault": fault, "seconds": PROVIDER_TIMEOUT + 10})
+
+    started = time.monotonic()
+    refused = session.get(callback, timeout=30)
+
+    assert refused.status_code == 502
+    assert "Single sign-on did not sign you in" in refused.text
+    assert time.monotonic() - started < PROVIDER_TIMEOUT + 6
+    assert me(session, app) is None
+    assert not User.objects.filter(username="erin").exists()

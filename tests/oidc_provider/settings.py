@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "tests.oidc_provider",
 ]
 MIDDLEWARE = [
+    "tests.oidc_provider.views.token_faults",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

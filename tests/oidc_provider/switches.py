@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 
 BAD_ID_TOKENS = {"wrong-audience", "expired", "old-nonce", "foreign-key"}
+TOKEN_ENDPOINT_FAULTS = {"error", "slow"}
 
 _lock = threading.Lock()
 _next_bad: list[str] = []
 _nonces: list[str] = []
 _claims: dict[str, dict[str, object]] = {}
+_token_fault: list[str] = []
 
 
 def make_next_id_token(kind: str) -> None:
@@ -40,3 +42,14 @@ def set_claims(username: str, claims: dict[str, object]) -> None:
 def claims_for(username: str) -> dict[str, object]:
     with _lock:
         return dict(_claims.get(username, {}))
+
+
+def break_next_token_request(fault: str) -> None:
+    with _lock:
+        _token_fault[:] = [fault]
+
+
+def take_token_fault() -> str:
+    """How the token endpoint fails now (once), or ``""``."""
+    with _lock:
+        return _token_fault.pop() if _token_fault else ""

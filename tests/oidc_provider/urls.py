@@ -11,4 +11,5 @@ urlpatterns = [
     path("control/next-id-token", views.next_id_token),
     path("control/groups", views.user_groups),
     path("control/claims", views.user_claims),
+    path("control/token-fault", views.token_fault),
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 
 from django.contrib.auth.models import Group, User
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -41,3 +43,32 @@ def user_claims(request: HttpRequest) -> HttpResponse:
     body = json.loads(request.body)
     switches.set_claims(body["username"], body["claims"])
     return JsonResponse(body)
+
+
+@csrf_exempt
+@require_POST
+def token_fault(request: HttpRequest) -> HttpResponse:
+    """``{"fault": "error"}``: the next token request answers 500; ``"slow"``: it answers after
+    ``seconds`` (default 5)."""
+    body = json.loads(request.body)
+    if body["fault"] not in switches.TOKEN_ENDPOINT_FAULTS:
+        return JsonResponse({"error": f"unknown fault {body['fault']!r}"}, status=400)
+    switches.break_next_token_request(f"{body['fault']}:{body.get('seconds', 5)}")
+    return JsonResponse(body)
+
+
+def token_faults(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Middleware: applies the token endpoint fault, if one is set, to the next token request."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.path == "/o/token/":
+            fault, _, seconds = switches.take_token_fault().partition(":")
+            if fault == "error":
+                return HttpResponse("broken on purpose", status=500)
+            if fault == "slow":
+                time.sleep(float(seconds))
+        return get_response(request)
+
+    return middleware
