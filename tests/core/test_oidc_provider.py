@@ -230,6 +230,10 @@ def with_query(url: str, **changes: str) -> str:
 
 def test_a_person_signs_in_through_the_provider_as_their_provider_user(app: str) -> None:
     session = browser()
+    page = session.get(f"{app}/login/", timeout=30).text
+    assert 'href="/oidc/authenticate/"' in page
+    assert "Sign in with single sign-on" in page
+
     landed = sign_in(session, app, "bob")
 
     assert landed.status_code == 200
