@@ -62,8 +62,11 @@ class BailoOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
                 f"The identity provider signed its ID token with {header.get('alg')!r}, "
                 f"not {self.OIDC_RP_SIGN_ALGO!r} as configured."
             )
+        issuer = settings.OIDC_OP_ISSUER or None
         if getattr(self, "_reading_id_token", True):
             required, check_audience = ["aud", "exp", "iat"], True
+            if issuer:
+                required.append("iss")
         else:
             # A signed userinfo answer: its audience is checked when it names one.
             unverified = jwt.decode(payload, options={"verify_signature": False})
@@ -74,6 +77,7 @@ class BailoOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
                 key,
                 algorithms=[self.OIDC_RP_SIGN_ALGO],
                 audience=self.OIDC_RP_CLIENT_ID,
+                issuer=issuer,
                 leeway=CLOCK_SKEW,
                 options={"require": required, "verify_aud": check_audience},
             )
@@ -86,6 +90,10 @@ class BailoOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
                 ) from exc
             raise SignInRefused(
                 "The identity provider's ID token was issued to another application."
+            ) from exc
+        except jwt.InvalidIssuerError as exc:
+            raise SignInRefused(
+                "The ID token was issued by another identity provider than the one configured."
             ) from exc
         except jwt.InvalidSignatureError as exc:
             raise SignInRefused(

@@ -114,6 +114,9 @@ if OIDC_ENABLED:
     OIDC_RP_SCOPES = env.string("OIDC_RP_SCOPES", "openid email profile")
     OIDC_GROUPS_CLAIM = env.string("OIDC_GROUPS_CLAIM", "groups")
     OIDC_USERNAME_CLAIM = env.string("OIDC_USERNAME_CLAIM", "preferred_username")
+    # The provider's issuer identifier; when set, ID tokens naming another issuer are refused (a
+    # provider that serves several tenants may sign all their tokens with the same keys).
+    OIDC_OP_ISSUER = env.string("OIDC_OP_ISSUER")
     # PKCE binds the code to the browser that asked for it; providers that do not know it ignore
     # the extra parameters, so it is on unless a provider is known to choke on them.
     OIDC_USE_PKCE = env.boolean("OIDC_USE_PKCE", True)

@@ -113,6 +113,7 @@ def app(
         "OIDC_OP_TOKEN_ENDPOINT": f"{issuer}/o/token/",
         "OIDC_OP_USER_ENDPOINT": f"{issuer}/o/userinfo/",
         "OIDC_OP_JWKS_ENDPOINT": f"{issuer}/o/.well-known/jwks.json",
+        "OIDC_OP_ISSUER": f"{issuer}/o",
         # Short, so the test of a hung provider does not wait the default 10 seconds.
         "OIDC_TIMEOUT": f"{PROVIDER_TIMEOUT}s",
     }
@@ -380,7 +381,9 @@ def test_a_callback_used_twice_in_one_sign_in_is_refused_the_second_time(app: st
     assert me(session, app) is None
 
 
-@pytest.mark.parametrize("kind", ["wrong-audience", "expired", "old-nonce", "foreign-key"])
+@pytest.mark.parametrize(
+    "kind", ["wrong-audience", "wrong-issuer", "expired", "old-nonce", "foreign-key"]
+)
 def test_a_bad_id_token_is_refused(app: str, issuer: str, kind: str) -> None:
     if kind == "old-nonce":
         # A good sign-in first: the nonce the provider puts in erin's token is bob's.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-BAD_ID_TOKENS = {"wrong-audience", "expired", "old-nonce", "foreign-key"}
+BAD_ID_TOKENS = {"wrong-audience", "wrong-issuer", "expired", "old-nonce", "foreign-key"}
 TOKEN_ENDPOINT_FAULTS = {"error", "slow"}
 
 _lock = threading.Lock()

@@ -38,6 +38,8 @@ class TestValidator(OAuth2Validator):
         kind = getattr(request, "bad_id_token", "")
         if kind == "wrong-audience":
             claims["aud"] = "another-client"
+        elif kind == "wrong-issuer":
+            claims["iss"] = "http://127.0.0.1:1/another-tenant"
         elif kind == "expired":
             claims["iat"] = int(time.time()) - 7200
             claims["exp"] = int(time.time()) - 3600
