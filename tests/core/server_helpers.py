@@ -32,6 +32,22 @@ def database_url() -> str:
     return f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], what: str, seconds: float = 30
+) -> None:
+    """Return once something listens on ``port``; raise with ``process``'s stderr if it exits or
+    ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
+            time.sleep(0.1)
+
+
 @contextmanager
 def http_server(
     kind: str, replace_env: dict[str, str] | None = None, port: int | None = None
@@ -65,15 +81,7 @@ def http_server(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{kind} did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
-                time.sleep(0.1)
+        wait_for_port(port, process, kind)
         yield port
     finally:
         process.terminate()

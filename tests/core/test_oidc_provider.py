@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 
 from tests.conftest import stack_required
-from tests.core.server_helpers import ROOT, database_url, free_port, http_server
+from tests.core.server_helpers import ROOT, database_url, free_port, http_server, wait_for_port
 from tests.oidc_provider.serve import PASSWORD, USERS
 
 # Not transactional: the app process writes the users and sessions itself (committed in its own
@@ -46,18 +45,6 @@ pytestmark = [
 CLIENT_ID = "bailo-test"
 CLIENT_SECRET = secrets.token_urlsafe(24)
 PROVIDER_TIMEOUT = 2
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
-            time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +106,9 @@ def app(
     }
     try:
         with http_server("runserver", replace_env=env, port=port):
-            wait_for_port(int(urlsplit(issuer).port or 0), provider_process, "the OpenID provider")
+            wait_for_port(
+                int(urlsplit(issuer).port or 0), provider_process, "the OpenID provider", 60
+            )
             yield f"http://127.0.0.1:{port}"
     finally:
         with django_db_blocker.unblock():
