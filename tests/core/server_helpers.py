@@ -63,15 +63,14 @@ def http_server(kind: str, replace_env: dict[str, str] | None = None) -> Iterato
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{kind} did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
-                time.sleep(0.1)
+        # Ready means answering HTTP, not only listening: gunicorn's master takes the port well
+        # before its worker has imported the app, and on a busy machine that gap is seconds.
+        deadline = time.monotonic() + 60
+        while not _answers(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"{kind} did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
+            time.sleep(0.1)
         yield port
     finally:
         process.terminate()
@@ -82,7 +81,17 @@ def http_server(kind: str, replace_env: dict[str, str] | None = None) -> Iterato
             process.wait()
 
 
-def exchange(port: int, raw: bytes, timeout: float = 10) -> bytes:
+def _answers(port: int) -> bool:
+    try:
+        reply = exchange(
+            port, b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 5
+        )
+    except OSError:
+        return False
+    return reply.startswith(b"HTTP/")
+
+
+def exchange(port: int, raw: bytes, timeout: float = 30) -> bytes:
     """Send raw bytes on a new connection and return everything the server sends back."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
         conn.sendall(raw)
