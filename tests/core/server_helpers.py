@@ -32,22 +32,6 @@ def database_url() -> str:
     return f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def wait_for_port(
-    port: int, process: subprocess.Popen[bytes], what: str, seconds: float = 30
-) -> None:
-    """Return once something listens on ``port``; raise with ``process``'s stderr if it exits or
-    ``seconds`` pass first."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
-            time.sleep(0.1)
-
-
 @contextmanager
 def http_server(
     kind: str, replace_env: dict[str, str] | None = None, port: int | None = None
@@ -81,7 +65,7 @@ def http_server(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        wait_for_port(port, process, kind)
+        wait_until_answering(port, process, kind)
         yield port
     finally:
         process.terminate()
@@ -92,7 +76,32 @@ def http_server(
             process.wait()
 
 
-def exchange(port: int, raw: bytes, timeout: float = 10) -> bytes:
+def wait_until_answering(
+    port: int, process: subprocess.Popen[bytes], what: str, seconds: float = 60
+) -> None:
+    """Return once ``port`` answers HTTP; kill ``process`` and raise with its stderr if it exits
+    or ``seconds`` pass first."""
+    # Ready means answering HTTP, not only listening: gunicorn's master takes the port well
+    # before its worker has imported the app, and on a busy machine that gap is seconds.
+    deadline = time.monotonic() + seconds
+    while not _answers(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{what} did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
+        time.sleep(0.1)
+
+
+def _answers(port: int) -> bool:
+    try:
+        reply = exchange(
+            port, b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 5
+        )
+    except OSError:
+        return False
+    return reply.startswith(b"HTTP/")
+
+
+def exchange(port: int, raw: bytes, timeout: float = 30) -> bytes:
     """Send raw bytes on a new connection and return everything the server sends back."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
         conn.sendall(raw)

@@ -31,7 +31,13 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 
 from tests.conftest import stack_required
-from tests.core.server_helpers import ROOT, database_url, free_port, http_server, wait_for_port
+from tests.core.server_helpers import (
+    ROOT,
+    database_url,
+    free_port,
+    http_server,
+    wait_until_answering,
+)
 from tests.oidc_provider.serve import PASSWORD, USERS
 
 # Not transactional: the app process writes the users and sessions itself (committed in its own
@@ -106,7 +112,7 @@ def app(
     }
     try:
         with http_server("runserver", replace_env=env, port=port):
-            wait_for_port(
+            wait_until_answering(
                 int(urlsplit(issuer).port or 0), provider_process, "the OpenID provider", 60
             )
             yield f"http://127.0.0.1:{port}"
