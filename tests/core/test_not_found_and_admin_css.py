@@ -22,6 +22,17 @@ def test_an_unknown_url_gets_the_sites_own_404_page(
     assert "Using the URLconf" not in html  # Django's technical 404
 
 
+def test_a_known_url_without_its_trailing_slash_is_still_redirected(
+    client_for: Any, outsider: Any
+) -> None:
+    client = client_for(outsider)
+    for path in ("/admin", "/settings"):
+        response = client.get(path + "?a=1")
+        assert response.status_code == 301, path
+        assert response["Location"] == path + "/?a=1"
+    assert client.get("/no-such-thing").status_code == 404
+
+
 def test_an_unknown_api_url_still_answers_json(
     settings: Any, client_for: Any, outsider: Any
 ) -> None:
