@@ -15,15 +15,17 @@ from typing import Any
 import pytest
 
 from access.access_requests.services import access_request_create
+from core.ports import registry
 from models_app.models import Collaborator
 from models_app.policy import Actor
 from models_app.services import card_from_schema
 from releases.models import File, Release
 from tests.access.access_request_helpers import SCHEMA, answers
+from tests.e2e.test_accessibility import AXE, RUN
 from tests.e2e.test_delete_model import sign_in
 from tests.e2e.test_phone_layout import WIDEST
 from tests.releases.files_support import blobs  # noqa: F401
-from tests.releases.release_helpers import make_file, make_release, with_card
+from tests.releases.release_helpers import make_file, make_release, push_tiny_image, with_card
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -184,6 +186,28 @@ def test_images_are_chosen_from_the_registry_and_a_dead_registry_is_explained(
     page.get_by_role("heading", name="Release 1.0.0").wait_for()
 
 
+def test_images_are_ticked_from_the_entrys_registry_images(
+    page: Any, live_server: Any, owner: Any, make_entry: Any
+) -> None:
+    if not registry.is_configured():
+        pytest.fail("the stack's registry is required")
+    entry = with_card(make_entry("Registry image model"), owner)
+    digest = push_tiny_image(entry.pk, "server", "v1")
+    try:
+        sign_in(page, live_server.url, owner.username)
+        page.goto(f"{live_server.url}/model/{entry.pk}/release/new")
+        page.get_by_role("checkbox", name=f"{entry.pk}/server:v1").check()
+        page.get_by_label("Version", exact=False).first.fill("1.0.0")
+        page.get_by_label("Release notes").fill("With an image")
+        page.get_by_role("button", name="Create release").click()
+        page.get_by_role("heading", name="Release 1.0.0").wait_for()
+        assert Release.objects.get(model=entry).images == [
+            {"repository": entry.pk, "name": "server", "tag": "v1"}
+        ]
+    finally:
+        registry.delete_manifest(f"{entry.pk}/server", digest)
+
+
 def test_the_list_shows_review_states_and_pull_commands_copy(
     page: Any, live_server: Any, reviewed: dict[str, Any], owner: Any
 ) -> None:
@@ -269,7 +293,7 @@ def test_an_unknown_url_shows_the_sites_own_404_even_with_debug_on(
     assert "Using the URLconf" not in page.content()
 
 
-def test_the_touched_pages_do_not_scroll_sideways_at_390_px(
+def test_the_touched_pages_do_not_scroll_sideways_at_390_px_nor_fail_axe(
     page: Any, live_server: Any, reviewed: dict[str, Any], reviewer: Any, owner: Any
 ) -> None:
     entry = reviewed["entry"]
@@ -303,4 +327,6 @@ def test_the_touched_pages_do_not_scroll_sideways_at_390_px(
             problem = no_sideways_scroll(page, 390)
             if problem:
                 wide.append(problem)
+            page.evaluate(AXE)
+            wide.extend(f"{path}: {violation}" for violation in page.evaluate(RUN))
     assert not wide, wide
