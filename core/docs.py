@@ -65,6 +65,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("administration/microservices", "Microservices"),
             ("administration/file-scanners", "File scanners"),
             ("administration/operating-safely", "Operating it safely"),
+            ("administration/openid-connect", "OpenID Connect"),
             ("administration/review-roles", "Review roles"),
             ("#helm", "Helm"),
             ("administration/helm", "Helm and Kubernetes"),

@@ -21,7 +21,7 @@ from core.entities import user_entity
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.hooks import Hook, fire_after_commit
 from core.throttle import TooManyFailures
-from models_app.models import Model, ModelCardRevision
+from models_app.models import Model
 from models_app.policy import Action, Actor, Subject, check
 from releases.models import Release
 from reviews.models import (
@@ -34,21 +34,11 @@ from reviews.models import (
 )
 from reviews.notifications import notify_review_again
 from reviews.outcomes import latest_decisions
+from reviews.selectors import release_review_roles
 
 # Called after commit with each decision recorded on a review (not with comments); the webhooks
 # feature listens (webhooks/apps.py). Failures are logged, never raised.
 REVIEW_RESPONSE_CREATED: Hook[Callable[[Response], None]] = Hook("review response created")
-
-
-def _release_roles(release: Release) -> list[str]:
-    card = (
-        ModelCardRevision.all_objects.filter(
-            model_id=release.model_id, version=release.model_card_version, mirrored=False
-        )
-        .select_related("schema")
-        .first()
-    )
-    return list(card.schema.review_roles) if card is not None else []
 
 
 def reviews_open_for_release(release: Release) -> list[Review]:
@@ -58,7 +48,7 @@ def reviews_open_for_release(release: Release) -> list[Review]:
     return reviews_open(
         kind=ReviewKind.RELEASE,
         model_id=release.model_id,
-        roles=_release_roles(release),
+        roles=release_review_roles(release),
         subject={"release": release},
     )
 

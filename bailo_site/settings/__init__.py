@@ -114,6 +114,17 @@ if OIDC_ENABLED:
     OIDC_RP_SCOPES = env.string("OIDC_RP_SCOPES", "openid email profile")
     OIDC_GROUPS_CLAIM = env.string("OIDC_GROUPS_CLAIM", "groups")
     OIDC_USERNAME_CLAIM = env.string("OIDC_USERNAME_CLAIM", "preferred_username")
+    # The provider's issuer identifier; when set, ID tokens naming another issuer are refused (a
+    # provider that serves several tenants may sign all their tokens with the same keys).
+    OIDC_OP_ISSUER = env.string("OIDC_OP_ISSUER")
+    # PKCE binds the code to the browser that asked for it; providers that do not know it ignore
+    # the extra parameters, so it is on unless a provider is known to choke on them.
+    OIDC_USE_PKCE = env.boolean("OIDC_USE_PKCE", True)
+    # Every call to the provider (token, userinfo, JWKS) gives up after this long, so a hung
+    # provider cannot hold a web worker (the library waits for ever by default).
+    OIDC_TIMEOUT = env.duration("OIDC_TIMEOUT", timedelta(seconds=10)).total_seconds()
+    # Refused callbacks answer a page saying why (core/oidc.py), never a silent redirect.
+    OIDC_CALLBACK_CLASS = "core.oidc.BailoOIDCCallbackView"
     _missing = [
         name
         for name in (
@@ -128,6 +139,8 @@ if OIDC_ENABLED:
         raise ImproperlyConfigured(
             f"OIDC_RP_CLIENT_ID is set but these are not: {', '.join(_missing)}"
         )
+    if OIDC_TIMEOUT <= 0:
+        raise ImproperlyConfigured("OIDC_TIMEOUT must be longer than 0 seconds")
     if OIDC_RP_SIGN_ALGO.startswith("RS") and not OIDC_OP_JWKS_ENDPOINT:
         raise ImproperlyConfigured("OIDC_OP_JWKS_ENDPOINT must be set for RS* signing")
 

@@ -44,6 +44,21 @@ def test_half_configured_oidc_is_refused() -> None:
     assert "OIDC_RP_CLIENT_SECRET" in result.stderr
 
 
+def test_an_oidc_timeout_of_nothing_is_refused() -> None:
+    result = start(
+        DEBUG="1",
+        OIDC_RP_CLIENT_ID="bailo",
+        OIDC_RP_CLIENT_SECRET="secret",
+        OIDC_OP_AUTHORIZATION_ENDPOINT="https://id.example.org/authorize",
+        OIDC_OP_TOKEN_ENDPOINT="https://id.example.org/token",
+        OIDC_OP_USER_ENDPOINT="https://id.example.org/userinfo",
+        OIDC_OP_JWKS_ENDPOINT="https://id.example.org/jwks",
+        OIDC_TIMEOUT="0s",
+    )
+    assert result.returncode != 0
+    assert "OIDC_TIMEOUT must be longer than 0 seconds" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
