@@ -13,7 +13,7 @@ Adding an endpoint is adding a row. Placeholders in paths and bodies:
 ``{model}`` (the entry of the column), ``{file}`` (its file, shipped by its release 1.0.0),
 ``{webhook}`` (its webhook), ``{other_webhook}`` (the other column's entry's webhook),
 the inference service ``app:v1`` (each entry has one),
-``{review}`` (the msro review of release 1.0.0, with one request for changes),
+``{review}`` (the msro review of release 2.0.0, with one request for changes),
 ``{template}`` (a public entry that allows templating),
 ``{migration}`` (a final migration from the default model schema), ``{spare_schema}`` (a schema no
 card uses), ``{my_token}`` (an access key of the caller's own) and ``{owner_token}`` (one of the
@@ -43,7 +43,6 @@ from inference.models import InferenceService
 from models_app.models import Model, Schema, SchemaMigration
 from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
-from releases.models import Release
 from reviews.models import Response, Review
 from reviews.services import reviews_open_for_release
 from tests.conftest import PERSONAS, basic, create_entry, create_personas
@@ -112,7 +111,7 @@ ROWS: list[Row] = [
     # Bailo's v3 API: rows whose path starts with /api/ name it whole.
     Row("GET", "/api/v3/entities/me", anywhere=SIGNED_IN),
     Row("GET", "/api/v3/api-docs/swagger.json", anywhere=EVERYONE),
-    # {review} is the msro review of release 1.0.0, whose holder asked for changes (see world).
+    # {review} is the msro review of release 2.0.0, whose holder asked for changes (see world).
     # Asking its holders again: owners and contributors (tests/reviews/test_review_v3.py).
     Row(
         "POST",
@@ -855,13 +854,17 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
             port=8080,
             created_by=personas["owner"],
         )
-    # The reviewer asks for changes on each release's msro review, so it has a latest response
+    # Release 2.0.0 (no files, so its reviewers may download nothing more) has its reviews open,
+    # and the reviewer asks for changes on its msro review, so that review has a latest response
     # and is still open to asking again.
     reviews = {}
     for column, model in (("private", entry), ("public", public_entry)):
+        release = make_release(
+            Model.objects.get(pk=model.pk), personas["owner"], "2.0.0", file_ids=[]
+        )
         # Reviews open after the release's commit, which the world's transaction never reaches.
-        reviews_open_for_release(Release.objects.get(model=model, semver="1.0.0"))
-        review = Review.objects.get(release__model=model, release__semver="1.0.0", role="msro")
+        reviews_open_for_release(release)
+        review = Review.objects.get(release=release, role="msro")
         Response.objects.create(
             kind=Response.Kind.REVIEW,
             review=review,
