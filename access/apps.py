@@ -10,6 +10,7 @@ class AccessConfig(AppConfig):
     name = "access"
 
     def ready(self) -> None:
+        from access.access_requests.selectors import ACCESS_REQUEST_SCHEMA_USES
         from access.access_requests.services import (
             APPROVED_ACCESS_REQUESTS,
             access_requests_backfill,
@@ -18,6 +19,7 @@ class AccessConfig(AppConfig):
         from core.authentication import CREDENTIAL_CHECKS
         from models_app.frame import ENTRY_TABS, MODEL_KINDS, EntryTab
         from models_app.policy import DOWNLOAD_GRANTS, Action
+        from models_app.selectors import SCHEMA_USES
         from reviews.roles.services import SCHEMA_BACKFILLS
 
         # API calls and `docker login` with a token's access key and secret.
@@ -26,6 +28,8 @@ class AccessConfig(AppConfig):
         DOWNLOAD_GRANTS.register(APPROVED_ACCESS_REQUESTS)
         # Changing an access-request schema's review roles opens the reviews its requests owe.
         SCHEMA_BACKFILLS.register(access_requests_backfill)
+        # The administrators' schema usage counts access requests too.
+        SCHEMA_USES.register(ACCESS_REQUEST_SCHEMA_USES)
         ENTRY_TABS.add(
             EntryTab(
                 "access-requests",

@@ -33,6 +33,7 @@ from releases.files.api import router as files_router
 from releases.images.api import router as images_router
 from releases.scanning.api import router as scanning_router
 from reviews.api import router as reviews_router
+from reviews.api import router_v3 as reviews_router_v3
 from reviews.roles.api import router as review_roles_router
 from webhooks.api import router as webhooks_router
 
@@ -169,3 +170,4 @@ api_v3 = NinjaAPI(
 for _exception, _handler in api._exception_handlers.items():
     api_v3.add_exception_handler(_exception, _handler)
 api_v3.add_router("", core_router_v3)
+api_v3.add_router("", reviews_router_v3)

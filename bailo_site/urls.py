@@ -57,6 +57,10 @@ urlpatterns: list[Any] = [
     # Unknown API paths answer JSON in Bailo's error shape, whatever DEBUG says. Last, so every
     # app's API routes (such as /api/v1/registry_auth) come first.
     re_path(r"^api/", views.not_found),
+    # Every other unknown URL gets the site's own 404 page even with DEBUG on (Django would show
+    # its technical page, listing every route); it also adds a missing trailing slash. Views that
+    # raise Http404 keep Django's handling.
+    re_path(r"^", views.unknown_url),
 ]
 
 if settings.OIDC_ENABLED:

@@ -66,3 +66,49 @@ class StrictJsonParser(Parser):
         except RequestDataTooBig as exc:
             raise too_large() from exc
         return json_loads_strict(raw)
+
+
+# Bailo's error shape, for operations that describe their answers in the OpenAPI document.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message"],
+            "properties": {
+                "message": {"type": "string"},
+                "context": {"type": "object", "additionalProperties": True},
+            },
+        }
+    },
+}
+
+
+def documented(
+    ok: tuple[str, str, dict[str, Any]],
+    errors: dict[int, str],
+    *,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``openapi_extra`` for an operation whose handler builds its own answer: the success
+    (``(description, media type, schema)``), each error status with what it means, and the JSON
+    request body's schema when it takes one."""
+    description, media_type, schema = ok
+    # Integer keys, as django-ninja writes its own: a "200" beside its 200 would put the key in
+    # the JSON document twice, which Swagger UI refuses to read.
+    responses: dict[int, Any] = {
+        200: {"description": description, "content": {media_type: {"schema": schema}}}
+    }
+    for status, meaning in errors.items():
+        responses[status] = {
+            "description": meaning,
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+    extra: dict[str, Any] = {"responses": responses}
+    if body is not None:
+        extra["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+    return extra

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 
 from core.entities import entities_of
 from core.errors import error_body
@@ -32,6 +34,24 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if _wants_json(request):
         return JsonResponse(error_body(f"No route {request.method} {request.path}"), status=404)
     return render(request, "404.html", status=404)
+
+
+def unknown_url(request: HttpRequest) -> HttpResponse:
+    """The last URL pattern: the site's own 404 page for a URL no other pattern knows, even with
+    DEBUG on (Django would show its technical page, listing every route).
+
+    Being a pattern, it also makes every path "valid" to ``CommonMiddleware``, which would then
+    stop adding a missing trailing slash; so that redirect is done here instead.
+    """
+    path = request.path_info
+    if settings.APPEND_SLASH and not path.endswith("/"):
+        try:
+            match = resolve(path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not unknown_url:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return not_found(request)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

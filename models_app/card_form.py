@@ -581,8 +581,14 @@ def _parse_field(prop: Mapping[str, Any], name: str, data: PostData) -> tuple[bo
     """(present, value): ``present`` is False when the question was left empty."""
     kind = field_kind(prop)
     if kind == CHECKBOX:
-        # An unticked box sends nothing; on this form that is the answer "no".
-        return True, name in data
+        # Three choices (Yes, No, Not answered): a question nobody touched is left unanswered,
+        # never saved as "no".
+        posted = str(data.get(name, "") or "").strip().lower()
+        if posted in {"true", "yes", "on"}:
+            return True, True
+        if posted in {"false", "no", "off"}:
+            return True, False
+        return False, None
     if kind == MULTISELECT:
         options = list((prop.get("items") or {}).get("enum") or [])
         chosen = [_from_options(str(v), options) for v in data.getlist(name) if str(v) != ""]
@@ -617,8 +623,8 @@ def parse_card_post(
 
     Values take the schema's JSON types; empty inputs are left out rather than saved as ``""``,
     and a section with no answers is left out whole, so a page nobody touched does not trip its
-    own ``required`` list. An unticked box is an answer ("no") only inside a section that has
-    other answers: otherwise every page holding a checkbox would count as started. Answers the
+    own ``required`` list. A yes/no question is answered only when Yes or No is chosen: left on
+    "Not answered" it is left out like an empty input, never saved as ``false``. Answers the
     form does not show (``widget: nothing``, ``readOnly`` questions, keys outside the schema)
     are carried over from ``previous`` unchanged.
     """
@@ -646,7 +652,7 @@ def parse_card_post(
             present, value = _parse_field(prop, FIELD_PREFIX + ".".join([*prefix, key]), data)
             if present:
                 result[key] = value
-                answered = answered or value is not False or field_kind(prop) != CHECKBOX
+                answered = True
         if isinstance(before, dict):
             for key, old in before.items():
                 if key not in known:

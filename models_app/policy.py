@@ -20,8 +20,11 @@ files, push images and create releases; consumers view; anyone who can view may 
 and comment; download and pull need a role of owner or contributor, an approved, unexpired access
 request (a grant the access-requests feature registers in ``DOWNLOAD_GRANTS``), or the entry's
 ungoverned access. Administrators see every entry and may edit its settings, but hold no other
-role by being administrators. Holding a review role lets you view the entry and respond to its
-reviews for that role; it grants nothing else. An access request may be changed or withdrawn by
+role by being administrators. Holding a review role lets you view the entry, respond to its
+reviews for that role and download the files of the releases that role is asked to review (they
+cannot approve what they cannot read: a grant the reviews feature registers in
+``REVIEWER_DOWNLOAD_GRANTS``, asked only with a ``Subject`` naming the file or the release); it
+grants nothing else. An access request may be changed or withdrawn by
 the people it names and by the entry's owners.
 """
 
@@ -219,14 +222,28 @@ class DownloadGrant(Protocol):
 DOWNLOAD_GRANTS: Hook[DownloadGrant] = Hook("download grants")
 
 
+class ReviewerDownloadGrant(Protocol):
+    """Download of one release's files (or one file) for holders of a review role it owes."""
+
+    def __call__(self, roles: frozenset[str], model: Model, subject: Subject) -> bool: ...
+
+
+# Each says whether holding ``roles`` on ``model`` lets its holder download what ``subject``
+# names (``Subject.file`` or ``Subject.release``); the reviews feature registers one.
+REVIEWER_DOWNLOAD_GRANTS: Hook[ReviewerDownloadGrant] = Hook("reviewer download grants")
+
+
 @dataclass(frozen=True)
 class Subject:
     """What an action is about below the entry, when the rule depends on it: the review role a
     response answers for (``REVIEW_RESPOND``), the entities an access request names
-    (``ACCESS_REQUEST_CHANGE``)."""
+    (``ACCESS_REQUEST_CHANGE``), the file or the release whose files are downloaded
+    (``FILE_DOWNLOAD`` by a reviewer)."""
 
     role: str = ""
     named: frozenset[str] = frozenset()
+    file: str = ""
+    release: Any = None
 
 
 @dataclass
@@ -317,7 +334,15 @@ def allowed(actor: Actor, action: Action, model: Model, subject: Subject | None 
     if action in _DOWNLOAD_ACTIONS:
         if model.ungoverned_access:
             return True
-        return any(grant.allows(actor.user, model) for grant in DOWNLOAD_GRANTS)
+        if any(grant.allows(actor.user, model) for grant in DOWNLOAD_GRANTS):
+            return True
+        return bool(
+            action == Action.FILE_DOWNLOAD
+            and subject is not None
+            and (subject.file or subject.release is not None)
+            and roles
+            and any(grant(roles, model, subject) for grant in REVIEWER_DOWNLOAD_GRANTS)
+        )
     return False
 
 

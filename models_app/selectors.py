@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Prefetch, QuerySet
 
+from core.hooks import Hook
 from models_app.models import (
     Collaborator,
     Model,
@@ -165,13 +167,51 @@ def schema_migration_list(
     return migrations
 
 
+@dataclass(frozen=True)
+class SchemaUse:
+    """One thing that follows a schema, for the administrators' usage page."""
+
+    name: str
+    id: str
+    url: str
+
+
+class SchemaUses(Protocol):
+    """Another feature's rows that follow schemas (the access requests, for access-request
+    schemas), registered in ``SCHEMA_USES`` from its ``AppConfig.ready()``."""
+
+    def counts(self) -> dict[str, int]:
+        """Live rows per schema id."""
+        ...
+
+    def uses(self, schema: Schema) -> list[SchemaUse]:
+        """The live rows that follow ``schema``."""
+        ...
+
+
+SCHEMA_USES: Hook[SchemaUses] = Hook("schema uses")
+
+
 def schema_usage(schema: Schema) -> QuerySet[Model]:
     """Entries whose current card follows ``schema``."""
     return Model.objects.filter(card__schema=schema)
 
 
+def schema_other_uses(schema: Schema) -> list[SchemaUse]:
+    """What else follows ``schema`` (access requests), from the features that registered."""
+    return [use for source in SCHEMA_USES for use in source.uses(schema)]
+
+
+def schema_usage_count(schema: Schema) -> int:
+    """Entries whose current card follows ``schema``, plus the other features' rows."""
+    return schema_usage(schema).count() + sum(
+        source.counts().get(schema.pk, 0) for source in SCHEMA_USES
+    )
+
+
 def schema_usage_counts() -> dict[str, int]:
-    """Live entries per schema of their current card, for every schema in one query."""
+    """Per schema: live entries whose current card follows it, plus the rows other features
+    count (access requests). One query for the entries, one per registered feature."""
     from django.db.models import Count
 
     rows = (
@@ -180,7 +220,11 @@ def schema_usage_counts() -> dict[str, int]:
         .values_list("card__schema_id")
         .annotate(n=Count("id"))
     )
-    return {schema_id: n for schema_id, n in rows}
+    counts: dict[str, int] = {schema_id: n for schema_id, n in rows}
+    for source in SCHEMA_USES:
+        for schema_id, n in source.counts().items():
+            counts[schema_id] = counts.get(schema_id, 0) + n
+    return counts
 
 
 def schema_migration_json(migration: SchemaMigration) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -245,6 +245,56 @@ def _write_files(release: Release, files: Iterable[File]) -> None:
 
 
 # --- create and update ------------------------------------------------------------------------
+
+
+def release_problems(
+    *,
+    model: Model,
+    semver: Any = None,
+    model_card_version: Any = None,
+    file_ids: Any = None,
+    images: Any = None,
+    known_images: Collection[dict[str, str]] = (),
+) -> dict[str, BailoError]:
+    """Every reason ``release_create`` (or an update) would refuse these values, by the field it
+    is about (``semver``, ``modelCardVersion``, ``fileIds``, ``images``), so a form can show
+    them all in one round. Only the values given are checked; images in ``known_images`` (those
+    a release already names) need not be in the registry. Reads only: the service checks again
+    when it writes."""
+    problems: dict[str, BailoError] = {}
+
+    def collect(name: str, check_value: Callable[[], object]) -> None:
+        try:
+            check_value()
+        except BailoError as exc:
+            problems[name] = exc
+
+    if semver is not None:
+
+        def semver_free() -> None:
+            version = _clean_semver(semver)
+            taken = _semver_taken(model, version)
+            if taken is not None:
+                raise Conflict(
+                    f"This model already has a release {taken.semver}"
+                    if taken.deleted_at is None
+                    else f"Version {taken.semver} belonged to a release that was deleted; a "
+                    "deleted release's version cannot be reused. Choose another version.",
+                    {"semver": taken.semver},
+                )
+
+        collect("semver", semver_free)
+    collect("modelCardVersion", lambda: _card_version(model, model_card_version))
+    if file_ids is not None:
+        collect("fileIds", lambda: _clean_files(model, file_ids))
+    if images is not None:
+
+        def images_exist() -> None:
+            cleaned = _clean_images(model, images)
+            _check_images_exist(model, [i for i in cleaned if i not in known_images])
+
+        collect("images", images_exist)
+    return problems
 
 
 def release_create(

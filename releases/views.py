@@ -27,12 +27,17 @@ from models_app.frame import (
     load_entry,
 )
 from models_app.models import Model
-from models_app.policy import Action, Actor, allowed
+from models_app.policy import Action, Actor, Subject, allowed
 from models_app.selectors import card_revisions
 from releases import selectors, services
 from releases.files.selectors import finding_count, worst_scan_state
 from releases.models import File, Release, ScanState
-from releases.pages import RELEASE_PAGE_PANELS
+from releases.pages import (
+    RELEASE_CREATED_WARNINGS,
+    RELEASE_LIST_STATES,
+    RELEASE_PAGE_BANNERS,
+    RELEASE_PAGE_PANELS,
+)
 
 SCAN_LABELS = {
     ScanState.IN_PROGRESS: "Scan in progress",
@@ -54,31 +59,19 @@ def image_ref(image: dict[str, str]) -> str:
     return f"{image['name']}:{image['tag']}"
 
 
-def parse_image_lines(model: Model, text: str) -> list[dict[str, str]]:
-    """``name:tag`` per line (``<modelId>/name:tag`` also accepted) as Bailo's image objects."""
-    images: list[dict[str, str]] = []
-    for raw in (text or "").splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith(f"{model.pk}/"):
-            line = line[len(model.pk) + 1 :]
-        name, sep, tag = line.rpartition(":")
-        if not sep or not name or not tag or "/" in tag:
-            raise forms.ValidationError(f"'{raw.strip()}' is not of the form name:tag")
-        images.append({"repository": model.pk, "name": name, "tag": tag})
-    return images
-
-
 def registry_tags(model: Model) -> tuple[list[str] | None, str]:
     """Every ``name:tag`` of the entry in the registry, or None (with the reason) when the
-    registry cannot be listed, in which case the form asks for tags as text."""
+    registry cannot be listed, in which case the form has no images to choose from and saves
+    the release without changing its images."""
     try:
         images = registry.list_images(model.pk)
     except registry.RegistryNotConfigured:
-        return None, "This instance has no Docker registry."
+        return None, "This instance has no Docker registry, so a release cannot name images."
     except registry.RegistryUnavailable:
-        return None, "The registry could not be reached to list this model's images."
+        return None, (
+            "The registry could not be reached to list this model's images. You can still save "
+            "the release; add its images later by editing it."
+        )
     return [f"{i['name']}:{t['tag']}" for i in images for t in i["tags"]], ""
 
 
@@ -106,13 +99,10 @@ class ReleaseForm(forms.Form):
         label="Files", required=False, widget=forms.CheckboxSelectMultiple
     )
     images = forms.MultipleChoiceField(
-        label="Images", required=False, widget=forms.CheckboxSelectMultiple
-    )
-    image_lines = forms.CharField(
         label="Images",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One image tag of this model per line, as name:tag.",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tags of this model's images in the registry.",
     )
     minor = forms.BooleanField(
         label="Minor release (no review needed; cannot be changed later)", required=False
@@ -133,6 +123,10 @@ class ReleaseForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.model = model
+        self.release = release
+        # The highest status among the service's refusals found while validating (409 for a
+        # taken version), so the page answers as the API would.
+        self.problem_status = 0
         revisions = list(card_revisions(model))
         if not revisions:
             # The service explains that a card is needed; the form should not hide that.
@@ -150,7 +144,6 @@ class ReleaseForm(forms.Form):
             current = [image_ref(i) for i in (release.images if release else [])]
             choices = list(dict.fromkeys([*tags, *current]))
             self._choice_field("images").choices = [(t, f"{model.pk}/{t}") for t in choices]
-            del self.fields["image_lines"]
         if not creating:
             del self.fields["semver"]
             del self.fields["minor"]
@@ -162,27 +155,56 @@ class ReleaseForm(forms.Form):
     def _choice_field(self, name: str) -> forms.ChoiceField:
         return cast(forms.ChoiceField, self.fields[name])
 
-    def image_refs(self) -> list[dict[str, str]]:
-        if "images" in self.fields:
-            chosen = self.cleaned_data.get("images") or []
-            return [
-                {"repository": self.model.pk, "name": n, "tag": t}
-                for n, _, t in (ref.rpartition(":") for ref in chosen)
-            ]
-        return parse_image_lines(self.model, self.cleaned_data.get("image_lines", ""))
+    def image_refs(self) -> list[dict[str, str]] | None:
+        """The chosen images, or None when the registry could not be listed (no images field):
+        then a new release has none and an edited one keeps its own."""
+        if "images" not in self.fields:
+            return None
+        chosen = self.cleaned_data.get("images") or []
+        return [
+            {"repository": self.model.pk, "name": n, "tag": t}
+            for n, _, t in (ref.rpartition(":") for ref in chosen)
+        ]
 
-    def clean_image_lines(self) -> str:
-        text: str = self.cleaned_data.get("image_lines", "")
-        parse_image_lines(self.model, text)  # raises ValidationError on a malformed line
-        return text
+    def clean(self) -> dict[str, Any]:
+        """One round: the service's own checks (a taken version, a missing card version, files
+        and images) run with the form's, so every problem shows at once."""
+        data = super().clean() or {}
+        wanted: dict[str, Any] = {}
+        if "semver" in self.fields and "semver" in data:
+            wanted["semver"] = data["semver"]
+        if "model_card_version" in data:
+            wanted["model_card_version"] = data["model_card_version"]
+        if "file_ids" in data:
+            wanted["file_ids"] = list(data["file_ids"] or [])
+        if "images" in self.fields and "images" in data:
+            wanted["images"] = self.image_refs()
+        problems = services.release_problems(
+            model=self.model,
+            known_images=self.release.images if self.release is not None else (),
+            **wanted,
+        )
+        fields = {
+            "semver": "semver",
+            "modelCardVersion": "model_card_version",
+            "fileIds": "file_ids",
+            "images": "images",
+        }
+        for name, exc in problems.items():
+            field = fields[name]
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, exc.message)
+                self.problem_status = max(self.problem_status, exc.status)
+        return data
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
+        images = self.image_refs()
         arguments: dict[str, Any] = {
             "notes": data["notes"],
             "model_card_version": data["model_card_version"],
             "file_ids": list(data.get("file_ids") or []),
-            "images": self.image_refs(),
+            "images": images if images is not None else [],
         }
         if "semver" in self.fields:
             arguments.update(semver=data["semver"], minor=data["minor"], draft=data["draft"])
@@ -195,8 +217,9 @@ class ReleaseForm(forms.Form):
             "notes": arguments["notes"],
             "modelCardVersion": arguments["model_card_version"],
             "fileIds": arguments["file_ids"],
-            "images": arguments["images"],
         }
+        if "images" in self.fields:
+            changes["images"] = arguments["images"]
         if "draft" in self.fields:
             changes["draft"] = self.cleaned_data["draft"]
         return changes
@@ -209,8 +232,8 @@ class ReleaseForm(forms.Form):
             field = "semver"
         elif {"fileId", "fileIds", "duplicates"} & set(context):
             field = "file_ids"
-        elif {"image", "missingImages"} & set(context):
-            field = "images" if "images" in self.fields else "image_lines"
+        elif {"image", "missingImages"} & set(context) and "images" in self.fields:
+            field = "images"
         elif "modelCardVersion" in context:
             field = "model_card_version"
         self.add_error(field, exc.message)
@@ -265,7 +288,14 @@ def _form_page(
     extra: dict[str, Any],
 ) -> HttpResponse:
     context = entry_context(request, model, tab="releases")
-    context.update({"form": form, "files_page": _files_page_url(model), **extra})
+    context.update(
+        {
+            "form": form,
+            "files_page": _files_page_url(model),
+            "can_upload": allowed(Actor.from_request(request), Action.FILE_UPLOAD, model),
+            **extra,
+        }
+    )
     return render(request, template, context, status=status)
 
 
@@ -291,11 +321,19 @@ def release_list(request: HttpRequest, model_id: str) -> HttpResponse:
     releases = (
         [] if error else selectors.release_list_visible(actor=actor, model=model, query=query)
     )
+    states: dict[Any, tuple[str, str]] = {}
+    for add_states in RELEASE_LIST_STATES:
+        states.update(add_states(releases))
     context = entry_context(request, model, tab="releases")
     context.update(
         {
             "releases": [
-                {"release": r, "file_count": len(selectors.release_files(r))} for r in releases
+                {
+                    "release": r,
+                    "file_count": len(selectors.release_files(r)),
+                    "review": states.get(r.pk),
+                }
+                for r in releases
             ],
             "query": query_text,
             "error": error,
@@ -320,7 +358,9 @@ def release_new(request: HttpRequest, model_id: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
+        if not form.is_valid():
+            status = form.problem_status or 400
+        else:
             try:
                 release = services.release_create(
                     actor=Actor.from_request(request), model=model, **form.service_arguments()
@@ -330,6 +370,9 @@ def release_new(request: HttpRequest, model_id: str) -> HttpResponse:
                 status = exc.status
             else:
                 messages.success(request, f"Release {release.semver} was created.")
+                for warn in RELEASE_CREATED_WARNINGS:
+                    for text in warn(model, release):
+                        messages.warning(request, text)
                 return redirect("release-detail", model_id=model.pk, semver=release.semver)
     return _form_page(
         request,
@@ -363,8 +406,16 @@ def release_detail(request: HttpRequest, model_id: str, semver: str) -> HttpResp
             ],
             "current_card": current_card,
             "can_edit": allowed(actor, Action.RELEASE_EDIT, model),
-            "can_download": allowed(actor, Action.FILE_DOWNLOAD, model),
+            # Reviewers of this release may download its files too (the policy's Subject).
+            "can_download": allowed(
+                actor, Action.FILE_DOWNLOAD, model, Subject(release=release.pk)
+            ),
             "can_delete_release": allowed(actor, Action.RELEASE_DELETE, model),
+            "banners": [
+                banner
+                for add_banner in RELEASE_PAGE_BANNERS
+                if (banner := add_banner(request, model, release)) is not None
+            ],
             "panels": [
                 panel
                 for add_panel in RELEASE_PAGE_PANELS
@@ -387,7 +438,6 @@ def release_edit(request: HttpRequest, model_id: str, semver: str) -> HttpRespon
         "model_card_version": release.model_card_version,
         "file_ids": [f.pk for f in selectors.release_files(release)],
         "images": [image_ref(i) for i in release.images],
-        "image_lines": "\n".join(image_ref(i) for i in release.images),
         "draft": release.draft,
     }
     form = ReleaseForm(
@@ -396,7 +446,9 @@ def release_edit(request: HttpRequest, model_id: str, semver: str) -> HttpRespon
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
+        if not form.is_valid():
+            status = form.problem_status or 400
+        else:
             try:
                 services.release_update(
                     actor=Actor.from_request(request), release=release, changes=form.changes()

@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from core.api_helpers import json_with_count, query_flag, read_json
+from core.api_helpers import documented, json_with_count, query_flag, read_json
 from core.authentication import optional_api_auth
 from core.errors import BadRequest
 from models_app.policy import (
@@ -35,6 +35,8 @@ from reviews import selectors, services
 from reviews.models import Response, Review, ReviewKind
 
 router = Router(tags=["review"])
+# Bailo's v3 review routes, mounted under /api/v3 (bailo_site/api.py).
+router_v3 = Router(tags=["review"])
 
 RELEASE_PARENT_PREFIX = "release:"
 
@@ -208,3 +210,66 @@ def patch_response(request: HttpRequest, response_id: str) -> dict[str, Any]:
         raise BadRequest("comment is required")
     updated = services.comment_edit(actor=actor, response=response, text=body.get("comment"))
     return {"response": selectors.response_json(updated)}
+
+
+# --- v3 -----------------------------------------------------------------------------------------
+
+
+_NOTIFIED = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string"}, "notified": {"type": "integer", "minimum": 0}},
+}
+
+
+@router_v3.post(
+    "/review/{review_id}/notify",
+    operation_id="postNotifyReviewer",
+    openapi_extra=documented(
+        ("The role's holders were e-mailed", "application/json", _NOTIFIED),
+        {
+            400: "Not a review id",
+            401: "Not signed in",
+            403: "The caller is not an owner or contributor of the entry",
+            404: "No such review, or not visible to the caller",
+            409: "The review is already approved",
+            429: "Asked about this review less than 30 seconds ago (see Retry-After)",
+        },
+    ),
+)
+def post_notify_reviewer(request: HttpRequest, review_id: str) -> dict[str, Any]:
+    """Ask the holders of the review's role again to review (owners and contributors of the
+    entry; once per person and review every 30 seconds). Nothing is written."""
+    actor = Actor.from_request(request)
+    review = selectors.review_get_visible(actor, review_id)
+    sent = services.review_notify(actor=actor, review=review)
+    return {"status": "OK", "notified": sent}
+
+
+@router_v3.get(
+    "/review/{review_id}/responses/latest",
+    operation_id="getLatestResponse",
+    openapi_extra=documented(
+        (
+            "The review's newest decision",
+            "application/json",
+            {
+                "type": "object",
+                "required": ["response"],
+                "properties": {"response": {"type": "object", "additionalProperties": True}},
+            },
+        ),
+        {
+            400: "Not a review id",
+            401: "Not signed in",
+            404: "No such review, not visible to the caller, or not answered yet",
+        },
+    ),
+)
+def get_latest_response(request: HttpRequest, review_id: str) -> dict[str, Any]:
+    """The review's newest decision, for anyone who can see the review's release or access
+    request (404 when nobody has answered yet)."""
+    actor = Actor.from_request(request)
+    check_token_action(actor, TokenAction.MODEL_READ)
+    review = selectors.review_get_visible(actor, review_id)
+    return {"response": selectors.response_json(selectors.response_latest(review))}

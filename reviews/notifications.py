@@ -1,8 +1,9 @@
 """E-mails about reviews. Sent after commit; a mail failure is logged and never undoes a review.
 
-Three messages, each a plain-text template under ``templates/reviews/email/``:
+Four messages, each a plain-text template under ``templates/reviews/email/``:
 
 - a review was requested: to the holders of the review's role on the entry;
+- a review was asked for again (``POST /api/v3/review/{id}/notify``): to the same people;
 - a response was recorded: to the entry's owners (and, for an access request, whoever made it);
 - a release was approved (every role's latest decision approves): to the entry's owners.
 
@@ -124,6 +125,23 @@ def notify_review_requested(review_id: int) -> None:
         role_holders(review.model_id, review.role),
         f"[Bailo] Review requested: {context['what']}",
         "reviews/email/review_requested.txt",
+        context,
+    )
+
+
+def notify_review_again(review_id: int, *, requested_by: Any) -> int:
+    """Tell the holders of a review's role that someone asks again for their review (not the
+    person asking). Returns how many e-mails were sent."""
+    review = _load_review(review_id)
+    if review is None:
+        return 0
+    context = _subject_context(review)
+    context["who"] = requested_by.get_username()
+    recipients = [u for u in role_holders(review.model_id, review.role) if u.pk != requested_by.pk]
+    return _send(
+        recipients,
+        f"[Bailo] Review requested again: {context['what']}",
+        "reviews/email/review_requested_again.txt",
         context,
     )
 

@@ -34,9 +34,28 @@ def release_review_panel(
     )
 
 
+def _page_panel(request: HttpRequest, model: Model, release: Release) -> selectors.ReviewPanel:
+    """The release page's panel, built once per request: its banner and its panel share it."""
+    built: dict[object, selectors.ReviewPanel] = request.__dict__.setdefault(
+        "_release_review_panels", {}
+    )
+    if release.pk not in built:
+        built[release.pk] = release_review_panel(request, model, release)
+    return built[release.pk]
+
+
 def release_page_panel(request: HttpRequest, model: Model, release: Release) -> Panel:
     """``releases.pages.RELEASE_PAGE_PANELS`` entry: the reviews under a release's page."""
-    return Panel("reviews/_review_panel.html", release_review_panel(request, model, release))
+    return Panel("reviews/_review_panel.html", _page_panel(request, model, release))
+
+
+def release_page_banner(request: HttpRequest, model: Model, release: Release) -> Panel | None:
+    """``releases.pages.RELEASE_PAGE_BANNERS`` entry: "this needs your review" for a holder of
+    a role whose review is undecided, and the unheld-roles warning for owners."""
+    panel = _page_panel(request, model, release)
+    if not panel.needs_you and not (panel.unheld and panel.can_manage_roles):
+        return None
+    return Panel("reviews/_review_banner.html", panel)
 
 
 def access_request_review_panel(

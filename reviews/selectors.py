@@ -17,9 +17,9 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from core.entities import entity_filter
-from core.errors import NotFound
+from core.errors import BadRequest, NotFound
 from core.people import Person, people_named
-from models_app.models import Collaborator, Model
+from models_app.models import Collaborator, Model, ModelCardRevision
 from models_app.policy import Action, Actor, Subject, allowed, visible_to
 from models_app.roles import undefined_review_roles
 from releases.models import Release
@@ -139,6 +139,44 @@ def reviews_page_groups(*, user: Any, open: bool) -> ReviewGroups:
         else:
             groups.access_requests.append(review)
     return groups
+
+
+def review_get_visible(actor: Actor, review_id: str) -> Review:
+    """A live review whose entry and subject (release or access request) the actor can see.
+
+    An id that is not a number is refused (400, as Bailo refuses one that is not an object id);
+    an unknown review and one the actor may not see are both 404.
+    """
+    if not review_id.isdigit():
+        raise BadRequest(f"Invalid review id: {review_id[:50]}", {"reviewId": review_id[:50]})
+    missing = NotFound(f"Review {review_id} not found", {"reviewId": review_id})
+    review = (
+        Review.objects.filter(pk=int(review_id), model__deleted_at__isnull=True)
+        .select_related("model", "release", "access_request")
+        .first()
+    )
+    if review is None or not visible_to(actor).filter(pk=review.model_id).exists():
+        raise missing
+    if review.release is not None:
+        if review.release.deleted_at is not None or (
+            review.release.draft and not allowed(actor, Action.RELEASE_VIEW_DRAFT, review.model)
+        ):
+            raise missing
+    elif review.access_request is None or review.access_request.deleted_at is not None:
+        raise missing
+    return review
+
+
+def response_latest(review: Review) -> Response:
+    """The review's newest decision (404 when nobody has answered it yet)."""
+    response = (
+        Response.objects.filter(review=review, kind=Response.Kind.REVIEW)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if response is None:
+        raise NotFound(f"Review {review.pk} has no responses yet", {"reviewId": str(review.pk)})
+    return response
 
 
 # --- Bailo's JSON shapes --------------------------------------------------------------------------
@@ -315,7 +353,9 @@ def response_get_visible(actor: Actor, response_id: str) -> Response:
 
 @dataclass
 class ReviewPanel:
-    """What ``templates/reviews/_review_panel.html`` renders."""
+    """What ``templates/reviews/_review_panel.html`` renders (and ``_review_banner.html`` at the
+    top of the page: the reviews waiting for this viewer, and for owners the roles nobody on the
+    entry holds)."""
 
     model: Model
     roles: list[PanelRole]
@@ -325,8 +365,17 @@ class ReviewPanel:
     comment_url: str
     return_url: str
     can_comment: bool
+    # Owners and contributors may ask a role's holders again (Bailo's "Request re-review").
+    can_notify: bool = False
     comment_error: str = ""
     comment: str = ""
+    unheld: list[str] = field(default_factory=list)
+    can_manage_roles: bool = False
+
+    @property
+    def needs_you(self) -> list[PanelRole]:
+        """The reviews this viewer may answer that nobody has decided yet."""
+        return [role for role in self.roles if role.can_respond and role.state is None]
 
     def show_error(self, *, review_pk: int | None, message: str, comment: str = "") -> None:
         """Put a refusal beside the form it is about (a review's form, else the comment form)."""
@@ -403,6 +452,7 @@ def review_panel(
     schema = getattr(access_request, "schema", None)
     owed = undefined_review_roles(schema.review_roles) if schema is not None else []
     result = outcome(reviews, owed=owed)
+    owed_roles = [review.role for review in reviews] + owed
     return ReviewPanel(
         model=model,
         roles=roles,
@@ -412,4 +462,86 @@ def review_panel(
         comment_url=comment_url,
         return_url=return_url,
         can_comment=allowed(actor, Action.COMMENT_ADD, model),
+        can_notify=allowed(actor, Action.MODEL_EDIT_CARD, model),
+        unheld=[names.get(r, r) for r in unheld_review_roles(model=model, roles=owed_roles)],
+        can_manage_roles=allowed(actor, Action.MODEL_EDIT_SETTINGS, model),
     )
+
+
+def unheld_review_roles(*, model: Model, roles: Iterable[str]) -> list[str]:
+    """The roles among ``roles`` that no collaborator of ``model`` holds (short names, in the
+    order given): a review owed to one of them can never be answered until an owner adds
+    someone."""
+    wanted = list(dict.fromkeys(roles))
+    held = set(
+        Collaborator.objects.filter(model=model, role__in=wanted).values_list("role", flat=True)
+    )
+    return [role for role in wanted if role not in held]
+
+
+def unheld_roles_warning(*, model: Model, roles: Iterable[str]) -> str:
+    """The warning an owner gets when a release or access request owes a review to roles that
+    nobody on the entry holds ("" when every role has a holder)."""
+    unheld = unheld_review_roles(model=model, roles=roles)
+    if not unheld:
+        return ""
+    names = role_display_names()
+    listed = ", ".join(f"{names.get(r, r)} ({r})" for r in unheld)
+    return (
+        f"Nobody on this model holds the review role {listed}, so its review cannot be "
+        "answered: an owner can add someone with that role in the model's settings."
+    )
+
+
+def release_review_roles(release: Release) -> list[str]:
+    """The review roles a release's card schema names (what a published, non-minor release
+    owes)."""
+    card = (
+        ModelCardRevision.all_objects.filter(
+            model_id=release.model_id, version=release.model_card_version, mirrored=False
+        )
+        .select_related("schema")
+        .first()
+    )
+    return list(card.schema.review_roles) if card is not None else []
+
+
+def release_unheld_roles_warnings(model: Model, release: Release) -> list[str]:
+    """``releases.pages.RELEASE_CREATED_WARNINGS`` entry: the unheld-roles warning for the
+    reviews a new release owes (drafts and minor releases owe none yet)."""
+    if release.draft or release.is_minor:
+        return []
+    warning = unheld_roles_warning(model=model, roles=release_review_roles(release))
+    return [warning] if warning else []
+
+
+def reviewer_may_download(roles: frozenset[str], model: Model, subject: Subject) -> bool:
+    """``models_app.policy.REVIEWER_DOWNLOAD_GRANTS`` entry: a holder of a role that a live
+    release of ``model`` owes a review may download that release's files. Whether the review is
+    answered does not matter: a reviewer may look again after deciding."""
+    reviews = Review.objects.filter(
+        model=model,
+        kind=ReviewKind.RELEASE,
+        role__in=roles,
+        release__deleted_at__isnull=True,
+        release__draft=False,
+    )
+    if subject.release is not None:
+        reviews = reviews.filter(release_id=subject.release)
+    if subject.file:
+        reviews = reviews.filter(release__files__id=subject.file)
+    return reviews.exists()
+
+
+def release_review_states(releases: Iterable[Release]) -> dict[Any, tuple[str, str]]:
+    """``releases.pages.RELEASE_LIST_STATES`` entry: each release's review outcome (state and
+    label) for the releases that owe reviews. Two queries whatever the number of releases."""
+    ids = [release.pk for release in releases]
+    by_release: dict[Any, list[Review]] = {}
+    for review in Review.objects.filter(release_id__in=ids).prefetch_related("responses"):
+        by_release.setdefault(review.release_id, []).append(review)
+    states: dict[Any, tuple[str, str]] = {}
+    for release_id, reviews in by_release.items():
+        result = outcome(reviews)
+        states[release_id] = (result, OUTCOME_LABELS[result])
+    return states

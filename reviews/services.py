@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from core.audit import AuditAction, audit_record
 from core.entities import user_entity
-from core.errors import BadRequest, Forbidden, NotFound
+from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.hooks import Hook, fire_after_commit
-from models_app.models import Model, ModelCardRevision
+from core.throttle import TooManyFailures
+from models_app.models import Model
 from models_app.policy import Action, Actor, Subject, check
 from releases.models import Release
 from reviews.models import (
@@ -29,21 +32,13 @@ from reviews.models import (
     ReviewKind,
     ReviewRole,
 )
+from reviews.notifications import notify_review_again
+from reviews.outcomes import latest_decisions
+from reviews.selectors import release_review_roles
 
 # Called after commit with each decision recorded on a review (not with comments); the webhooks
 # feature listens (webhooks/apps.py). Failures are logged, never raised.
 REVIEW_RESPONSE_CREATED: Hook[Callable[[Response], None]] = Hook("review response created")
-
-
-def _release_roles(release: Release) -> list[str]:
-    card = (
-        ModelCardRevision.all_objects.filter(
-            model_id=release.model_id, version=release.model_card_version, mirrored=False
-        )
-        .select_related("schema")
-        .first()
-    )
-    return list(card.schema.review_roles) if card is not None else []
 
 
 def reviews_open_for_release(release: Release) -> list[Review]:
@@ -53,7 +48,7 @@ def reviews_open_for_release(release: Release) -> list[Review]:
     return reviews_open(
         kind=ReviewKind.RELEASE,
         model_id=release.model_id,
-        roles=_release_roles(release),
+        roles=release_review_roles(release),
         subject={"release": release},
     )
 
@@ -207,3 +202,33 @@ def comment_edit(*, actor: Actor, response: Response, text: Any) -> Response:
     response.comment_edited_at = timezone.now()
     response.save(update_fields=["comment", "comment_edited_at", "updated_at"])
     return response
+
+
+# Bailo lets each person ask again about one review once every 30 seconds.
+RENOTIFY_INTERVAL_SECONDS = 30
+
+
+def review_notify(*, actor: Actor, review: Review) -> int:
+    """Ask the holders of a review's role, again, to review (Bailo's "Request re-review").
+
+    Those who may edit the entry (owners and contributors) ask; a review whose latest decision
+    approves needs no asking (409). Each person may ask about one review once every
+    ``RENOTIFY_INTERVAL_SECONDS`` (429 with ``Retry-After`` sooner). Nothing is written; returns
+    how many e-mails were sent.
+    """
+    check(actor, Action.MODEL_EDIT_CARD, review.model)
+    if latest_decisions([review])[review.pk] == Decision.APPROVE:
+        raise Conflict(
+            f"The {review.role} review is already approved: there is nothing to ask for",
+            {"reviewId": str(review.pk), "role": review.role},
+        )
+    # The cache (Redis with the stack) is shared by every web process. The namespace is the
+    # failure counters' one, so each test starts with no earlier request remembered.
+    key = f"review-notify:{settings.FAILURE_LIMIT_NAMESPACE}:{actor.user.pk}:{review.pk}"
+    if not cache.add(key, 1, timeout=RENOTIFY_INTERVAL_SECONDS):
+        raise TooManyFailures(
+            "You asked about this review a moment ago: try again in "
+            f"{RENOTIFY_INTERVAL_SECONDS} seconds",
+            retry_after=RENOTIFY_INTERVAL_SECONDS,
+        )
+    return notify_review_again(review.pk, requested_by=actor.user)

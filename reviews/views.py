@@ -106,6 +106,25 @@ def review_respond(request: HttpRequest, model_id: str, review_pk: int) -> HttpR
 
 @entry_page
 @require_http_methods(["POST"])
+def review_notify(request: HttpRequest, model_id: str, review_pk: int) -> HttpResponse:
+    """An owner or contributor asks the holders of a review's role again to review."""
+    model = load_entry(request, model_id, Action.MODEL_VIEW)
+    review = _load_review(request, model, review_pk)
+    return_url = _safe_next(request, review_subject_url(review))
+    try:
+        sent = services.review_notify(actor=Actor.from_request(request), review=review)
+    except BailoError as exc:
+        if exc.status == 403:
+            raise
+        messages.error(request, exc.message)
+    else:
+        people = f"{sent} reviewer{'s' if sent != 1 else ''}"
+        messages.success(request, f"Asked again for the {review.role} review: e-mailed {people}.")
+    return redirect(return_url)
+
+
+@entry_page
+@require_http_methods(["POST"])
 def release_comment(request: HttpRequest, model_id: str, semver: str) -> HttpResponse:
     """Anyone who can view a release comments on it."""
     model = load_entry(request, model_id, Action.RELEASE_VIEW)
@@ -167,6 +186,11 @@ urlpatterns = [
         "model/<str:model_id>/review/<int:review_pk>/respond",
         review_respond,
         name="review-respond",
+    ),
+    path(
+        "model/<str:model_id>/review/<int:review_pk>/notify",
+        review_notify,
+        name="review-notify",
     ),
     path(
         "model/<str:model_id>/release/<str:semver>/comment",

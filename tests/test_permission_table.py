@@ -13,6 +13,7 @@ Adding an endpoint is adding a row. Placeholders in paths and bodies:
 ``{model}`` (the entry of the column), ``{file}`` (its file, shipped by its release 1.0.0),
 ``{webhook}`` (its webhook), ``{other_webhook}`` (the other column's entry's webhook),
 the inference service ``app:v1`` (each entry has one),
+``{review}`` (the msro review of release 2.0.0, with one request for changes),
 ``{template}`` (a public entry that allows templating),
 ``{migration}`` (a final migration from the default model schema), ``{spare_schema}`` (a schema no
 card uses), ``{my_token}`` (an access key of the caller's own) and ``{owner_token}`` (one of the
@@ -42,6 +43,8 @@ from inference.models import InferenceService
 from models_app.models import Model, Schema, SchemaMigration
 from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
+from reviews.models import Response, Review
+from reviews.services import reviews_open_for_release
 from tests.conftest import PERSONAS, basic, create_entry, create_personas
 from tests.releases.release_helpers import make_file, make_release
 from webhooks.services import webhook_create
@@ -108,6 +111,20 @@ ROWS: list[Row] = [
     # Bailo's v3 API: rows whose path starts with /api/ name it whole.
     Row("GET", "/api/v3/entities/me", anywhere=SIGNED_IN),
     Row("GET", "/api/v3/api-docs/swagger.json", anywhere=EVERYONE),
+    # {review} is the msro review of release 2.0.0, whose holder asked for changes (see world).
+    # Asking its holders again: owners and contributors (tests/reviews/test_review_v3.py).
+    Row(
+        "POST",
+        "/api/v3/review/{review}/notify",
+        private=(200, 200, 403, 403, 404, 403, 401),
+        public=(200, 200, 403, 403, 403, 403, 401),
+    ),
+    Row(
+        "GET",
+        "/api/v3/review/{review}/responses/latest",
+        private=VIEW_PRIVATE,
+        public=VIEW_PUBLIC,
+    ),
     # --- entries (models_app/api/entries.py) ------------------------------------------------------
     Row("POST", "/models", anywhere=SIGNED_IN, body={"name": "New one", "description": "d"}),
     Row("GET", "/model/no-such-model-000000", anywhere=(404, 404, 404, 404, 404, 404, 401)),
@@ -142,6 +159,16 @@ ROWS: list[Row] = [
     Row("GET", "/model/{model}/model-card/latest", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
     Row("GET", "/model/{model}/model-card/1", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
     Row("GET", "/model/{model}/model-card-revisions", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/model/{model}/model-card/latest/html", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/model/{model}/model-card/1/html", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    # Suggestions only (nothing is written), for those who may edit the card.
+    Row(
+        "POST",
+        "/model/{model}/import-model-card-text",
+        body={"text": "Summary: From the table"},
+        private=(200, 200, 403, 403, 404, 403, 401),
+        public=(200, 200, 403, 403, 403, 403, 401),
+    ),
     Row(
         "PUT",
         "/model/{model}/model-cards",
@@ -827,6 +854,27 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
             port=8080,
             created_by=personas["owner"],
         )
+    # Release 2.0.0 (no files, so its reviewers may download nothing more) has its reviews open,
+    # and the reviewer asks for changes on its msro review, so that review has a latest response
+    # and is still open to asking again.
+    reviews = {}
+    for column, model in (("private", entry), ("public", public_entry)):
+        release = make_release(
+            Model.objects.get(pk=model.pk), personas["owner"], "2.0.0", file_ids=[]
+        )
+        # Reviews open after the release's commit, which the world's transaction never reaches.
+        reviews_open_for_release(release)
+        review = Review.objects.get(release=release, role="msro")
+        Response.objects.create(
+            kind=Response.Kind.REVIEW,
+            review=review,
+            user=personas["reviewer"],
+            entity=f"user:{personas['reviewer'].username}",
+            role="msro",
+            decision="request_changes",
+            comment="Say which data it was trained on",
+        )
+        reviews[column] = review
     clients = {name: Client() for name in personas}
     for name, user in personas.items():
         if user is not None:
@@ -836,6 +884,7 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
         "clients": clients,
         "entries": {"private": entry, "public": public_entry},
         "access_requests": requests,
+        "reviews": reviews,
         "webhooks": hooks,
         "files": files,
         "template": template,
@@ -898,6 +947,7 @@ def test_each_persona_gets_exactly_the_expected_status(
         if column != "anywhere":
             values["model"] = world["entries"][column].id
             values["access_request"] = world["access_requests"][column].id
+            values["review"] = str(world["reviews"][column].pk)
             values["file"] = world["files"][column].id
             values["webhook"] = world["webhooks"][column].id
             other = "public" if column == "private" else "private"

@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from access.models import AccessRequest, AccessRequestEntity
@@ -35,7 +36,7 @@ from models_app.policy import (
     visible_to,
 )
 from models_app.roles import review_role_names, undefined_review_roles
-from models_app.selectors import iso
+from models_app.selectors import SchemaUse, iso
 from reviews.models import Response, Review
 from reviews.outcomes import outcome
 
@@ -331,3 +332,34 @@ def group_roles(roles: list[RoleHeld]) -> dict[str, list[str]]:
     for held in roles:
         grouped[held.via].append(held.role)
     return dict(grouped)
+
+
+class AccessRequestSchemaUses:
+    """``models_app.selectors.SCHEMA_USES`` entry (``access/apps.py``): the live access requests
+    of live entries follow their access-request schema."""
+
+    def _live(self) -> QuerySet[AccessRequest]:
+        return AccessRequest.objects.filter(model__deleted_at__isnull=True)
+
+    def counts(self) -> dict[str, int]:
+        from django.db.models import Count
+
+        rows = self._live().order_by().values_list("schema_id").annotate(n=Count("id"))
+        return {schema_id: n for schema_id, n in rows}
+
+    def uses(self, schema: Schema) -> list[SchemaUse]:
+        requests = self._live().filter(schema=schema).order_by("created_at", "id")
+        return [
+            SchemaUse(
+                name=f"{r.name} (on {r.model_id})",
+                id=str(r.pk),
+                url=reverse(
+                    "access-request-detail",
+                    kwargs={"model_id": r.model_id, "access_request_id": r.pk},
+                ),
+            )
+            for r in requests
+        ]
+
+
+ACCESS_REQUEST_SCHEMA_USES = AccessRequestSchemaUses()

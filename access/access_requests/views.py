@@ -43,6 +43,7 @@ from models_app.models import Model, Schema
 from models_app.policy import Action, Actor, allowed, check
 from models_app.roles import review_role_names
 from reviews.panels import access_request_review_panel, render_review_page
+from reviews.selectors import unheld_roles_warning
 from reviews.services import comment_add
 
 TAB = "access-requests"
@@ -173,6 +174,9 @@ def access_request_new_form(request: HttpRequest, model_id: str, schema_id: str)
             errors, status = _errors_of(exc), exc.status
         else:
             messages.success(request, f"Access request “{created.name}” was sent for review.")
+            warning = unheld_roles_warning(model=model, roles=schema.review_roles)
+            if warning:
+                messages.warning(request, warning)
             return redirect(detail_url(created))
     form = build_card_form(schema.json_schema, metadata, errors=errors)
     return _render_form(request, model, schema=schema, form=form, status=status)

@@ -114,6 +114,17 @@ if OIDC_ENABLED:
     OIDC_RP_SCOPES = env.string("OIDC_RP_SCOPES", "openid email profile")
     OIDC_GROUPS_CLAIM = env.string("OIDC_GROUPS_CLAIM", "groups")
     OIDC_USERNAME_CLAIM = env.string("OIDC_USERNAME_CLAIM", "preferred_username")
+    # The provider's issuer identifier; when set, ID tokens naming another issuer are refused (a
+    # provider that serves several tenants may sign all their tokens with the same keys).
+    OIDC_OP_ISSUER = env.string("OIDC_OP_ISSUER")
+    # PKCE binds the code to the browser that asked for it; providers that do not know it ignore
+    # the extra parameters, so it is on unless a provider is known to choke on them.
+    OIDC_USE_PKCE = env.boolean("OIDC_USE_PKCE", True)
+    # Every call to the provider (token, userinfo, JWKS) gives up after this long, so a hung
+    # provider cannot hold a web worker (the library waits for ever by default).
+    OIDC_TIMEOUT = env.duration("OIDC_TIMEOUT", timedelta(seconds=10)).total_seconds()
+    # Refused callbacks answer a page saying why (core/oidc.py), never a silent redirect.
+    OIDC_CALLBACK_CLASS = "core.oidc.BailoOIDCCallbackView"
     _missing = [
         name
         for name in (
@@ -128,6 +139,8 @@ if OIDC_ENABLED:
         raise ImproperlyConfigured(
             f"OIDC_RP_CLIENT_ID is set but these are not: {', '.join(_missing)}"
         )
+    if OIDC_TIMEOUT <= 0:
+        raise ImproperlyConfigured("OIDC_TIMEOUT must be longer than 0 seconds")
     if OIDC_RP_SIGN_ALGO.startswith("RS") and not OIDC_OP_JWKS_ENDPOINT:
         raise ImproperlyConfigured("OIDC_OP_JWKS_ENDPOINT must be set for RS* signing")
 
@@ -381,6 +394,30 @@ if "cpu" in INFERENCE_GPUS:
 # Bailo's ui.inference.authorizationTokenName: the description of the token a deploy service's
 # sign-in uses.
 INFERENCE_TOKEN_NAME = env.string("INFERENCE_TOKEN_NAME", "inferencing-token")
+
+# --- Importing a card from text ----------------------------------------------------------------
+# An OpenAI-compatible chat completions URL (e.g. https://llm.example/v1/chat/completions). Unset,
+# "Import from text" maps Markdown headings and "Question: answer" lines onto the card's questions
+# without a language model (core/ports/card_import.py).
+CARD_IMPORT_LLM_URL = env.string("CARD_IMPORT_LLM_URL")
+if CARD_IMPORT_LLM_URL and not re.match(r"(?i)https?://[^/\s]+", CARD_IMPORT_LLM_URL):
+    raise ImproperlyConfigured("CARD_IMPORT_LLM_URL must be an http:// or https:// URL")
+CARD_IMPORT_LLM_MODEL = env.string("CARD_IMPORT_LLM_MODEL")
+if CARD_IMPORT_LLM_URL and not CARD_IMPORT_LLM_MODEL:
+    raise ImproperlyConfigured(
+        "CARD_IMPORT_LLM_MODEL must name a model when CARD_IMPORT_LLM_URL is set"
+    )
+CARD_IMPORT_LLM_API_KEY = env.string("CARD_IMPORT_LLM_API_KEY")
+CARD_IMPORT_LLM_TIMEOUT = env.duration(
+    "CARD_IMPORT_LLM_TIMEOUT", timedelta(seconds=60)
+).total_seconds()
+if not 0 < CARD_IMPORT_LLM_TIMEOUT <= 600:
+    raise ImproperlyConfigured("CARD_IMPORT_LLM_TIMEOUT must be between 1 second and 10 minutes")
+CARD_IMPORT_LLM_MAX_TOKENS = env.integer("CARD_IMPORT_LLM_MAX_TOKENS", 4096)
+if CARD_IMPORT_LLM_MAX_TOKENS < 1:
+    raise ImproperlyConfigured("CARD_IMPORT_LLM_MAX_TOKENS must be 1 or more")
+# The most text one import may send (Bailo limits the request to 500 kB).
+CARD_IMPORT_MAX_CHARS = env.integer("CARD_IMPORT_MAX_CHARS", 200_000)
 
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST")

@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from core.api_helpers import query_flag, read_json
+from core.api_helpers import documented, query_flag, read_json
 from core.entities import entity_search
 from core.errors import BadRequest, NotFound, invalid
+from models_app.card_export import EXPORT_CSP, card_html
+from models_app.card_import import card_import_text
 from models_app.models import EntryKind, Model, SchemaMigration
 from models_app.policy import Action, Actor, get_model_for, permissions_mine
 from models_app.roles import ReviewRoleInfo, review_roles
@@ -138,6 +140,77 @@ def get_model_card(request: HttpRequest, model_id: str, version: str) -> dict[st
             {"modelId": model_id, "version": version},
         )
     return {"modelCard": card_json(revision, model.pk)}
+
+
+@router.get(
+    "/model/{model_id}/model-card/{version}/html",
+    openapi_extra=documented(
+        ("A printable, self-contained HTML page of the card", "text/html", {"type": "string"}),
+        {
+            400: "version is neither a positive integer nor latest",
+            401: "Not signed in",
+            404: "No such entry, card or version, or the entry is not visible to the caller",
+        },
+    ),
+)
+def get_model_card_html(request: HttpRequest, model_id: str, version: str) -> HttpResponse:
+    """One revision of the card (``latest``: the current one) as a printable, self-contained
+    HTML page: entry, state, review-role holders, then every question by its title."""
+    model = get_model_for(Actor.from_request(request), model_id)
+    wanted = _parse_version(version)
+    if wanted is None:
+        wanted = model.card.version if model.card else 0
+    revision = card_revision(model, wanted)
+    if revision is None:
+        raise NotFound(
+            f"Model {model_id} has no card version {version}",
+            {"modelId": model_id, "version": version},
+        )
+    html = card_html(model=model, revision=revision, exported_by=request.user.get_username())
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = EXPORT_CSP
+    return response
+
+
+@router.post(
+    "/model/{model_id}/import-model-card-text",
+    openapi_extra=documented(
+        (
+            "Suggested answers (nested like the card) and what was left out; nothing is saved",
+            "application/json",
+            {
+                "type": "object",
+                "required": ["metadata", "warnings"],
+                "properties": {
+                    "metadata": {"type": "object", "additionalProperties": True},
+                    "warnings": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        ),
+        {
+            400: "text missing, blank or too long, or the entry has no card",
+            401: "Not signed in",
+            403: "The caller may see the entry but not edit its card",
+            404: "No such entry, or the entry is not visible to the caller",
+            502: "The language model answered with an error or not with a JSON object",
+            503: "The language model could not be reached or did not answer in time",
+        },
+        body={
+            "type": "object",
+            "required": ["text"],
+            "properties": {"text": {"type": "string", "minLength": 1}},
+        },
+    ),
+)
+def import_model_card_text(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    """Suggested answers for the card from free text (``{text}``): ``{metadata, warnings}``.
+    Nothing is saved; the caller reviews the answers and saves them with ``PUT model-cards``."""
+    actor = Actor.from_request(request)
+    # The permission is checked before the body, so a refusal never depends on the input.
+    model = get_model_for(actor, model_id, Action.MODEL_EDIT_CARD)
+    body = read_json(request)
+    result = card_import_text(actor=actor, model=model, text=body.get("text"))
+    return {"metadata": result.metadata, "warnings": result.warnings}
 
 
 @router.get("/model/{model_id}/model-card-revisions")

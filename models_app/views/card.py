@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.errors import BadRequest, BailoError, NotFound
 from models_app import selectors, services
 from models_app.card_form import build_card_form, compare_cards, parse_card_post
+from models_app.card_import import card_import_text, merge_answers
 from models_app.frame import (
     current_card,
     entry_context,
@@ -128,7 +130,47 @@ def card_edit(request: HttpRequest, model_id: str) -> HttpResponse:
             return redirect("entry-overview", model_id=model.pk)
     form = build_card_form(json_schema, metadata, state=model.state, errors=errors)
     context = entry_context(request, model, tab="overview")
-    context.update({"card": card, "form": form})
+    context.update({"card": card, "form": form, "import_llm": bool(settings.CARD_IMPORT_LLM_URL)})
+    return render(request, "models_app/card_edit.html", context, status=status)
+
+
+@entry_page
+@require_POST
+def card_import(request: HttpRequest, model_id: str) -> HttpResponse:
+    """Suggested answers from pasted text, laid over the current answers in the edit form. The
+    page is the edit form: nothing is saved until the person reviews the answers and saves."""
+    model = load_entry(request, model_id, Action.MODEL_EDIT_CARD)
+    card = current_card(model)
+    if card is None:
+        messages.info(request, "Choose a schema for the card first.")
+        return redirect("card-schema", model_id=model.pk)
+    text = request.POST.get("text", "")
+    metadata: Any = card.metadata
+    status, error, imported = 200, "", None
+    try:
+        result = card_import_text(actor=Actor.from_request(request), model=model, text=text)
+    except BailoError as exc:
+        status, error = exc.status, exc.message
+    else:
+        metadata = merge_answers(card.metadata, result.metadata)
+    form = build_card_form(card.schema.json_schema, metadata, state=model.state)
+    if not error:
+        fields = {f.path: f for f in form.fields()}
+        imported = {
+            "answered": [fields[p] for p in result.answered if p in fields],
+            "warnings": result.warnings,
+        }
+    context = entry_context(request, model, tab="overview")
+    context.update(
+        {
+            "card": card,
+            "form": form,
+            "imported": imported,
+            "import_error": error,
+            "import_text": text if error else "",
+            "import_llm": bool(settings.CARD_IMPORT_LLM_URL),
+        }
+    )
     return render(request, "models_app/card_edit.html", context, status=status)
 
 
@@ -223,6 +265,7 @@ urlpatterns = [
     path("model/<str:model_id>/schema", card_schema, name="card-schema"),
     path("model/<str:model_id>/template", card_template, name="card-template"),
     path("model/<str:model_id>/card/edit", card_edit, name="card-edit"),
+    path("model/<str:model_id>/card/import", card_import, name="card-import"),
     path("model/<str:model_id>/card/history", card_history, name="card-history"),
     path("model/<str:model_id>/card/compare", card_compare, name="card-compare"),
     path("model/<str:model_id>/card/migrate", card_migrate, name="card-migrate"),

@@ -153,7 +153,7 @@ def _schema_page(
     context = {
         "schema": schema,
         "schema_json": json.dumps(schema.json_schema, indent=2),
-        "usage": selectors.schema_usage(schema).count(),
+        "usage": selectors.schema_usage_count(schema),
         "review_roles": review_roles(),
         "undefined_roles": undefined_review_roles(schema.review_roles),
         "error": error,
@@ -216,7 +216,12 @@ def schema_usage(request: HttpRequest, schema_id: str) -> HttpResponse:
     return render(
         request,
         "models_app/admin_schema_usage.html",
-        {"schema": schema, "entries": entries, "admin_tab": "schemas"},
+        {
+            "schema": schema,
+            "entries": entries,
+            "others": selectors.schema_other_uses(schema),
+            "admin_tab": "schemas",
+        },
     )
 
 

@@ -31,7 +31,7 @@ from core.audit import AuditAction, audit_record
 from core.errors import Conflict, Forbidden, NotFound, error_body
 from core.hooks import Hook
 from core.ports.storage import BlobNotFound, BlobStore, blob_store
-from models_app.policy import Action, Actor, check
+from models_app.policy import Action, Actor, Subject, check
 from releases.files.services import release_free_memory
 from releases.models import File
 
@@ -184,7 +184,7 @@ def download_response(*, request: HttpRequest, actor: Actor, file: File) -> Http
     403 says why (no download right, or a blocker such as a virus finding); 409 when the upload
     has not finished.
     """
-    check(actor, Action.FILE_DOWNLOAD, file.model)
+    check(actor, Action.FILE_DOWNLOAD, file.model, Subject(file=file.pk))
     if not file.complete:
         raise Conflict(
             f"File {file.pk} cannot be downloaded: its upload has not finished",

@@ -1,5 +1,6 @@
-// Resumable uploads for the Files tab. Progressive enhancement: without this script the upload
-// form posts the files to the server in one request.
+// Resumable uploads for the Files tab and the release form. Progressive enhancement: without
+// this script the Files tab's upload form posts the files to the server in one request, and the
+// release form's upload box stays hidden (files are uploaded on the Files tab and ticked after).
 //
 // Each chosen file is uploaded through the multipart API: the server plans the parts
 // (multipart/start), each part is sent with XMLHttpRequest (for byte-level progress) and retried
@@ -200,13 +201,15 @@
       "Failed: " + message.replace(/\.?$/, ".") + " Choose the same file again to resume where it stopped.";
   };
 
+  // `form` is the Files tab's upload form, or the release form's upload box (a div).
   function Uploader(form) {
     this.form = form;
     this.input = form.querySelector("input[type=file]");
     this.tagsInput = form.querySelector("input[name=tags]");
-    this.button = form.querySelector("button[type=submit]");
+    this.button = form.querySelector("button[type=submit], button[data-upload-button]");
     this.progress = form.querySelector("[data-upload-progress]");
     this.data = form.dataset;
+    this.onUploaded = null;
   }
 
   Uploader.prototype.tags = function () {
@@ -360,13 +363,19 @@
           tags: tags,
         });
       })
-      .then(function () {
+      .then(function (answer) {
         forgetState(key);
         item.done();
+        if (self.onUploaded && answer && answer.file) {
+          self.onUploaded(answer.file);
+        }
       });
   };
 
   Uploader.prototype.refreshList = function () {
+    if (!this.data.listUrl) {
+      return Promise.resolve();
+    }
     return fetch(this.data.listUrl, { credentials: "same-origin" })
       .then(function (response) {
         return response.text();
@@ -389,7 +398,7 @@
     if (files.length === 0) {
       return;
     }
-    var token = csrfToken(this.form);
+    var token = csrfToken(this.form.closest("form") || this.form);
     var tags = this.tags();
     this.button.disabled = true;
     this.button.setAttribute("aria-busy", "true");
@@ -432,7 +441,57 @@
     });
   }
 
+  // The release form: each uploaded file becomes a ticked box in the form's Files list.
+  function tickFile(box, file) {
+    var group = document.getElementById("release-files");
+    var fieldset = group && group.querySelector("fieldset");
+    if (!fieldset) {
+      return;
+    }
+    var empty = fieldset.querySelector("[data-no-files]");
+    if (empty) {
+      empty.remove();
+    }
+    var existing = fieldset.querySelector('input[value="' + CSS.escape(file.id) + '"]');
+    if (existing) {
+      existing.checked = true;
+      return;
+    }
+    var count = fieldset.querySelectorAll("input[type=checkbox]").length;
+    var id = fieldset.id + "_up" + count;
+    var label = document.createElement("label");
+    label.setAttribute("for", id);
+    var input = document.createElement("input");
+    input.type = "checkbox";
+    input.name = box.dataset.fieldName;
+    input.value = file.id;
+    input.id = id;
+    input.checked = true;
+    label.appendChild(input);
+    label.appendChild(document.createTextNode(" " + file.name + " (" + formatBytes(file.size) + ", just uploaded)"));
+    fieldset.appendChild(label);
+  }
+
+  function enhanceReleaseForm(box) {
+    var uploader = new Uploader(box);
+    if (!uploader.input || !uploader.progress || !uploader.button || !window.fetch || !window.Promise) {
+      return;
+    }
+    uploader.onUploaded = function (file) {
+      tickFile(box, file);
+    };
+    box.hidden = false;
+    var hint = box.parentElement.querySelector("[data-files-page-hint]");
+    if (hint) {
+      hint.hidden = true;
+    }
+    uploader.button.addEventListener("click", function () {
+      uploader.run();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-uploader]"), enhance);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-release-uploader]"), enhanceReleaseForm);
   });
 })();

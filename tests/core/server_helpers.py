@@ -33,11 +33,13 @@ def database_url() -> str:
 
 
 @contextmanager
-def http_server(kind: str, replace_env: dict[str, str] | None = None) -> Iterator[int]:
-    """Serve the app on a free port with ``kind`` ("gunicorn" or "runserver") in dev auth mode
-    (requests without credentials act as ``user``), against this test's database, or with
-    exactly the environment ``replace_env``."""
-    port = free_port()
+def http_server(
+    kind: str, replace_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[int]:
+    """Serve the app on ``port`` (else a free one) with ``kind`` ("gunicorn" or "runserver") in
+    dev auth mode (requests without credentials act as ``user``), against this test's database,
+    or with exactly the environment ``replace_env``."""
+    port = port or free_port()
     env = replace_env or {
         **os.environ,
         "DEBUG": "1",
@@ -63,15 +65,7 @@ def http_server(kind: str, replace_env: dict[str, str] | None = None) -> Iterato
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{kind} did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
-                time.sleep(0.1)
+        wait_until_answering(port, process, kind)
         yield port
     finally:
         process.terminate()
@@ -82,7 +76,32 @@ def http_server(kind: str, replace_env: dict[str, str] | None = None) -> Iterato
             process.wait()
 
 
-def exchange(port: int, raw: bytes, timeout: float = 10) -> bytes:
+def wait_until_answering(
+    port: int, process: subprocess.Popen[bytes], what: str, seconds: float = 60
+) -> None:
+    """Return once ``port`` answers HTTP; kill ``process`` and raise with its stderr if it exits
+    or ``seconds`` pass first."""
+    # Ready means answering HTTP, not only listening: gunicorn's master takes the port well
+    # before its worker has imported the app, and on a busy machine that gap is seconds.
+    deadline = time.monotonic() + seconds
+    while not _answers(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{what} did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
+        time.sleep(0.1)
+
+
+def _answers(port: int) -> bool:
+    try:
+        reply = exchange(
+            port, b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 5
+        )
+    except OSError:
+        return False
+    return reply.startswith(b"HTTP/")
+
+
+def exchange(port: int, raw: bytes, timeout: float = 30) -> bytes:
     """Send raw bytes on a new connection and return everything the server sends back."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
         conn.sendall(raw)

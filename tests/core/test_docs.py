@@ -41,6 +41,16 @@ def test_the_operating_safely_page_is_in_the_tree_and_names_the_lockout_settings
         assert name in page, name
 
 
+def test_the_openid_connect_page_is_in_the_tree_and_names_every_oidc_setting() -> None:
+    response = Client().get("/docs/administration/openid-connect")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'href="/docs/administration/openid-connect"' in page
+    assert "/oidc/callback/" in page
+    for name in [*settings_named("OIDC_"), "BAILO_ADMIN_GROUP"]:
+        assert name in page, name
+
+
 def settings_named(*parts: str) -> list[str]:
     """Environment variables read by the settings whose names contain any of ``parts``."""
     import re

@@ -5,6 +5,7 @@ the real servers: Django's runserver (``make run``) and gunicorn (the container 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,28 +29,33 @@ REFUSALS = {
 }
 
 
-@pytest.mark.parametrize("server", ["runserver", "gunicorn"])
+@pytest.fixture(scope="module", params=["runserver", "gunicorn"])
+def server(request: pytest.FixtureRequest, django_db_setup: None) -> Iterator[int]:
+    """One server of each kind for the module (starting one is most of each test's time)."""
+    with http_server(request.param) as port:
+        yield port
+
+
 @pytest.mark.parametrize("refusal", REFUSALS.values(), ids=REFUSALS.keys())
 def test_a_refusal_before_the_body_was_read_closes_the_connection(
-    server: str, refusal: tuple[str, int, int]
+    server: int, refusal: tuple[str, int, int]
 ) -> None:
     dev_user()
     path, size, status = refusal
-    with http_server(server) as port:
-        base = f"http://127.0.0.1:{port}"
-        session = requests.Session()
-        refused = session.post(
-            base + path,
-            data=b"x" * size,
-            headers={"Content-Type": "application/octet-stream"},
-            timeout=30,
-        )
-        assert refused.status_code == status, refused.text
-        assert refused.headers.get("Connection", "").lower() == "close"
-        assert set(refused.json()) == {"error"}
-        for _ in range(3):
-            after: Any = session.get(base + "/api/v2/models/search", timeout=30)
-            assert after.status_code == 200, after.text
+    base = f"http://127.0.0.1:{server}"
+    session = requests.Session()
+    refused = session.post(
+        base + path,
+        data=b"x" * size,
+        headers={"Content-Type": "application/octet-stream"},
+        timeout=30,
+    )
+    assert refused.status_code == status, refused.text
+    assert refused.headers.get("Connection", "").lower() == "close"
+    assert set(refused.json()) == {"error"}
+    for _ in range(3):
+        after: Any = session.get(base + "/api/v2/models/search", timeout=30)
+        assert after.status_code == 200, after.text
 
 
 def test_a_refusal_after_the_body_was_read_keeps_the_connection(

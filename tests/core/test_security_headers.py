@@ -48,6 +48,9 @@ def test_the_policy_is_configurable_and_can_be_switched_off(settings: Any) -> No
 
 
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+# Pages saved and printed on their own carry their stylesheet in a <style> element, and are served
+# with a policy of their own that allows that and nothing else (tests/models_app for the card).
+SELF_CONTAINED = {"models_app/card_export.html"}
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=[str(t.relative_to(ROOT)) for t in TEMPLATES])
@@ -56,7 +59,8 @@ def test_no_template_has_inline_scripts_or_styles(template: Path) -> None:
     attributes and on* handler attributes."""
     text = template.read_text()
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), "inline <script>"
-    assert "<style" not in text, "inline <style>"
+    if str(template.relative_to(ROOT / "templates")) not in SELF_CONTAINED:
+        assert "<style" not in text, "inline <style>"
     assert not re.search(r"\sstyle=", text), "style attribute"
     assert not re.search(r"\son[a-z]+=", text), "on* event handler attribute"
 

@@ -44,6 +44,21 @@ def test_half_configured_oidc_is_refused() -> None:
     assert "OIDC_RP_CLIENT_SECRET" in result.stderr
 
 
+def test_an_oidc_timeout_of_nothing_is_refused() -> None:
+    result = start(
+        DEBUG="1",
+        OIDC_RP_CLIENT_ID="bailo",
+        OIDC_RP_CLIENT_SECRET="secret",
+        OIDC_OP_AUTHORIZATION_ENDPOINT="https://id.example.org/authorize",
+        OIDC_OP_TOKEN_ENDPOINT="https://id.example.org/token",
+        OIDC_OP_USER_ENDPOINT="https://id.example.org/userinfo",
+        OIDC_OP_JWKS_ENDPOINT="https://id.example.org/jwks",
+        OIDC_TIMEOUT="0s",
+    )
+    assert result.returncode != 0
+    assert "OIDC_TIMEOUT must be longer than 0 seconds" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -83,3 +98,23 @@ def test_inference_settings_reach_the_ui_configuration() -> None:
         '{"enabled": true, "connection": {"host": "https://inference.example.com"}, '
         '"authorizationTokenName": "inferencing-token", "gpus": {"nvidia-t4": "nvidia-t4"}}'
     )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"CARD_IMPORT_LLM_URL": "llm.internal/v1"}, "CARD_IMPORT_LLM_URL must be an http"),
+        (
+            {"CARD_IMPORT_LLM_URL": "http://llm.internal/v1/chat/completions"},
+            "CARD_IMPORT_LLM_MODEL must name a model",
+        ),
+        ({"CARD_IMPORT_LLM_TIMEOUT": "0s"}, "CARD_IMPORT_LLM_TIMEOUT must be between"),
+        ({"CARD_IMPORT_LLM_MAX_TOKENS": "0"}, "CARD_IMPORT_LLM_MAX_TOKENS must be 1 or more"),
+    ],
+)
+def test_card_import_settings_are_checked_at_start_up(
+    overrides: dict[str, str], message: str
+) -> None:
+    result = start(DEBUG="1", **overrides)
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -285,12 +285,18 @@ def test_empty_inputs_are_omitted_and_untouched_pages_left_out() -> None:
         load("extended-general-v1"),
         post(overview__modelSummary="", overview__tags=" ", performance__accuracy="1"),
     )
-    # performance is started, so its unticked box is an answer; overview is not started.
-    assert metadata == {"performance": {"accuracy": 1, "biasReviewed": False}}
+    # performance is started, but its yes/no question was left untouched: unanswered, not "no".
+    assert metadata == {"performance": {"accuracy": 1}}
 
 
-def test_an_unticked_box_alone_does_not_start_a_page() -> None:
+def test_an_untouched_yes_no_question_alone_does_not_start_a_page() -> None:
     assert parse_card_post(load("extended-general-v1"), post()) == {}
+    assert parse_card_post(load("extended-general-v1"), post(performance__biasReviewed="")) == {}
+
+
+def test_a_yes_no_question_answered_no_is_saved_as_false() -> None:
+    metadata = parse_card_post(load("extended-general-v1"), post(performance__biasReviewed="false"))
+    assert metadata == {"performance": {"biasReviewed": False}}
 
 
 def test_integers_stay_integers_and_bad_numbers_are_kept_for_validation_to_name() -> None:

@@ -219,7 +219,8 @@ def test_the_form_has_a_tab_per_page_completion_and_required_markers(
     assert "(required in Production)" in html  # purpose: requiredByModelStates
     assert 'name="card.intendedUse.riskLevel"' in html and '<option value="High"' in html
     assert 'type="date"' in field_tag(html, "card.performance.lastEvaluated")
-    assert 'type="checkbox"' in field_tag(html, "card.performance.biasReviewed")
+    assert 'type="radio"' in field_tag(html, "card.performance.biasReviewed")
+    assert 'value="" checked' in html  # the yes/no question starts as "Not answered"
     assert field_tag(html, "card.overview.modelSummary").startswith("<textarea")
 
 
