@@ -32,12 +32,72 @@ def stack_required() -> bool:
 # have, the registry's token realm, is taken in turn (tests/releases/test_registry_integration.py).
 
 
+SNAPSHOT_SCHEMA = "test_snapshot"
+
+
+def _snapshot_after_migrations() -> tuple[list[str], list[str]]:
+    """Copy every table that holds rows after migrating (seeds, content types, permissions)
+    into ``SNAPSHOT_SCHEMA``; answer all tables and the copied ones."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    tables = [t for t in connection.introspection.table_names() if t != "django_migrations"]
+    copied = []
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {SNAPSHOT_SCHEMA} CASCADE")
+        cursor.execute(f"CREATE SCHEMA {SNAPSHOT_SCHEMA}")
+        for table in tables:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(table)})")
+            if cursor.fetchone()[0]:
+                cursor.execute(
+                    f"CREATE TABLE {SNAPSHOT_SCHEMA}.{quote(table)} AS SELECT * FROM {quote(table)}"
+                )
+                copied.append(table)
+    return tables, copied
+
+
+def _restore_snapshot(tables: list[str], copied: list[str]) -> Any:
+    """A transactional test's teardown on PostgreSQL: every row deleted, then the rows the
+    migrations left put back. Django's flush truncates every table (each TRUNCATE makes new files
+    for the table and its indexes) and then re-runs post-migrate handlers, about a second per
+    test; deleting the few rows a test wrote takes milliseconds. The database each test starts
+    from is the same: exactly what the migrations made, seeds included. Foreign keys are deferred
+    to commit, by which time nothing refers to a deleted row."""
+    from django.db import connections, transaction
+
+    def teardown(self: Any) -> None:
+        for alias in self._databases_names(include_mirrors=False):
+            connection = connections[alias]
+            quote = connection.ops.quote_name
+            with transaction.atomic(using=alias), connection.cursor() as cursor:
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {quote(table)}")
+                for table in copied:
+                    cursor.execute(
+                        f"INSERT INTO {quote(table)} SELECT * FROM {SNAPSHOT_SCHEMA}.{quote(table)}"
+                    )
+
+    return teardown
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """Before the test database is dropped, end any connection a live server's request thread
-    still holds on it (PostgreSQL refuses to drop a database that is in use)."""
-    yield
+    """On PostgreSQL, transactional tests end by putting back the database the migrations made
+    (``_restore_snapshot``) instead of Django's flush. Before the test database is dropped, end
+    any connection a live server's request thread still holds on it (PostgreSQL refuses to drop a
+    database that is in use)."""
     from django.db import connection
+    from django.test import TransactionTestCase
+
+    patch = pytest.MonkeyPatch()
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            tables, copied = _snapshot_after_migrations()
+            patch.setattr(
+                TransactionTestCase, "_fixture_teardown", _restore_snapshot(tables, copied)
+            )
+    yield
+    patch.undo()
 
     with django_db_blocker.unblock():
         if connection.vendor == "postgresql":
@@ -157,7 +217,10 @@ def _seeds_in_transactional_tests(request: pytest.FixtureRequest) -> None:
     transactional = marker is not None and marker.kwargs.get("transaction", False)
     if transactional or "live_server" in request.fixturenames:
         request.getfixturevalue("transactional_db")
-        seed_defaults()
+        from django.db import connection
+
+        if connection.vendor != "postgresql":  # PostgreSQL restores them after each test
+            seed_defaults()
 
 
 @pytest.fixture(autouse=True)
