@@ -57,6 +57,7 @@ def _live() -> Q:
     return Q(model__deleted_at__isnull=True) & (
         Q(kind=ReviewKind.RELEASE, release__deleted_at__isnull=True)
         | Q(kind=ReviewKind.ACCESS, access_request__deleted_at__isnull=True)
+        | Q(kind=ReviewKind.LIFECYCLE)
     )
 
 
@@ -98,10 +99,12 @@ def reviews_for_user(
     if mine:
         qs = qs.filter(_held_by(user))
     qs = visible_to(actor, Action.MODEL_VIEW, qs)
+    # A lifecycle review is answered once for all its owners: it closes (``completed_at``).
+    lifecycle_done = Q(kind=ReviewKind.LIFECYCLE, completed_at__isnull=False)
     if open is True:
-        qs = qs.exclude(_answered_by(user))
+        qs = qs.exclude(_answered_by(user)).exclude(lifecycle_done)
     elif open is False:
-        qs = qs.filter(_answered_by(user))
+        qs = qs.filter(Q(_answered_by(user)) | lifecycle_done)
     return qs
 
 
@@ -116,10 +119,12 @@ class ReviewGroups:
 
     releases: list[Review] = field(default_factory=list)
     access_requests: list[Review] = field(default_factory=list)
+    # Lifecycle reviews of model cards, soonest due first.
+    model_cards: list[Review] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.releases) + len(self.access_requests)
+        return len(self.releases) + len(self.access_requests) + len(self.model_cards)
 
 
 def reviews_page_groups(*, user: Any, open: bool) -> ReviewGroups:
@@ -135,8 +140,11 @@ def reviews_page_groups(*, user: Any, open: bool) -> ReviewGroups:
         review.state_label = STATE_LABELS[decisions[review.pk]]  # type: ignore[attr-defined]
         if review.kind == ReviewKind.RELEASE:
             groups.releases.append(review)
+        elif review.kind == ReviewKind.LIFECYCLE:
+            groups.model_cards.append(review)
         else:
             groups.access_requests.append(review)
+    groups.model_cards.sort(key=lambda r: r.due_date or r.created_at)
     return groups
 
 
@@ -161,6 +169,8 @@ def review_get_visible(actor: Actor, review_id: str) -> Review:
             review.release.draft and not allowed(actor, Action.RELEASE_VIEW_DRAFT, review.model)
         ):
             raise missing
+    elif review.kind == ReviewKind.LIFECYCLE:
+        return review
     elif review.access_request is None or review.access_request.deleted_at is not None:
         raise missing
     return review
@@ -236,6 +246,8 @@ def review_json(review: Review, decision: str | None = None) -> dict[str, Any]:
         body["semver"] = review.release.semver
     if review.kind == ReviewKind.ACCESS:
         body["accessRequestId"] = review.access_request_id
+    if review.kind == ReviewKind.LIFECYCLE:
+        body["dueDate"] = _iso(review.due_date)
     return body
 
 
