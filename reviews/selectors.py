@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from core.entities import entity_filter
 from core.errors import BadRequest, NotFound
@@ -108,9 +109,20 @@ def reviews_for_user(
     return qs
 
 
+# A lifecycle review counts in the navigation badge from this long before it is due (an owner
+# always has one open, due months ahead, which is not yet waiting for them).
+LIFECYCLE_BADGE_AHEAD = timedelta(days=14)
+
+
 def open_review_count(user: Any) -> int:
-    """How many reviews wait for this user (the navigation badge)."""
-    return reviews_for_user(actor=Actor(user=user), open=True).count()
+    """How many reviews wait for this user (the navigation badge): open release and access
+    reviews, and the open lifecycle reviews due within ``LIFECYCLE_BADGE_AHEAD`` or overdue."""
+    soon = timezone.now() + LIFECYCLE_BADGE_AHEAD
+    return (
+        reviews_for_user(actor=Actor(user=user), open=True)
+        .exclude(kind=ReviewKind.LIFECYCLE, due_date__gt=soon)
+        .count()
+    )
 
 
 @dataclass

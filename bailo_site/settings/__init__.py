@@ -486,6 +486,8 @@ BAILO_UI: dict[str, Any] = {
         "authorizationTokenName": INFERENCE_TOKEN_NAME,
         "gpus": {name: name for name in INFERENCE_GPUS},
     },
+    # Bailo gives a human interval ("1 year"); this is its length in days, as a string too.
+    "lifecycle": {"maxReviewInterval": f"{LIFECYCLE_MAX_REVIEW_INTERVAL.days} days"},
 }
 
 LOGGING = {

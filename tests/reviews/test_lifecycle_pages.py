@@ -159,3 +159,21 @@ def test_the_reviews_page_lists_it_under_model_card(
     cards = html.split('id="card-reviews-heading"')[1]
     assert f'href="{review_url(open_review)}"' in cards and "due" in cards
     assert review_url(open_review) not in client_for(contributor).get("/reviews").content.decode()
+
+
+def test_the_badge_counts_a_lifecycle_review_from_two_weeks_before_it_is_due(
+    entry: Model, owner: Any, client_for: Any
+) -> None:
+    from reviews.selectors import open_review_count
+
+    review = lifecycle_review_create(actor=Actor(user=owner), model=entry, due_date=day(100))
+    assert open_review_count(owner) == 0
+    Review.objects.filter(pk=review.pk).update(due_date=timezone.now() + timedelta(days=13))
+    assert open_review_count(owner) == 1
+    Review.objects.filter(pk=review.pk).update(due_date=timezone.now() - timedelta(days=3))
+    assert open_review_count(owner) == 1
+
+
+def test_the_ui_config_gives_the_maximum_interval(owner: Any, client_for: Any) -> None:
+    config = client_for(owner).get("/api/v2/config/ui").json()["uiConfig"]
+    assert config["lifecycle"] == {"maxReviewInterval": "365 days"}
