@@ -50,7 +50,8 @@ def lifecycle_set_date(request: HttpRequest, model_id: str) -> HttpResponse:
     value = request.POST.get("dueDate", "")
     try:
         due = services.due_date_parse(value)
-        if due < timezone.now() and request.POST.get("confirm") != "yes":
+        # Today is not "in the past": only an earlier day needs confirming.
+        if due.date() < timezone.now().date() and request.POST.get("confirm") != "yes":
             setattr(
                 request,
                 _FORM_STATE,

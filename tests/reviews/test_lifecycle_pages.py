@@ -177,3 +177,9 @@ def test_the_badge_counts_a_lifecycle_review_from_two_weeks_before_it_is_due(
 def test_the_ui_config_gives_the_maximum_interval(owner: Any, client_for: Any) -> None:
     config = client_for(owner).get("/api/v2/config/ui").json()["uiConfig"]
     assert config["lifecycle"] == {"maxReviewInterval": "365 days"}
+
+
+def test_today_needs_no_confirmation(entry: Model, owner: Any, client_for: Any) -> None:
+    response = client_for(owner).post(f"/model/{entry.pk}/lifecycle", {"dueDate": day(0)})
+    assert response.status_code == 302
+    assert lifecycle_count(entry) == 1
