@@ -183,3 +183,29 @@ def test_today_needs_no_confirmation(entry: Model, owner: Any, client_for: Any) 
     response = client_for(owner).post(f"/model/{entry.pk}/lifecycle", {"dueDate": day(0)})
     assert response.status_code == 302
     assert lifecycle_count(entry) == 1
+
+
+def test_the_overview_queries_do_not_grow_with_the_review_history(
+    entry: Model, owner: Any, client_for: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reviews.lifecycle.services import lifecycle_review_respond
+
+    client = client_for(owner)
+    review = lifecycle_review_create(actor=Actor(user=owner), model=entry, due_date=day(5))
+
+    def answer_and_count() -> int:
+        nonlocal review
+        lifecycle_review_respond(
+            actor=Actor(user=owner), review=review, decision="approve", due_date=day(9)
+        )
+        review = Review.objects.get(model=entry, kind=ReviewKind.LIFECYCLE, completed_at=None)
+        with CaptureQueriesContext(connection) as queries:
+            overview(client, entry)
+        return len(queries)
+
+    once = answer_and_count()
+    answer_and_count()
+    assert answer_and_count() == once
