@@ -52,7 +52,7 @@ def test_an_owner_sets_the_review_date_and_approves_the_card(
 
     panel = page.get_by_role("region", name="Model card review")
     panel.get_by_text("Due in 90 days").wait_for()
-    assert "Last reviewed by owen" in panel.inner_text()
+    assert "Last reviewed by" in panel.inner_text() and "owen" in panel.inner_text()
     panel.get_by_text("Review history (1)").click()
     assert "Card still describes the model" in panel.inner_text()
     reviews = list(Review.objects.filter(model=entry, kind=ReviewKind.LIFECYCLE).order_by("pk"))

@@ -121,7 +121,8 @@ def test_the_review_page_shows_the_card_and_approving_sets_the_next_date(
     )
     assert done.status_code == 302
     html = overview(client, entry)
-    assert "Last reviewed by owen" in html and "Checked" in html
+    assert 'Last reviewed by <span class="person" title="user:owen">' in html
+    assert "Checked" in html
     assert "Review history (1)" in html and "Due in 120 days" in html
 
 
