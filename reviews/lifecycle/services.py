@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -86,20 +86,17 @@ def lifecycle_review_create(
     _check_not_too_far(due, now, "dueDate")
     with transaction.atomic():
         # The entry row is the lock: two owners setting a date at once make one review, and the
-        # other gets the "already open" refusal rather than an IntegrityError.
+        # other gets the "already open" refusal (the database's review_one_open_lifecycle
+        # constraint stands behind it).
         Model.objects.select_for_update().filter(pk=model.pk).first()
         if _open_review_exists(model):
             raise BadRequest(
                 "This model already has an open lifecycle review: answer it to set the next date",
                 {"modelId": model.pk},
             )
-        try:
-            with transaction.atomic():
-                review = Review.objects.create(
-                    kind=ReviewKind.LIFECYCLE, model=model, role=LIFECYCLE_ROLE, due_date=due
-                )
-        except IntegrityError as exc:  # pragma: no cover - the lock above makes this a race only
-            raise BadRequest("This model already has an open lifecycle review") from exc
+        review = Review.objects.create(
+            kind=ReviewKind.LIFECYCLE, model=model, role=LIFECYCLE_ROLE, due_date=due
+        )
         audit_record(
             action=AuditAction.LIFECYCLE_REVIEW_CREATE,
             actor=actor.user,
