@@ -433,3 +433,14 @@ def test_the_task_runs_the_sweep(eager_tasks: None, far: Review) -> None:
     # Due in 100 days and opened now: nothing is owed yet.
     assert send_lifecycle_reminders.delay().get() == 0
     assert datetime.now(UTC) < at(far, days=-70)
+
+
+def test_the_database_holds_one_open_review_per_entry(due: Review, entry: Model) -> None:
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Review.objects.create(
+            kind=ReviewKind.LIFECYCLE, model=entry, role="owner", due_date=timezone.now()
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Review.objects.create(kind=ReviewKind.LIFECYCLE, model=entry, role="owner")
