@@ -44,6 +44,7 @@ class AuditAction(StrEnum):
     COMMENT_ADD = "comment:add"
     FILE_RESCAN = "file:rescan"
     REVIEW_RESPOND = "review:respond"
+    LIFECYCLE_REVIEW_CREATE = "review:create_lifecycle"
     WEBHOOK_CREATE = "webhook:create"
     WEBHOOK_UPDATE = "webhook:update"
     WEBHOOK_DELETE = "webhook:delete"

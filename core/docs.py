@@ -45,6 +45,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("users/model-mirroring", "Model mirroring"),
             ("#reviews", "Reviews"),
             ("users/reviews", "Reviews"),
+            ("users/model-card-reviews", "Model card reviews"),
         ],
     ),
     (

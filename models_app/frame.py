@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from core.errors import BailoError, Forbidden, NotFound
-from core.hooks import Slots
+from core.hooks import Hook, Slots
 from models_app import selectors
 from models_app.models import EntryKind, Model, ModelCardRevision
 from models_app.policy import Action, Actor, allowed, check, require_admin
@@ -81,6 +81,11 @@ class Panel:
 
     template: str
     value: Any
+
+
+# Blocks other features add under the Details of an entry's Overview: each takes (request, entry)
+# and returns a Panel, or None to add nothing (the reviews feature's "Model card review").
+OVERVIEW_PANELS: Hook[Callable[[HttpRequest, Model], Panel | None]] = Hook("overview panels")
 
 
 def error_page(request: HttpRequest, exc: BailoError) -> HttpResponse:

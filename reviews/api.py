@@ -23,6 +23,7 @@ from core.errors import BadRequest
 from models_app.policy import (
     Action,
     Actor,
+    Subject,
     TokenAction,
     allowed,
     check,
@@ -32,6 +33,7 @@ from models_app.policy import (
 )
 from releases.selectors import release_get_visible
 from reviews import selectors, services
+from reviews.lifecycle import services as lifecycle
 from reviews.models import Response, Review, ReviewKind
 
 router = Router(tags=["review"])
@@ -72,10 +74,10 @@ def _reviews_query(request: HttpRequest) -> QuerySet[Review]:
 
 @router.get("/reviews", operation_id="getReviews")
 def get_reviews(request: HttpRequest) -> HttpResponse:
-    """Reviews matching ``modelId``, ``semver``, ``accessRequestId``, ``kind`` (release or
-    access); ``mine`` (default true: reviews of roles you hold); ``open`` (true: not yet
-    answered by you; false: answered; the official client sends it as ``active``). The count is
-    also in the ``x-count`` header."""
+    """Reviews matching ``modelId``, ``semver``, ``accessRequestId``, ``kind`` (release,
+    access or lifecycle); ``mine`` (default true: reviews of roles you hold); ``open`` (true:
+    not yet answered by you, or a lifecycle review not answered yet; false: answered; the
+    official client sends it as ``active``). The count is also in the ``x-count`` header."""
     qs = _reviews_query(request)
     reviews = list(selectors.reviews_with_subjects(qs).order_by("-created_at"))
     return json_with_count({"reviews": selectors.reviews_json(reviews)}, len(reviews))
@@ -273,3 +275,122 @@ def get_latest_response(request: HttpRequest, review_id: str) -> dict[str, Any]:
     check_token_action(actor, TokenAction.MODEL_READ)
     review = selectors.review_get_visible(actor, review_id)
     return {"response": selectors.response_json(selectors.response_latest(review))}
+
+
+_REVIEW = {
+    "type": "object",
+    "required": ["review"],
+    "properties": {"review": {"type": "object", "additionalProperties": True}},
+}
+_RESPONSE = {
+    "type": "object",
+    "required": ["response"],
+    "properties": {"response": {"type": "object", "additionalProperties": True}},
+}
+_DUE_DATE = {
+    "type": "string",
+    "description": "A date (2027-01-31) or an ISO 8601 date-time",
+    "examples": ["2027-01-31"],
+}
+
+
+@router_v3.post(
+    "/review/{model_id}",
+    operation_id="postReview",
+    openapi_extra=documented(
+        ("The lifecycle review that was opened", "application/json", _REVIEW),
+        {
+            400: "Not JSON, a kind other than lifecycle, a bad due date, or an open lifecycle "
+            "review exists already",
+            401: "Not signed in",
+            403: "The caller is not an owner of the entry or an administrator",
+            404: "No such entry, or not visible to the caller",
+        },
+        body={
+            "type": "object",
+            "required": ["kind", "dueDate"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["lifecycle", "release", "access"]},
+                "dueDate": _DUE_DATE,
+            },
+        },
+    ),
+)
+def post_review(request: HttpRequest, model_id: str) -> dict[str, Any]:
+    """Open the entry's lifecycle review of its model card, due on ``dueDate`` (owners and
+    administrators; one open at a time; on or after 2000-01-01 and at most the configured maximum
+    ahead). Release and access reviews open by themselves: ``kind`` release or access is 400."""
+    actor = Actor.from_request(request)
+    model = get_model_for(actor, model_id, Action.MODEL_VIEW)
+    check(actor, Action.MODEL_EDIT_SETTINGS, model)
+    body = read_json(request)
+    kind = body.get("kind")
+    if kind in (ReviewKind.RELEASE, ReviewKind.ACCESS):
+        raise BadRequest(f"Creating a review of kind {kind} is not supported yet in V3")
+    if kind != ReviewKind.LIFECYCLE:
+        raise BadRequest("kind must be lifecycle", {"field": "kind"})
+    review = lifecycle.lifecycle_review_create(
+        actor=actor, model=model, due_date=body.get("dueDate")
+    )
+    fresh = selectors.reviews_with_subjects(Review.objects.filter(pk=review.pk)).get()
+    return {"review": selectors.review_json(fresh)}
+
+
+@router_v3.post(
+    "/review/{review_id}/response",
+    operation_id="postReviewResponse",
+    openapi_extra=documented(
+        ("The recorded response", "application/json", _RESPONSE),
+        {
+            400: "Not JSON, not a review id, a kind that does not match the review, a bad "
+            "decision or due date, or request_changes without a comment",
+            401: "Not signed in",
+            403: "The caller does not hold the review's role on the entry",
+            404: "No such review, or not visible to the caller",
+            409: "The lifecycle review has been answered already",
+        },
+        body={
+            "type": "object",
+            "required": ["decision", "kind"],
+            "properties": {
+                "decision": {"type": "string", "enum": ["approve", "request_changes", "undo"]},
+                "comment": {"type": "string"},
+                "kind": {"type": "string", "enum": ["lifecycle", "release", "access"]},
+                "dueDate": _DUE_DATE,
+            },
+        },
+    ),
+)
+def post_review_response(request: HttpRequest, review_id: str) -> dict[str, Any]:
+    """Answer a review as a holder of its literal role: for ``kind`` lifecycle (role owner),
+    ``approve`` with the next ``dueDate`` (in the future, within the maximum), which opens the
+    next review; for release and access reviews, a decision as in v2 (no ``dueDate``)."""
+    actor = Actor.from_request(request)
+    review = selectors.review_get_visible(actor, review_id)
+    check(actor, Action.REVIEW_RESPOND, review.model, Subject(role=review.role))
+    body = read_json(request)
+    kind = body.get("kind")
+    if kind not in ReviewKind.values:
+        raise BadRequest(f"kind must be one of: {', '.join(ReviewKind.values)}", {"field": "kind"})
+    if kind != review.kind:
+        raise BadRequest(
+            f"Review {review.pk} is a {review.kind} review, not {kind}", {"field": "kind"}
+        )
+    if review.kind == ReviewKind.LIFECYCLE:
+        response = lifecycle.lifecycle_review_respond(
+            actor=actor,
+            review=review,
+            decision=body.get("decision"),
+            comment=body.get("comment") or "",
+            due_date=body.get("dueDate"),
+        )
+    else:
+        if body.get("dueDate") is not None:
+            raise BadRequest("dueDate is only for lifecycle reviews", {"field": "dueDate"})
+        response = services.review_respond(
+            actor=actor,
+            review=review,
+            decision=body.get("decision"),
+            comment=body.get("comment") or "",
+        )
+    return {"response": selectors.response_json(response)}

@@ -47,9 +47,14 @@ def access_request_comment_url(model: Model, access_request: AccessRequestSubjec
 
 
 def review_subject_url(review: Review) -> str:
-    """The page of the release or access request a review is about."""
+    """The page of the release or access request a review is about (a lifecycle review: its own
+    page)."""
     if review.kind == ReviewKind.RELEASE and review.release is not None:
         return release_page_url(review.model, review.release)
+    if review.kind == ReviewKind.LIFECYCLE:
+        return reverse(
+            "lifecycle-review", kwargs={"model_id": review.model_id, "review_pk": review.pk}
+        )
     if review.access_request is not None:
         return access_request_page_url(review.model, review.access_request)
     return reverse("entry-overview", kwargs={"model_id": review.model_id})

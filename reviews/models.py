@@ -1,4 +1,5 @@
-"""Review roles. Reviews and responses arrive with the reviews feature."""
+"""Review roles, the reviews they owe (releases, access requests and the model card's lifecycle
+reviews) and the responses to them."""
 
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ class ReviewRole(TimeStampedModel):
 class ReviewKind(models.TextChoices):
     RELEASE = "release", "Release"
     ACCESS = "access", "Access request"
+    LIFECYCLE = "lifecycle", "Model card"
+
+
+# The role that answers lifecycle reviews: the entry's owners, by the literal role name.
+LIFECYCLE_ROLE = "owner"
 
 
 class Decision(models.TextChoices):
@@ -56,10 +62,14 @@ class Decision(models.TextChoices):
 
 
 class Review(TimeStampedModel, SoftDeleteModel):
-    """The review one role owes one release or one access request.
+    """The review one role owes one release or one access request, or the periodic review of an
+    entry's model card that its owners owe by ``due_date`` (``kind=lifecycle``, role ``owner``).
 
-    Invariant: exactly one of ``release`` and ``access_request`` is set, matching ``kind``; there
-    is at most one review per (subject, role).
+    Invariants: a release review has only ``release``, an access review only ``access_request``,
+    a lifecycle review neither but a ``due_date``; at most one review per (subject, role); at most
+    one open lifecycle review per entry (``completed_at`` is set when its owners answer it, which
+    also opens the next one). ``reminders_sent`` names the reminder e-mails already sent for a
+    lifecycle review (``reviews.lifecycle``), so a sweep that runs twice sends each once.
     """
 
     kind = models.CharField(max_length=16, choices=ReviewKind.choices)
@@ -75,6 +85,9 @@ class Review(TimeStampedModel, SoftDeleteModel):
         blank=True,
         related_name="reviews",
     )
+    due_date = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.JSONField(default=list, blank=True)
 
     objects = LiveManager()  # type: ignore[assignment,misc]
     all_objects = models.Manager()  # type: ignore[assignment,misc]
@@ -87,8 +100,19 @@ class Review(TimeStampedModel, SoftDeleteModel):
                 condition=(
                     Q(kind="release", release__isnull=False, access_request__isnull=True)
                     | Q(kind="access", release__isnull=True, access_request__isnull=False)
+                    | Q(
+                        kind="lifecycle",
+                        release__isnull=True,
+                        access_request__isnull=True,
+                        due_date__isnull=False,
+                    )
                 ),
                 name="review_one_subject",
+            ),
+            models.UniqueConstraint(
+                fields=["model"],
+                condition=Q(kind="lifecycle", completed_at__isnull=True),
+                name="review_one_open_lifecycle",
             ),
             models.UniqueConstraint(
                 fields=["release", "role"],

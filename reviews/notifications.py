@@ -1,6 +1,7 @@
 """E-mails about reviews. Sent after commit; a mail failure is logged and never undoes a review.
 
-Four messages, each a plain-text template under ``templates/reviews/email/``:
+Four messages, each a plain-text template under ``templates/reviews/email/`` (the lifecycle
+reminders of ``reviews.lifecycle.reminders`` use the same sending):
 
 - a review was requested: to the holders of the review's role on the entry;
 - a review was asked for again (``POST /api/v3/review/{id}/notify``): to the same people;
@@ -69,6 +70,9 @@ def _subject_context(review: Review) -> dict[str, Any]:
         url = reverse(
             "release-detail", kwargs={"model_id": model.pk, "semver": review.release.semver}
         )
+    elif review.kind == ReviewKind.LIFECYCLE:
+        what = f"the model card of {model.name}"
+        url = review_subject_url(review)
     else:
         assert review.access_request is not None
         what = f"access request “{review.access_request.name}” on {model.name}"
@@ -84,7 +88,9 @@ def _subject_context(review: Review) -> dict[str, Any]:
     }
 
 
-def _send(recipients: Iterable[Any], subject: str, template: str, context: dict[str, Any]) -> int:
+def send_emails(
+    recipients: Iterable[Any], subject: str, template: str, context: dict[str, Any]
+) -> int:
     """One message per recipient (so addresses are not shared); returns how many were sent."""
     messages = []
     for user in recipients:
@@ -121,7 +127,7 @@ def notify_review_requested(review_id: int) -> None:
     if review is None:
         return
     context = _subject_context(review)
-    _send(
+    send_emails(
         role_holders(review.model_id, review.role),
         f"[Bailo] Review requested: {context['what']}",
         "reviews/email/review_requested.txt",
@@ -138,7 +144,7 @@ def notify_review_again(review_id: int, *, requested_by: Any) -> int:
     context = _subject_context(review)
     context["who"] = requested_by.get_username()
     recipients = [u for u in role_holders(review.model_id, review.role) if u.pk != requested_by.pk]
-    return _send(
+    return send_emails(
         recipients,
         f"[Bailo] Review requested again: {context['what']}",
         "reviews/email/review_requested_again.txt",
@@ -146,7 +152,7 @@ def notify_review_again(review_id: int, *, requested_by: Any) -> int:
     )
 
 
-def _owners(model_id: str) -> list[Any]:
+def entry_owners(model_id: str) -> list[Any]:
     entities = Collaborator.objects.filter(model_id=model_id, role=SystemRole.OWNER).values_list(
         "entity", flat=True
     )
@@ -175,13 +181,13 @@ def notify_response(response_id: int) -> None:
         Decision.REQUEST_CHANGES: "requested changes to",
         Decision.UNDO: "undid their decision on",
     }.get(Decision(response.decision), response.decision)
-    recipients = {u.pk: u for u in _owners(review.model_id)}
+    recipients = {u.pk: u for u in entry_owners(review.model_id)}
     if review.access_request is not None and review.access_request.created_by is not None:
         author = review.access_request.created_by
         if author.email and author.is_active:
             recipients[author.pk] = author
     recipients.pop(response.user_id, None)
-    _send(
+    send_emails(
         recipients.values(),
         f"[Bailo] {context['who']} {context['decision_label']} {context['what']}",
         "reviews/email/response_recorded.txt",
@@ -193,8 +199,8 @@ def notify_response(response_id: int) -> None:
         and response.decision == Decision.APPROVE
         and outcome(list(reviews_of(release=review.release))) == "approved"
     ):
-        _send(
-            _owners(review.model_id),
+        send_emails(
+            entry_owners(review.model_id),
             f"[Bailo] Approved: {context['what']}",
             "reviews/email/release_approved.txt",
             context,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from core.entities import entity_filter
 from core.errors import BadRequest, NotFound
@@ -58,6 +59,7 @@ def _live() -> Q:
     return Q(model__deleted_at__isnull=True) & (
         Q(kind=ReviewKind.RELEASE, release__deleted_at__isnull=True)
         | Q(kind=ReviewKind.ACCESS, access_request__deleted_at__isnull=True)
+        | Q(kind=ReviewKind.LIFECYCLE)
     )
 
 
@@ -99,16 +101,29 @@ def reviews_for_user(
     if mine:
         qs = qs.filter(_held_by(user))
     qs = visible_to(actor, Action.MODEL_VIEW, qs)
+    # A lifecycle review is answered once for all its owners: it closes (``completed_at``).
+    lifecycle_done = Q(kind=ReviewKind.LIFECYCLE, completed_at__isnull=False)
     if open is True:
-        qs = qs.exclude(_answered_by(user))
+        qs = qs.exclude(_answered_by(user)).exclude(lifecycle_done)
     elif open is False:
-        qs = qs.filter(_answered_by(user))
+        qs = qs.filter(Q(_answered_by(user)) | lifecycle_done)
     return qs
 
 
+# A lifecycle review counts in the navigation badge from this long before it is due (an owner
+# always has one open, due months ahead, which is not yet waiting for them).
+LIFECYCLE_BADGE_AHEAD = timedelta(days=14)
+
+
 def open_review_count(user: Any) -> int:
-    """How many reviews wait for this user (the navigation badge)."""
-    return reviews_for_user(actor=Actor(user=user), open=True).count()
+    """How many reviews wait for this user (the navigation badge): open release and access
+    reviews, and the open lifecycle reviews due within ``LIFECYCLE_BADGE_AHEAD`` or overdue."""
+    soon = timezone.now() + LIFECYCLE_BADGE_AHEAD
+    return (
+        reviews_for_user(actor=Actor(user=user), open=True)
+        .exclude(kind=ReviewKind.LIFECYCLE, due_date__gt=soon)
+        .count()
+    )
 
 
 @dataclass
@@ -117,10 +132,12 @@ class ReviewGroups:
 
     releases: list[Review] = field(default_factory=list)
     access_requests: list[Review] = field(default_factory=list)
+    # Lifecycle reviews of model cards, soonest due first.
+    model_cards: list[Review] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.releases) + len(self.access_requests)
+        return len(self.releases) + len(self.access_requests) + len(self.model_cards)
 
 
 def reviews_page_groups(*, user: Any, open: bool) -> ReviewGroups:
@@ -136,8 +153,11 @@ def reviews_page_groups(*, user: Any, open: bool) -> ReviewGroups:
         review.state_label = STATE_LABELS[decisions[review.pk]]  # type: ignore[attr-defined]
         if review.kind == ReviewKind.RELEASE:
             groups.releases.append(review)
+        elif review.kind == ReviewKind.LIFECYCLE:
+            groups.model_cards.append(review)
         else:
             groups.access_requests.append(review)
+    groups.model_cards.sort(key=lambda r: r.due_date or r.created_at)
     return groups
 
 
@@ -162,6 +182,8 @@ def review_get_visible(actor: Actor, review_id: str) -> Review:
             review.release.draft and not allowed(actor, Action.RELEASE_VIEW_DRAFT, review.model)
         ):
             raise missing
+    elif review.kind == ReviewKind.LIFECYCLE:
+        return review
     elif review.access_request is None or review.access_request.deleted_at is not None:
         raise missing
     return review
@@ -237,6 +259,8 @@ def review_json(review: Review, decision: str | None = None) -> dict[str, Any]:
         body["semver"] = review.release.semver
     if review.kind == ReviewKind.ACCESS:
         body["accessRequestId"] = review.access_request_id
+    if review.kind == ReviewKind.LIFECYCLE:
+        body["dueDate"] = _iso(review.due_date)
     return body
 
 

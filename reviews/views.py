@@ -58,6 +58,9 @@ def _load_review(request: HttpRequest, model: Model, review_pk: int) -> Review:
         release_get_visible(
             actor=Actor.from_request(request), model=model, semver=review.release.semver
         )
+    elif review.kind == ReviewKind.LIFECYCLE:
+        # Answered on their own page (reviews.lifecycle.views), not through the panel.
+        raise NotFound("Review not found", {"reviewId": review_pk})
     elif review.access_request is None or review.access_request.deleted_at is not None:
         raise NotFound("Review not found", {"reviewId": review_pk})
     return review
@@ -173,7 +176,7 @@ def reviews_page(request: HttpRequest) -> HttpResponse:
     archived = request.GET.get("tab") == "archived"
     groups = selectors.reviews_page_groups(user=request.user, open=not archived)
     names = selectors.role_display_names()
-    for review in [*groups.releases, *groups.access_requests]:
+    for review in [*groups.releases, *groups.access_requests, *groups.model_cards]:
         review.role_name = names.get(review.role, review.role)  # type: ignore[attr-defined]
         review.subject_url = review_subject_url(review)  # type: ignore[attr-defined]
     context = {"groups": groups, "archived": archived}

@@ -13,7 +13,8 @@ Adding an endpoint is adding a row. Placeholders in paths and bodies:
 ``{model}`` (the entry of the column), ``{file}`` (its file, shipped by its release 1.0.0),
 ``{webhook}`` (its webhook), ``{other_webhook}`` (the other column's entry's webhook),
 the inference service ``app:v1`` (each entry has one),
-``{review}`` (the msro review of release 2.0.0, with one request for changes),
+``{review}`` (the msro review of release 2.0.0, with one request for changes), ``{lifecycle}`` (the
+entry's open lifecycle review) and ``{next_due}`` (a date 60 days ahead),
 ``{template}`` (a public entry that allows templating),
 ``{migration}`` (a final migration from the default model schema), ``{spare_schema}`` (a schema no
 card uses), ``{my_token}`` (an access key of the caller's own) and ``{owner_token}`` (one of the
@@ -43,6 +44,7 @@ from inference.models import InferenceService
 from models_app.models import Model, Schema, SchemaMigration
 from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
+from reviews.lifecycle.services import lifecycle_review_create
 from reviews.models import Response, Review
 from reviews.services import reviews_open_for_release
 from tests.conftest import PERSONAS, basic, create_entry, create_personas
@@ -124,6 +126,24 @@ ROWS: list[Row] = [
         "/api/v3/review/{review}/responses/latest",
         private=VIEW_PRIVATE,
         public=VIEW_PUBLIC,
+    ),
+    # Lifecycle reviews: {lifecycle} is the entry's open lifecycle review (see world), so opening
+    # another is refused with 400 once the permission check has passed (owners and
+    # administrators); tests/reviews/test_lifecycle.py shows the 200.
+    Row(
+        "POST",
+        "/api/v3/review/{model}",
+        private=(400, 403, 403, 403, 404, 400, 401),
+        public=(400, 403, 403, 403, 403, 400, 401),
+        body={"kind": "lifecycle", "dueDate": "{next_due}"},
+    ),
+    # Answered by holders of the literal role owner: not administrators who are not owners.
+    Row(
+        "POST",
+        "/api/v3/review/{lifecycle}/response",
+        private=(200, 403, 403, 403, 404, 403, 401),
+        public=(200, 403, 403, 403, 403, 403, 401),
+        body={"kind": "lifecycle", "decision": "approve", "dueDate": "{next_due}"},
     ),
     # --- entries (models_app/api/entries.py) ------------------------------------------------------
     Row("POST", "/models", anywhere=SIGNED_IN, body={"name": "New one", "description": "d"}),
@@ -345,6 +365,7 @@ ROWS: list[Row] = [
     # --- reviews and review roles (reviews/api.py) ------------------------------------------------
     Row("GET", "/reviews", anywhere=SIGNED_IN),
     Row("GET", "/reviews?open=false&mine=false&kind=release", anywhere=SIGNED_IN),
+    Row("GET", "/reviews?kind=lifecycle", anywhere=SIGNED_IN),
     # The badge count: anonymous callers owe no reviews, so they get 200 and a count of 0.
     Row("HEAD", "/reviews", anywhere=EVERYONE),
     # No role given: those who can see the entry get 400 (holders get further: see
@@ -857,7 +878,7 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
     # Release 2.0.0 (no files, so its reviewers may download nothing more) has its reviews open,
     # and the reviewer asks for changes on its msro review, so that review has a latest response
     # and is still open to asking again.
-    reviews = {}
+    reviews, lifecycles = {}, {}
     for column, model in (("private", entry), ("public", public_entry)):
         release = make_release(
             Model.objects.get(pk=model.pk), personas["owner"], "2.0.0", file_ids=[]
@@ -875,6 +896,9 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
             comment="Say which data it was trained on",
         )
         reviews[column] = review
+        lifecycles[column] = lifecycle_review_create(
+            actor=owner, model=model, due_date=(timezone.now() + timedelta(days=30)).isoformat()
+        )
     clients = {name: Client() for name in personas}
     for name, user in personas.items():
         if user is not None:
@@ -885,6 +909,7 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
         "entries": {"private": entry, "public": public_entry},
         "access_requests": requests,
         "reviews": reviews,
+        "lifecycles": lifecycles,
         "webhooks": hooks,
         "files": files,
         "template": template,
@@ -948,6 +973,8 @@ def test_each_persona_gets_exactly_the_expected_status(
             values["model"] = world["entries"][column].id
             values["access_request"] = world["access_requests"][column].id
             values["review"] = str(world["reviews"][column].pk)
+            values["lifecycle"] = str(world["lifecycles"][column].pk)
+            values["next_due"] = (timezone.now() + timedelta(days=60)).date().isoformat()
             values["file"] = world["files"][column].id
             values["webhook"] = world["webhooks"][column].id
             other = "public" if column == "private" else "private"

@@ -353,6 +353,27 @@ if not timedelta(minutes=1) <= PURGE_STALE_AFTER <= timedelta(days=1):
 if not timedelta(seconds=10) <= PURGE_SWEEP_EVERY <= timedelta(hours=1):
     raise ImproperlyConfigured("PURGE_SWEEP_EVERY must be between 10 seconds and 1 hour")
 
+# --- Lifecycle reviews of the model card ----------------------------------------------------------
+# How far ahead an owner may set the next review (Bailo's ui.lifecycle.maxReviewInterval).
+LIFECYCLE_MAX_REVIEW_INTERVAL = env.duration("LIFECYCLE_MAX_REVIEW_INTERVAL", timedelta(days=365))
+# Reminders to the owners before a review is due (Bailo's smtp.lifecycle.preReminderIntervals:
+# 1 day, 2 weeks and 10 weeks), then one every LIFECYCLE_POST_REMINDER_INTERVAL from the due date
+# until they answer. A periodic sweep on the default queue sends what is due, every
+# LIFECYCLE_REMINDER_SWEEP_EVERY.
+LIFECYCLE_PRE_REMINDER_INTERVALS = env.durations(
+    "LIFECYCLE_PRE_REMINDER_INTERVALS", [timedelta(days=1), timedelta(days=14), timedelta(days=70)]
+)
+LIFECYCLE_POST_REMINDER_INTERVAL = env.duration(
+    "LIFECYCLE_POST_REMINDER_INTERVAL", timedelta(days=1)
+)
+LIFECYCLE_REMINDER_SWEEP_EVERY = env.duration("LIFECYCLE_REMINDER_SWEEP_EVERY", timedelta(hours=1))
+if timedelta(days=1) > LIFECYCLE_MAX_REVIEW_INTERVAL:
+    raise ImproperlyConfigured("LIFECYCLE_MAX_REVIEW_INTERVAL must be at least 1 day")
+if timedelta(hours=1) > LIFECYCLE_POST_REMINDER_INTERVAL:
+    raise ImproperlyConfigured("LIFECYCLE_POST_REMINDER_INTERVAL must be at least 1 hour")
+if not timedelta(minutes=1) <= LIFECYCLE_REMINDER_SWEEP_EVERY <= timedelta(days=1):
+    raise ImproperlyConfigured("LIFECYCLE_REMINDER_SWEEP_EVERY must be between 1 minute and 1 day")
+
 # --- Webhooks -----------------------------------------------------------------------------------
 # Webhooks may call only public addresses; these host names, addresses and networks (comma-
 # separated, e.g. "hooks.internal,10.1.0.0/16") may be called although they are loopback,
@@ -466,6 +487,8 @@ BAILO_UI: dict[str, Any] = {
         "authorizationTokenName": INFERENCE_TOKEN_NAME,
         "gpus": {name: name for name in INFERENCE_GPUS},
     },
+    # Bailo gives a human interval ("1 year"); this is its length in days, as a string too.
+    "lifecycle": {"maxReviewInterval": f"{LIFECYCLE_MAX_REVIEW_INTERVAL.days} days"},
 }
 
 LOGGING = {

@@ -80,19 +80,30 @@ class Env:
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
 
+    def durations(self, name: str, default: list[timedelta]) -> list[timedelta]:
+        """A comma-separated list of durations as ``duration`` reads them (``1d,14d,70d``)."""
+        value = self.raw(name)
+        if value is None:
+            return list(default)
+        return [_duration(name, item) for item in value.split(",") if item.strip()]
+
     def duration(self, name: str, default: timedelta) -> timedelta:
         """Seconds (``3600``) or a number and a unit: ``30d``, ``12h``, ``15m``, ``10s``."""
         value = self.raw(name)
         if value is None or value.strip() == "":
             return default
-        match = re.fullmatch(r"\s*(\d+)\s*([dhms]?)\s*", value)
-        if not match:
-            raise ImproperlyConfigured(
-                f"{name} must be a duration such as 30d, 12h, 15m or 3600, got {value!r}"
-            )
-        amount, unit = int(match.group(1)), match.group(2) or "s"
-        seconds = {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit]
-        return timedelta(seconds=amount * seconds)
+        return _duration(name, value)
+
+
+def _duration(name: str, value: str) -> timedelta:
+    match = re.fullmatch(r"\s*(\d+)\s*([dhms]?)\s*", value)
+    if not match:
+        raise ImproperlyConfigured(
+            f"{name} must be a duration such as 30d, 12h, 15m or 3600, got {value!r}"
+        )
+    amount, unit = int(match.group(1)), match.group(2) or "s"
+    seconds = {"d": 86400, "h": 3600, "m": 60, "s": 1}[unit]
+    return timedelta(seconds=amount * seconds)
 
 
 def database_from_url(url: str) -> dict[str, object]:

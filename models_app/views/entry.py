@@ -30,6 +30,7 @@ from models_app.forms import (
 )
 from models_app.frame import (
     MODEL_KINDS,
+    OVERVIEW_PANELS,
     current_card,
     entry_context,
     entry_page,
@@ -102,6 +103,11 @@ def render_overview(
             ],
             "my_roles": [names.get(r, r) for r in my_roles],
             "error": error,
+            "panels": [
+                panel
+                for add_panel in OVERVIEW_PANELS
+                if (panel := add_panel(request, model)) is not None
+            ],
         }
     )
     return render(request, "models_app/entry_overview.html", context, status=status)

@@ -118,3 +118,45 @@ def test_card_import_settings_are_checked_at_start_up(
     result = start(DEBUG="1", **overrides)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"LIFECYCLE_PRE_REMINDER_INTERVALS": "1d,2 weeks"},
+            "LIFECYCLE_PRE_REMINDER_INTERVALS must be a duration",
+        ),
+        (
+            {"LIFECYCLE_MAX_REVIEW_INTERVAL": "3h"},
+            "LIFECYCLE_MAX_REVIEW_INTERVAL must be at least 1 day",
+        ),
+        (
+            {"LIFECYCLE_POST_REMINDER_INTERVAL": "10m"},
+            "LIFECYCLE_POST_REMINDER_INTERVAL must be at least 1 hour",
+        ),
+    ],
+)
+def test_bad_lifecycle_review_settings_are_refused(overrides: dict[str, str], message: str) -> None:
+    result = start(DEBUG="1", **overrides)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_lifecycle_reminder_intervals_are_read_as_a_list_of_durations() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("BAILO_", "OIDC_"))}
+    environment.update(
+        BAILO_ENV_FILE="none",
+        DEBUG="1",
+        LIFECYCLE_PRE_REMINDER_INTERVALS="2d, 12h",
+        DJANGO_SETTINGS_MODULE="bailo_site.settings",
+    )
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print([d.total_seconds() for d in settings.LIFECYCLE_PRE_REMINDER_INTERVALS])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[172800.0, 43200.0]"
