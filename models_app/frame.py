@@ -22,7 +22,9 @@ from django.urls import reverse
 
 from core.errors import BailoError, Forbidden, NotFound
 from core.hooks import Hook, Slots
+from core.people import directory
 from models_app import selectors
+from models_app.card_form import build_card_form
 from models_app.models import EntryKind, Model, ModelCardRevision
 from models_app.policy import Action, Actor, allowed, check, require_admin
 from models_app.roles import role_choices
@@ -188,3 +190,44 @@ def admin_required(view: ViewFunc) -> ViewFunc:
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
+
+
+def render_overview(
+    request: HttpRequest, model: Model, *, status: int = 200, error: str = ""
+) -> HttpResponse:
+    """The Overview tab. Its query count does not depend on the number of collaborators or tags
+    (both are prefetched by ``load_entry``)."""
+    context = entry_context(request, model, tab="overview")
+    actor: Actor = context["actor"]
+    names = role_names()
+    card = current_card(model)
+    card_form = None
+    if card is not None:
+        card_form = build_card_form(card.schema.json_schema, card.metadata, state=model.state)
+    migrations = (
+        list(selectors.migrations_available(model)) if context["can"]["edit_settings"] else []
+    )
+    my_roles = sorted(r for r in actor.roles_on(model) if r)
+    collaborators = selectors.collaborators_of(model)
+    directory(request).preload(c["entity"] for c in collaborators)
+    context.update(
+        {
+            "card_heading": "Data card" if model.kind == EntryKind.DATA_CARD else "Model card",
+            "card": card,
+            "card_form": card_form,
+            "migrations": migrations,
+            "tags": selectors.tags_of(model),
+            "collaborators": [
+                {"entity": c["entity"], "roles": [names.get(r, r) for r in c["roles"]]}
+                for c in collaborators
+            ],
+            "my_roles": [names.get(r, r) for r in my_roles],
+            "error": error,
+            "panels": [
+                panel
+                for add_panel in OVERVIEW_PANELS
+                if (panel := add_panel(request, model)) is not None
+            ],
+        }
+    )
+    return render(request, "models_app/entry_overview.html", context, status=status)

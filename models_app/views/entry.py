@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods
 from core.errors import BailoError
 from core.people import directory
 from models_app import selectors, services
-from models_app.card_form import build_card_form
 from models_app.forms import (
     CollaboratorAddForm,
     EntryCreateForm,
@@ -30,11 +29,10 @@ from models_app.forms import (
 )
 from models_app.frame import (
     MODEL_KINDS,
-    OVERVIEW_PANELS,
-    current_card,
     entry_context,
     entry_page,
     load_entry,
+    render_overview,
     role_names,
     settings_sections_for,
 )
@@ -70,47 +68,6 @@ def entry_new(request: HttpRequest) -> HttpResponse:
 
 
 # --- overview ---------------------------------------------------------------------------------
-
-
-def render_overview(
-    request: HttpRequest, model: Model, *, status: int = 200, error: str = ""
-) -> HttpResponse:
-    """The Overview tab. Its query count does not depend on the number of collaborators or tags
-    (both are prefetched by ``load_entry``)."""
-    context = entry_context(request, model, tab="overview")
-    actor: Actor = context["actor"]
-    names = role_names()
-    card = current_card(model)
-    card_form = None
-    if card is not None:
-        card_form = build_card_form(card.schema.json_schema, card.metadata, state=model.state)
-    migrations = (
-        list(selectors.migrations_available(model)) if context["can"]["edit_settings"] else []
-    )
-    my_roles = sorted(r for r in actor.roles_on(model) if r)
-    collaborators = selectors.collaborators_of(model)
-    directory(request).preload(c["entity"] for c in collaborators)
-    context.update(
-        {
-            "card_heading": "Data card" if model.kind == EntryKind.DATA_CARD else "Model card",
-            "card": card,
-            "card_form": card_form,
-            "migrations": migrations,
-            "tags": selectors.tags_of(model),
-            "collaborators": [
-                {"entity": c["entity"], "roles": [names.get(r, r) for r in c["roles"]]}
-                for c in collaborators
-            ],
-            "my_roles": [names.get(r, r) for r in my_roles],
-            "error": error,
-            "panels": [
-                panel
-                for add_panel in OVERVIEW_PANELS
-                if (panel := add_panel(request, model)) is not None
-            ],
-        }
-    )
-    return render(request, "models_app/entry_overview.html", context, status=status)
 
 
 @entry_page

@@ -17,10 +17,16 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import BailoError
 from models_app.card_form import build_card_form
-from models_app.frame import Panel, current_card, entry_context, entry_page, load_entry
+from models_app.frame import (
+    Panel,
+    current_card,
+    entry_context,
+    entry_page,
+    load_entry,
+    render_overview,
+)
 from models_app.models import Model
 from models_app.policy import Action, Actor
-from models_app.views.entry import render_overview
 from reviews.lifecycle import selectors, services
 from reviews.lifecycle.selectors import LifecyclePanel
 
