@@ -20,6 +20,7 @@ from ninja import Router
 from core.api_helpers import documented, json_with_count, query_flag, read_json
 from core.authentication import optional_api_auth
 from core.errors import BadRequest
+from core.openapi import answer, listing, obj, string
 from models_app.policy import (
     Action,
     Actor,
@@ -32,13 +33,33 @@ from models_app.policy import (
 )
 from releases.selectors import release_get_visible
 from reviews import selectors, services
-from reviews.models import Response, Review, ReviewKind
+from reviews.models import Decision, Response, Review, ReviewKind
 
 router = Router(tags=["review"])
 # Bailo's v3 review routes, mounted under /api/v3 (bailo_site/api.py).
 router_v3 = Router(tags=["review"])
 
 RELEASE_PARENT_PREFIX = "release:"
+
+_REVIEW_QUERY: dict[str, Any] = {
+    "modelId": string(),
+    "semver": string(),
+    "accessRequestId": string(),
+    "kind": string(enum=list(ReviewKind.values)),
+    "mine": {"type": "boolean", "description": "Reviews of roles the caller holds (default)"},
+    "open": {"type": "boolean", "description": "Not yet answered by the caller"},
+    "active": {"type": "boolean", "description": "The official client's name for open"},
+}
+_REVIEW_QUERY_ERRORS = {400: "An unknown kind, or a flag that is not true or false"}
+_DECISION_BODY = obj(
+    {
+        "role": string(minLength=1),
+        "decision": string(enum=list(Decision.values)),
+        "comment": string(),
+    },
+    required=["role", "decision"],
+)
+_COMMENT_BODY = obj({"comment": string(minLength=1)}, required=["comment"])
 
 
 # --- reviews ------------------------------------------------------------------------------------
@@ -70,7 +91,11 @@ def _reviews_query(request: HttpRequest) -> QuerySet[Review]:
     return qs
 
 
-@router.get("/reviews", operation_id="getReviews")
+@router.get(
+    "/reviews",
+    operation_id="getReviews",
+    openapi_extra=documented(listing("reviews"), _REVIEW_QUERY_ERRORS, query=_REVIEW_QUERY),
+)
 def get_reviews(request: HttpRequest) -> HttpResponse:
     """Reviews matching ``modelId``, ``semver``, ``accessRequestId``, ``kind`` (release or
     access); ``mine`` (default true: reviews of roles you hold); ``open`` (true: not yet
@@ -81,7 +106,13 @@ def get_reviews(request: HttpRequest) -> HttpResponse:
     return json_with_count({"reviews": selectors.reviews_json(reviews)}, len(reviews))
 
 
-@router.api_operation(["HEAD"], "/reviews", auth=optional_api_auth, operation_id="headReviews")
+@router.api_operation(
+    ["HEAD"],
+    "/reviews",
+    auth=optional_api_auth,
+    operation_id="headReviews",
+    openapi_extra=documented(None, _REVIEW_QUERY_ERRORS, query=_REVIEW_QUERY),
+)
 def head_reviews(request: HttpRequest) -> HttpResponse:
     """The count of ``GET /reviews`` in ``x-count`` (the navigation badge). Anonymous callers
     owe no reviews: their count is 0."""
@@ -116,7 +147,19 @@ def _respond(request: HttpRequest, review: Review, body: dict[str, Any]) -> dict
     return {"review": selectors.review_json(fresh), "response": selectors.response_json(response)}
 
 
-@router.post("/model/{model_id}/release/{semver}/review", operation_id="postReleaseReview")
+@router.post(
+    "/model/{model_id}/release/{semver}/review",
+    operation_id="postReleaseReview",
+    openapi_extra=documented(
+        obj({"review": {"type": "object"}, "response": {"type": "object"}}, required=["review"]),
+        {
+            400: "role missing or not owed a review, an unknown decision, or changes "
+            "requested without a comment",
+            403: "The caller does not hold the role on the entry",
+        },
+        body=_DECISION_BODY,
+    ),
+)
 def post_release_review(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
     """A holder of ``role`` on the entry answers the release's review: ``{role, decision,
     comment}`` with ``decision`` one of approve, request_changes (needs a comment) or undo."""
@@ -125,7 +168,13 @@ def post_release_review(request: HttpRequest, model_id: str, semver: str) -> dic
     return _respond(request, review, body)
 
 
-@router.post("/model/{model_id}/release/{semver}/comment", operation_id="postReleaseComment")
+@router.post(
+    "/model/{model_id}/release/{semver}/comment",
+    operation_id="postReleaseComment",
+    openapi_extra=documented(
+        answer("response"), {400: "comment missing or empty"}, body=_COMMENT_BODY
+    ),
+)
 def post_release_comment(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
     """Anyone who can view the release comments on it: ``{comment}``."""
     actor = Actor.from_request(request)
@@ -147,7 +196,19 @@ def _visible_response(actor: Actor, response_id: str) -> Response:
     return selectors.response_get_visible(actor, response_id)
 
 
-@router.get("/responses", operation_id="getResponses")
+@router.get(
+    "/responses",
+    operation_id="getResponses",
+    openapi_extra=documented(
+        listing("responses"),
+        {400: "parentIds missing"},
+        query={
+            "parentIds": string(description="A review id, release:<n> or an access request id"),
+            "mine": {"type": "boolean"},
+        },
+        repeatable=("parentIds",),
+    ),
+)
 def get_responses(request: HttpRequest) -> dict[str, Any]:
     """Responses whose parent is one of ``parentIds[]`` (review ids, ``release:<n>`` or access
     request ids), oldest first; ``mine=true`` keeps your own."""
@@ -190,7 +251,13 @@ def get_responses(request: HttpRequest) -> dict[str, Any]:
     return {"responses": [selectors.response_json(r) for r in responses]}
 
 
-@router.patch("/response/{response_id}/reaction/{kind}", operation_id="patchResponseReaction")
+@router.patch(
+    "/response/{response_id}/reaction/{kind}",
+    operation_id="patchResponseReaction",
+    openapi_extra=documented(
+        answer("response"), {400: "kind is not like, dislike, celebrate or heart"}
+    ),
+)
 def patch_response_reaction(request: HttpRequest, response_id: str, kind: str) -> dict[str, Any]:
     """Toggle the caller's reaction (``like``, ``dislike``, ``celebrate`` or ``heart``)."""
     actor = Actor.from_request(request)
@@ -199,7 +266,15 @@ def patch_response_reaction(request: HttpRequest, response_id: str, kind: str) -
     return {"response": selectors.response_json(updated)}
 
 
-@router.patch("/response/{response_id}", operation_id="patchResponse")
+@router.patch(
+    "/response/{response_id}",
+    operation_id="patchResponse",
+    openapi_extra=documented(
+        answer("response"),
+        {400: "comment missing", 403: "Only the author changes a response"},
+        body=obj({"comment": string()}, required=["comment"]),
+    ),
+)
 def patch_response(request: HttpRequest, response_id: str) -> dict[str, Any]:
     """The author changes the comment of their comment or decision: ``{comment}``."""
     actor = Actor.from_request(request)

@@ -15,6 +15,7 @@ from ninja import Router
 from core.api_helpers import documented, query_flag, read_json
 from core.entities import entity_search
 from core.errors import BadRequest, NotFound
+from core.openapi import answer, array, listing, obj, string
 from models_app.card_export import EXPORT_CSP, card_html
 from models_app.card_import import card_import_text
 from models_app.models import EntryKind, Model, SchemaMigration
@@ -46,6 +47,43 @@ BAILO_ENTRY_KINDS = (*EntryKind.values, "untrusted-model", "mirrored-data-card")
 ENTITY_QUERY_LIMIT = 20
 
 
+# --- what the OpenAPI document says about the bodies ---------------------------------------------
+
+_COLLABORATORS = array(
+    obj(
+        {"entity": string(pattern="^(user|group):.+$"), "roles": array(string())},
+        required=["entity", "roles"],
+    )
+)
+_SETTINGS = obj(
+    {
+        "ungovernedAccess": {"type": "boolean"},
+        "allowTemplating": {"type": "boolean"},
+        "mirror": obj({"sourceModelId": string(), "destinationModelId": string()}),
+    }
+)
+_ENTRY_FIELDS: dict[str, Any] = {
+    "name": string(minLength=1),
+    "description": string(minLength=1),
+    "visibility": string(enum=["public", "private"]),
+    "organisation": string(description="One of the configured organisations, or empty"),
+    "state": string(description="One of the configured states, or empty"),
+    "tags": array(string()),
+    "collaborators": _COLLABORATORS,
+    "settings": _SETTINGS,
+}
+_ENTRY_BODY = obj(
+    {**_ENTRY_FIELDS, "kind": string(enum=list(EntryKind.values))}, required=["name", "description"]
+)
+_ENTRY_CHANGES = {
+    **obj({**_ENTRY_FIELDS, "kind": string(description="Must be the entry's own kind")}),
+    "additionalProperties": False,
+}
+_MODEL = answer("model")
+_CARD = answer("card")
+_VERSION_ERRORS = {400: "version is neither a positive integer nor latest"}
+
+
 # --- request helpers --------------------------------------------------------------------------
 
 
@@ -69,7 +107,10 @@ def _parse_version(version: str) -> int | None:
 # --- entries ----------------------------------------------------------------------------------
 
 
-@router.post("/models")
+@router.post(
+    "/models",
+    openapi_extra=documented(_MODEL, {400: "A field is missing or invalid"}, body=_ENTRY_BODY),
+)
 def create_model(request: HttpRequest) -> dict[str, Any]:
     """Create an entry (model, data card or mirrored model); the caller becomes an owner."""
     body = read_json(request)
@@ -88,7 +129,15 @@ def create_model(request: HttpRequest) -> dict[str, Any]:
     return {"model": model_json(model)}
 
 
-@router.get("/model/{model_id}")
+@router.get(
+    "/model/{model_id}",
+    openapi_extra=documented(
+        _MODEL,
+        {400: "An unknown kind", 404: "No such entry, not visible, or not of a kind named"},
+        query={"kind": string(enum=list(BAILO_ENTRY_KINDS))},
+        repeatable=("kind",),
+    ),
+)
 def get_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """``kind`` (repeatable) answers 404 unless the entry is of one of the kinds named."""
     kinds = request.GET.getlist("kind") + request.GET.getlist("kind[]")
@@ -102,7 +151,14 @@ def get_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"model": model_json(model)}
 
 
-@router.patch("/model/{model_id}")
+@router.patch(
+    "/model/{model_id}",
+    openapi_extra=documented(
+        _MODEL,
+        {400: "An unknown or invalid field, or the card lacks what the new state requires"},
+        body=_ENTRY_CHANGES,
+    ),
+)
 def patch_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """Change details, visibility, state, tags, collaborators or settings."""
     actor = Actor.from_request(request)
@@ -112,7 +168,7 @@ def patch_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"model": model_json(updated)}
 
 
-@router.get("/model/{model_id}/permissions/mine")
+@router.get("/model/{model_id}/permissions/mine", openapi_extra=documented(answer("permissions")))
 def my_permissions(request: HttpRequest, model_id: str) -> dict[str, Any]:
     actor = Actor.from_request(request)
     model = get_model_for(actor, model_id)
@@ -122,7 +178,12 @@ def my_permissions(request: HttpRequest, model_id: str) -> dict[str, Any]:
 # --- cards ------------------------------------------------------------------------------------
 
 
-@router.get("/model/{model_id}/model-card/{version}")
+@router.get(
+    "/model/{model_id}/model-card/{version}",
+    openapi_extra=documented(
+        answer("modelCard"), _VERSION_ERRORS, query={"mirrored": {"type": "boolean"}}
+    ),
+)
 def get_model_card(request: HttpRequest, model_id: str, version: str) -> dict[str, Any]:
     """One revision of the card; ``latest`` is the current one. ``?mirrored=true`` reads the
     card imported from a mirror source."""
@@ -212,13 +273,26 @@ def import_model_card_text(request: HttpRequest, model_id: str) -> dict[str, Any
     return {"metadata": result.metadata, "warnings": result.warnings}
 
 
-@router.get("/model/{model_id}/model-card-revisions")
+@router.get(
+    "/model/{model_id}/model-card-revisions",
+    openapi_extra=documented(listing("modelCardRevisions")),
+)
 def list_model_card_revisions(request: HttpRequest, model_id: str) -> dict[str, Any]:
     model = get_model_for(Actor.from_request(request), model_id)
     return {"modelCardRevisions": [card_json(r, model.pk) for r in card_revisions(model)]}
 
 
-@router.put("/model/{model_id}/model-cards")
+@router.put(
+    "/model/{model_id}/model-cards",
+    openapi_extra=documented(
+        _CARD,
+        {400: "The entry has no card, or the answers do not satisfy its schema"},
+        body=obj(
+            {"metadata": {"type": "object", "description": "The answers, nested like the card"}},
+            required=["metadata"],
+        ),
+    ),
+)
 def put_model_card(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """Save new answers as the next revision, validated against the card's schema."""
     actor = Actor.from_request(request)
@@ -229,7 +303,14 @@ def put_model_card(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"card": card_json(revision, model.pk)}
 
 
-@router.post("/model/{model_id}/setup/from-schema")
+@router.post(
+    "/model/{model_id}/setup/from-schema",
+    openapi_extra=documented(
+        _CARD,
+        {400: "No such schema, not a model-card schema, or the entry already has a card"},
+        body=obj({"schemaId": string(minLength=1)}, required=["schemaId"]),
+    ),
+)
 def setup_from_schema(request: HttpRequest, model_id: str) -> dict[str, Any]:
     actor = Actor.from_request(request)
     # The permission is checked before the body, so a refusal never depends on the input.
@@ -239,7 +320,14 @@ def setup_from_schema(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"card": card_json(revision, model.pk)}
 
 
-@router.post("/model/{model_id}/setup/from-template")
+@router.post(
+    "/model/{model_id}/setup/from-template",
+    openapi_extra=documented(
+        _CARD,
+        {400: "No such template entry, or it does not allow templating"},
+        body=obj({"templateId": string(minLength=1)}, required=["templateId"]),
+    ),
+)
 def setup_from_template(request: HttpRequest, model_id: str) -> dict[str, Any]:
     actor = Actor.from_request(request)
     # The permission is checked before the body, so a refusal never depends on the input.
@@ -249,7 +337,14 @@ def setup_from_template(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"card": card_json(revision, model.pk)}
 
 
-@router.post("/model/{model_id}/migrate-schema/{migration_id}")
+@router.post(
+    "/model/{model_id}/migrate-schema/{migration_id}",
+    openapi_extra=documented(
+        obj({"response": string(), "card": {"type": "object"}}, required=["response", "card"]),
+        {400: "The plan is a draft, or does not start from the card's schema"},
+        body=obj(),
+    ),
+)
 def migrate_schema(request: HttpRequest, model_id: str, migration_id: str) -> dict[str, Any]:
     """Move the card to another schema with a final migration plan."""
     actor = Actor.from_request(request)
@@ -278,7 +373,7 @@ def _review_roles_for(model: Model | None) -> list[ReviewRoleInfo]:
     return roles
 
 
-@router.get("/roles")
+@router.get("/roles", openapi_extra=documented(listing("roles"), query={"modelId": string()}))
 def list_roles(request: HttpRequest) -> dict[str, Any]:
     """Roles that collaborators can hold: review roles first, then the system roles.
 
@@ -311,7 +406,7 @@ def list_roles(request: HttpRequest) -> dict[str, Any]:
     return {"roles": roles}
 
 
-@router.get("/entities")
+@router.get("/entities", openapi_extra=documented(listing("results")))
 def search_entities(request: HttpRequest, q: str) -> dict[str, Any]:
     """Users and groups whose name contains ``q`` (at least three characters, as Bailo)."""
     q = q.strip()
