@@ -107,6 +107,32 @@ def listing(key: str, items: dict[str, Any] | None = None) -> dict[str, Any]:
 
 MESSAGE = answer("message", string())
 
+# Named shapes (an entry, a release...) that many operations answer with: each is written once
+# under ``components.schemas`` of the documents that refer to it.
+_COMPONENTS: dict[str, dict[str, Any]] = {}
+TIMESTAMP = string(format="date-time")
+
+
+def component(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """Register ``schema`` as ``#/components/schemas/<name>`` and answer a reference to it."""
+    _COMPONENTS[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _references(node: Any, found: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if name not in found and name in _COMPONENTS:
+                found.add(name)
+                _references(_COMPONENTS[name], found)
+        for value in node.values():
+            _references(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _references(value, found)
+
 
 # --- completing the document -------------------------------------------------------------------
 
@@ -161,7 +187,12 @@ def complete_document(document: dict[str, Any], *, public: set[str]) -> dict[str
             )
     components = document.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
-    components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = components.setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    used: set[str] = set()
+    _references(document.get("paths", {}), used)
+    for name in sorted(used):
+        schemas[name] = _COMPONENTS[name]
     return document
 
 

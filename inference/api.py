@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from core.api_helpers import documented, read_json
-from core.openapi import answer, listing, obj, string
+from core.openapi import TIMESTAMP, answer, component, listing, obj, string
 from inference import services
 from models_app.policy import Actor
 
@@ -23,7 +23,6 @@ router = Router(tags=["inference"])
 
 FIELDS = ("image", "tag", "description", "settings")
 
-_INFERENCE = answer("inference")
 _DEPLOYER_ERRORS = {
     502: "The deploy service refused",
     503: "The deploy service could not be reached",
@@ -36,6 +35,24 @@ _SETTINGS = obj(
     },
     required=["processorType", "port"],
 )
+INFERENCE = component(
+    "Inference",
+    obj(
+        {
+            "modelId": string(),
+            "image": string(),
+            "tag": string(),
+            "description": string(),
+            "settings": obj({"processorType": string(), "port": {"type": "integer"}}),
+            "createdBy": string(),
+            "status": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["modelId", "image", "tag", "settings"],
+    ),
+)
+_INFERENCE = answer("inference", INFERENCE)
 
 
 def _fields(request: HttpRequest) -> dict[str, Any]:
@@ -43,7 +60,9 @@ def _fields(request: HttpRequest) -> dict[str, Any]:
     return {name: body[name] for name in FIELDS if name in body}
 
 
-@router.get("/model/{model_id}/inferences", openapi_extra=documented(listing("inferences")))
+@router.get(
+    "/model/{model_id}/inferences", openapi_extra=documented(listing("inferences", INFERENCE))
+)
 def get_inferences(request: HttpRequest, model_id: str) -> dict[str, Any]:
     found = services.inference_list(actor=Actor.from_request(request), model_id=model_id)
     return {"inferences": [services.inference_json(s) for s in found]}

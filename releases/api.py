@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from core.api_helpers import documented
-from core.openapi import answer, array, listing, obj, string
+from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.api.entries import read_json
 from models_app.policy import Action, Actor, get_model_for
 from releases.selectors import (
@@ -25,7 +25,6 @@ from releases.services import release_create, release_update
 
 router = Router(tags=["release"])
 
-_RELEASE = answer("release")
 _IMAGES = array(
     obj(
         {"repository": string(), "name": string(minLength=1), "tag": string(minLength=1)},
@@ -39,6 +38,23 @@ _RELEASE_FIELDS: dict[str, Any] = {
     "fileIds": array(string()),
     "images": _IMAGES,
 }
+RELEASE = component(
+    "Release",
+    obj(
+        {
+            **_RELEASE_FIELDS,
+            "modelId": string(),
+            "semver": string(),
+            "minor": {"type": "boolean"},
+            "createdBy": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "files": array(description="The release's files (one release, not the list)"),
+        },
+        required=["modelId", "semver", "notes", "draft", "fileIds", "images"],
+    ),
+)
+_RELEASE = answer("release", RELEASE)
 _REGISTRY_OUTAGE = {503: "The registry could not be reached to check the images"}
 
 
@@ -83,7 +99,7 @@ def create_release(request: HttpRequest, model_id: str) -> dict[str, Any]:
     "/model/{model_id}/releases",
     operation_id="getReleases",
     openapi_extra=documented(
-        listing("releases"),
+        listing("releases", RELEASE),
         {400: "querySemver is not a version range"},
         query={"querySemver": string(description="An npm-style range such as ^1.2")},
     ),

@@ -20,7 +20,7 @@ from ninja import Router
 from core.api_helpers import documented, json_with_count, query_flag, read_json
 from core.authentication import optional_api_auth
 from core.errors import BadRequest
-from core.openapi import answer, listing, obj, string
+from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.policy import (
     Action,
     Actor,
@@ -41,6 +41,47 @@ router_v3 = Router(tags=["review"])
 
 RELEASE_PARENT_PREFIX = "release:"
 
+RESPONSE = component(
+    "Response",
+    obj(
+        {
+            "id": string(),
+            "_id": string(),
+            "entity": string(),
+            "kind": string(enum=["review", "comment"]),
+            "parentId": string(),
+            "comment": string(),
+            "reactions": array(
+                obj({"kind": string(), "users": array(string())}, required=["kind", "users"])
+            ),
+            "role": string(),
+            "decision": string(enum=list(Decision.values)),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "commentEditedAt": TIMESTAMP,
+        },
+        required=["id", "entity", "kind", "parentId", "reactions"],
+    ),
+)
+REVIEW = component(
+    "Review",
+    obj(
+        {
+            "id": string(),
+            "_id": string(),
+            "kind": string(),
+            "modelId": string(),
+            "role": string(),
+            "status": {"description": "The latest decision, or null"},
+            "responses": array(RESPONSE),
+            "semver": string(),
+            "accessRequestId": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["id", "kind", "modelId", "role", "responses"],
+    ),
+)
 _REVIEW_QUERY: dict[str, Any] = {
     "modelId": string(),
     "semver": string(),
@@ -94,7 +135,7 @@ def _reviews_query(request: HttpRequest) -> QuerySet[Review]:
 @router.get(
     "/reviews",
     operation_id="getReviews",
-    openapi_extra=documented(listing("reviews"), _REVIEW_QUERY_ERRORS, query=_REVIEW_QUERY),
+    openapi_extra=documented(listing("reviews", REVIEW), _REVIEW_QUERY_ERRORS, query=_REVIEW_QUERY),
 )
 def get_reviews(request: HttpRequest) -> HttpResponse:
     """Reviews matching ``modelId``, ``semver``, ``accessRequestId``, ``kind`` (release or
@@ -151,7 +192,7 @@ def _respond(request: HttpRequest, review: Review, body: dict[str, Any]) -> dict
     "/model/{model_id}/release/{semver}/review",
     operation_id="postReleaseReview",
     openapi_extra=documented(
-        obj({"review": {"type": "object"}, "response": {"type": "object"}}, required=["review"]),
+        obj({"review": REVIEW, "response": RESPONSE}, required=["review", "response"]),
         {
             400: "role missing or not owed a review, an unknown decision, or changes "
             "requested without a comment",
@@ -172,7 +213,7 @@ def post_release_review(request: HttpRequest, model_id: str, semver: str) -> dic
     "/model/{model_id}/release/{semver}/comment",
     operation_id="postReleaseComment",
     openapi_extra=documented(
-        answer("response"), {400: "comment missing or empty"}, body=_COMMENT_BODY
+        answer("response", RESPONSE), {400: "comment missing or empty"}, body=_COMMENT_BODY
     ),
 )
 def post_release_comment(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
@@ -200,7 +241,7 @@ def _visible_response(actor: Actor, response_id: str) -> Response:
     "/responses",
     operation_id="getResponses",
     openapi_extra=documented(
-        listing("responses"),
+        listing("responses", RESPONSE),
         {400: "parentIds missing"},
         query={
             "parentIds": string(description="A review id, release:<n> or an access request id"),
@@ -217,13 +258,16 @@ def get_responses(request: HttpRequest) -> dict[str, Any]:
     parent_ids = request.GET.getlist("parentIds[]") + request.GET.getlist("parentIds")
     if not parent_ids:
         raise BadRequest("parentIds is required: review ids, release:<n> or access request ids")
-    review_ids = [int(p) for p in parent_ids if p.isdigit()]
+    # isdigit() alone also accepts digits int() refuses, such as '³'.
+    review_ids = [int(p) for p in parent_ids if p.isascii() and p.isdigit()]
     release_ids = [
         int(p[len(RELEASE_PARENT_PREFIX) :])
         for p in parent_ids
-        if p.startswith(RELEASE_PARENT_PREFIX) and p[len(RELEASE_PARENT_PREFIX) :].isdigit()
+        if p.startswith(RELEASE_PARENT_PREFIX)
+        and p.isascii()
+        and p[len(RELEASE_PARENT_PREFIX) :].isdigit()
     ]
-    request_ids = [p for p in parent_ids if not p.isdigit() and ":" not in p]
+    request_ids = [p for p in parent_ids if not (p.isascii() and p.isdigit()) and ":" not in p]
     models = visible_to(actor)
     qs = Response.objects.filter(
         Q(review_id__in=review_ids, review__deleted_at__isnull=True, review__model__in=models)
@@ -255,7 +299,7 @@ def get_responses(request: HttpRequest) -> dict[str, Any]:
     "/response/{response_id}/reaction/{kind}",
     operation_id="patchResponseReaction",
     openapi_extra=documented(
-        answer("response"), {400: "kind is not like, dislike, celebrate or heart"}
+        answer("response", RESPONSE), {400: "kind is not like, dislike, celebrate or heart"}
     ),
 )
 def patch_response_reaction(request: HttpRequest, response_id: str, kind: str) -> dict[str, Any]:
@@ -270,7 +314,7 @@ def patch_response_reaction(request: HttpRequest, response_id: str, kind: str) -
     "/response/{response_id}",
     operation_id="patchResponse",
     openapi_extra=documented(
-        answer("response"),
+        answer("response", RESPONSE),
         {400: "comment missing", 403: "Only the author changes a response"},
         body=obj({"comment": string()}, required=["comment"]),
     ),
@@ -331,7 +375,7 @@ def post_notify_reviewer(request: HttpRequest, review_id: str) -> dict[str, Any]
             {
                 "type": "object",
                 "required": ["response"],
-                "properties": {"response": {"type": "object", "additionalProperties": True}},
+                "properties": {"response": RESPONSE},
             },
         ),
         {

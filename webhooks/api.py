@@ -15,14 +15,14 @@ from django.http import HttpRequest
 from ninja import Router
 
 from core.api_helpers import documented, read_json
-from core.openapi import MESSAGE, answer, array, listing, obj, string
+from core.openapi import MESSAGE, TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.policy import Action, Actor, allowed, get_model_for
 from webhooks import selectors, services
 from webhooks.models import WebhookEvent
 
 router = Router(tags=["webhook"])
 
-_WEBHOOK = answer("webhook")
+
 _OWNERS_ONLY = {403: "Only the entry's owners manage its webhooks"}
 _WEBHOOK_FIELDS: dict[str, Any] = {
     "name": string(minLength=1, maxLength=services.MAX_NAME),
@@ -32,6 +32,21 @@ _WEBHOOK_FIELDS: dict[str, Any] = {
     "events": array(string(enum=list(WebhookEvent.values))),
     "active": {"type": "boolean"},
 }
+WEBHOOK = component(
+    "Webhook",
+    obj(
+        {
+            **_WEBHOOK_FIELDS,
+            "id": string(),
+            "modelId": string(),
+            "secret": string(description="Signs every delivery; only in the answer to creation"),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["id", "modelId", "name", "uri", "events", "active"],
+    ),
+)
+_WEBHOOK = answer("webhook", WEBHOOK)
 _WEBHOOK_BODY = documented(
     _WEBHOOK,
     {**_OWNERS_ONLY, 400: "name or uri missing, or a field invalid"},
@@ -55,7 +70,7 @@ def post_webhook(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"webhook": selectors.webhook_json(webhook, reveal=True, secret=webhook.secret)}
 
 
-@router.get("/model/{model_id}/webhooks", openapi_extra=documented(listing("webhooks")))
+@router.get("/model/{model_id}/webhooks", openapi_extra=documented(listing("webhooks", WEBHOOK)))
 def get_webhooks(request: HttpRequest, model_id: str) -> dict[str, Any]:
     actor = Actor.from_request(request)
     model = get_model_for(actor, model_id, Action.MODEL_VIEW)

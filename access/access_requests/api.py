@@ -29,16 +29,33 @@ from access.access_requests.services import (
 )
 from core.api_helpers import documented, query_flag, read_json
 from core.errors import BadRequest, NotFound
-from core.openapi import MESSAGE, answer, listing, obj, string
+from core.openapi import MESSAGE, TIMESTAMP, answer, component, listing, obj, string
 from models_app.policy import Action, Actor, check, get_model_for
+from reviews.api import RESPONSE
 from reviews.models import Decision, Review
 from reviews.selectors import response_json
 from reviews.services import comment_add, review_respond
 
 router = Router(tags=["access-request"])
 
-_ACCESS_REQUEST = answer("accessRequest")
 _METADATA = {"type": "object", "description": "The answers to the access request's schema"}
+ACCESS_REQUEST = component(
+    "AccessRequest",
+    obj(
+        {
+            "id": string(),
+            "modelId": string(),
+            "schemaId": string(),
+            "metadata": _METADATA,
+            "createdBy": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "deleted": {"type": "boolean"},
+        },
+        required=["id", "modelId", "schemaId", "metadata"],
+    ),
+)
+_ACCESS_REQUEST = answer("accessRequest", ACCESS_REQUEST)
 _NOT_NAMED = {403: "Only the people the request names and the entry's owners may change it"}
 
 
@@ -68,7 +85,8 @@ def create_access_request(request: HttpRequest, model_id: str) -> dict[str, Any]
 
 
 @router.get(
-    "/model/{model_id}/access-requests", openapi_extra=documented(listing("accessRequests"))
+    "/model/{model_id}/access-requests",
+    openapi_extra=documented(listing("accessRequests", ACCESS_REQUEST)),
 )
 def list_access_requests(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """Every live access request of the entry (anyone who can view the entry sees them)."""
@@ -130,7 +148,7 @@ def delete_access_request(
 @router.post(
     "/model/{model_id}/access-request/{access_request_id}/comment",
     openapi_extra=documented(
-        answer("accessRequestComment"),
+        answer("accessRequestComment", RESPONSE),
         {400: "comment missing or empty"},
         body=obj({"comment": string(minLength=1)}, required=["comment"]),
     ),
@@ -149,7 +167,7 @@ def comment_access_request(
 @router.post(
     "/model/{model_id}/access-request/{access_request_id}/review",
     openapi_extra=documented(
-        answer("response"),
+        answer("response", RESPONSE),
         {
             400: "role missing, an unknown decision, or changes requested without a comment",
             403: "The caller does not hold the role on the entry",
@@ -215,7 +233,9 @@ class SearchQuery(Schema):
 
 @router.get(
     "/access-requests/search",
-    openapi_extra=documented(listing("accessRequests"), query={"mine": {"type": "boolean"}}),
+    openapi_extra=documented(
+        listing("accessRequests", ACCESS_REQUEST), query={"mine": {"type": "boolean"}}
+    ),
 )
 def search_access_requests(request: HttpRequest, filters: Query[SearchQuery]) -> dict[str, Any]:
     """Access requests across the entries the caller can see; ``mine=true`` keeps those they

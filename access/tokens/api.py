@@ -10,7 +10,7 @@ from ninja import Router
 from access.tokens import selectors, services
 from core.api_helpers import documented, read_json
 from core.authentication import person_api_auth
-from core.openapi import MESSAGE, answer, array, listing, obj, string
+from core.openapi import MESSAGE, answer, array, component, listing, obj, string
 from models_app.policy import TOKEN_ACTION_CATALOGUE, Actor
 
 router = Router(tags=["token"])
@@ -18,13 +18,29 @@ router = Router(tags=["token"])
 
 
 _PEOPLE_ONLY = {403: "Access tokens cannot manage access tokens: sign in"}
+TOKEN = component(
+    "Token",
+    obj(
+        {
+            "accessKey": string(),
+            "secretKey": string(description="Only in the answer to creation, never again"),
+            "description": string(),
+            "scope": string(enum=["all", "models"]),
+            "modelIds": array(string()),
+            "actions": array(string()),
+            "createdAt": string(format="date-time"),
+            "revoked": {"type": "boolean"},
+        },
+        required=["accessKey", "description", "scope", "modelIds", "actions"],
+    ),
+)
 
 
 @router.post(
     "/user/tokens",
     auth=person_api_auth,
     openapi_extra=documented(
-        answer("token"),
+        answer("token", TOKEN),
         {**_PEOPLE_ONLY, 400: "A field is missing or invalid"},
         body=obj(
             {
@@ -53,14 +69,24 @@ def post_user_token(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get(
-    "/user/tokens", auth=person_api_auth, openapi_extra=documented(listing("tokens"), _PEOPLE_ONLY)
+    "/user/tokens",
+    auth=person_api_auth,
+    openapi_extra=documented(listing("tokens", TOKEN), _PEOPLE_ONLY),
 )
 def get_user_tokens(request: HttpRequest) -> dict[str, Any]:
     tokens = selectors.token_list(user=request.user)
     return {"tokens": [selectors.token_json(t) for t in tokens]}
 
 
-@router.get("/user/tokens/list", openapi_extra=documented(answer("tokenActionMap", array())))
+@router.get(
+    "/user/tokens/list",
+    openapi_extra=documented(
+        answer(
+            "tokenActionMap",
+            array(obj({"id": string(), "description": string()}, required=["id", "description"])),
+        )
+    ),
+)
 def get_user_token_actions(request: HttpRequest) -> dict[str, Any]:
     """Bailo's ``tokenActionMap``: every token action as ``{id, description}``."""
     return {"tokenActionMap": TOKEN_ACTION_CATALOGUE}

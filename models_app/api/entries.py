@@ -15,7 +15,7 @@ from ninja import Router
 from core.api_helpers import documented, query_flag, read_json
 from core.entities import entity_search
 from core.errors import BadRequest, NotFound
-from core.openapi import answer, array, listing, obj, string
+from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.card_export import EXPORT_CSP, card_html
 from models_app.card_import import card_import_text
 from models_app.models import EntryKind, Model, SchemaMigration
@@ -79,8 +79,41 @@ _ENTRY_CHANGES = {
     **obj({**_ENTRY_FIELDS, "kind": string(description="Must be the entry's own kind")}),
     "additionalProperties": False,
 }
-_MODEL = answer("model")
-_CARD = answer("card")
+CARD = component(
+    "ModelCard",
+    obj(
+        {
+            "modelId": string(),
+            "schemaId": string(),
+            "version": {"type": "integer", "minimum": 1},
+            "metadata": {"type": "object"},
+            "mirrored": {"type": "boolean"},
+            "createdBy": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["modelId", "schemaId", "version", "metadata"],
+    ),
+)
+MODEL = component(
+    "Model",
+    obj(
+        {
+            **_ENTRY_FIELDS,
+            "id": string(),
+            "kind": string(enum=list(EntryKind.values)),
+            "description": string(),
+            "card": CARD,
+            "createdBy": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "deleted": {"type": "boolean"},
+        },
+        required=["id", "name", "kind", "visibility", "collaborators", "settings"],
+    ),
+)
+_MODEL = answer("model", MODEL)
+_CARD = answer("card", CARD)
 _VERSION_ERRORS = {400: "version is neither a positive integer nor latest"}
 
 
@@ -99,7 +132,7 @@ def _parse_version(version: str) -> int | None:
     """``latest`` gives None; otherwise a positive integer."""
     if version == "latest":
         return None
-    if not version.isdigit() or int(version) < 1:
+    if not (version.isascii() and version.isdigit()) or int(version) < 1:
         raise BadRequest("version must be a positive integer or 'latest'", {"version": version})
     return int(version)
 
@@ -181,7 +214,7 @@ def my_permissions(request: HttpRequest, model_id: str) -> dict[str, Any]:
 @router.get(
     "/model/{model_id}/model-card/{version}",
     openapi_extra=documented(
-        answer("modelCard"), _VERSION_ERRORS, query={"mirrored": {"type": "boolean"}}
+        answer("modelCard", CARD), _VERSION_ERRORS, query={"mirrored": {"type": "boolean"}}
     ),
 )
 def get_model_card(request: HttpRequest, model_id: str, version: str) -> dict[str, Any]:
@@ -275,7 +308,7 @@ def import_model_card_text(request: HttpRequest, model_id: str) -> dict[str, Any
 
 @router.get(
     "/model/{model_id}/model-card-revisions",
-    openapi_extra=documented(listing("modelCardRevisions")),
+    openapi_extra=documented(listing("modelCardRevisions", CARD)),
 )
 def list_model_card_revisions(request: HttpRequest, model_id: str) -> dict[str, Any]:
     model = get_model_for(Actor.from_request(request), model_id)
@@ -340,7 +373,7 @@ def setup_from_template(request: HttpRequest, model_id: str) -> dict[str, Any]:
 @router.post(
     "/model/{model_id}/migrate-schema/{migration_id}",
     openapi_extra=documented(
-        obj({"response": string(), "card": {"type": "object"}}, required=["response", "card"]),
+        obj({"response": string(), "card": CARD}, required=["response", "card"]),
         {400: "The plan is a draft, or does not start from the card's schema"},
         body=obj(),
     ),
@@ -373,7 +406,14 @@ def _review_roles_for(model: Model | None) -> list[ReviewRoleInfo]:
     return roles
 
 
-@router.get("/roles", openapi_extra=documented(listing("roles"), query={"modelId": string()}))
+@router.get(
+    "/roles",
+    openapi_extra=documented(
+        listing("roles"),
+        {404: "modelId names no entry the caller can see"},
+        query={"modelId": string()},
+    ),
+)
 def list_roles(request: HttpRequest) -> dict[str, Any]:
     """Roles that collaborators can hold: review roles first, then the system roles.
 

@@ -13,7 +13,7 @@ from ninja import Router
 
 from core.api_helpers import documented, query_flag, read_json
 from core.errors import BadRequest, NotFound
-from core.openapi import answer, array, listing, obj, string
+from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.models import Schema, SchemaKind, SchemaMigration
 from models_app.policy import Actor
 from models_app.selectors import (
@@ -47,8 +47,25 @@ def _migration(migration_id: str) -> SchemaMigration:
 
 
 _ADMIN_ONLY = {403: "Only administrators change schemas and migration plans"}
-_SCHEMA = answer("schema")
-_MIGRATION = answer("schemaMigration")
+_SCHEMA_ITEM = component(
+    "Schema",
+    obj(
+        {
+            "id": string(),
+            "name": string(),
+            "description": string(),
+            "kind": string(enum=list(SchemaKind.values)),
+            "jsonSchema": {"type": "object"},
+            "reviewRoles": array(string()),
+            "active": {"type": "boolean"},
+            "hidden": {"type": "boolean"},
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["id", "name", "kind", "jsonSchema", "reviewRoles", "active", "hidden"],
+    ),
+)
+_SCHEMA = answer("schema", _SCHEMA_ITEM)
 _MIGRATION_FIELDS: dict[str, Any] = {
     "name": string(minLength=1),
     "description": string(),
@@ -68,6 +85,14 @@ _MIGRATION_FIELDS: dict[str, Any] = {
     ),
     "draft": {"type": "boolean"},
 }
+_MIGRATION_ITEM = component(
+    "SchemaMigration",
+    obj(
+        {**_MIGRATION_FIELDS, "id": string(), "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP},
+        required=["id", "name", "sourceSchema", "targetSchema", "questionMigrations", "draft"],
+    ),
+)
+_MIGRATION = answer("schemaMigration", _MIGRATION_ITEM)
 
 
 # --- schemas ----------------------------------------------------------------------------------
@@ -76,7 +101,7 @@ _MIGRATION_FIELDS: dict[str, Any] = {
 @router.get(
     "/schemas",
     openapi_extra=documented(
-        listing("schemas"),
+        listing("schemas", _SCHEMA_ITEM),
         {400: "An unknown kind, or hidden is not true or false"},
         query={"kind": string(enum=list(SchemaKind.values)), "hidden": {"type": "boolean"}},
     ),
@@ -177,7 +202,8 @@ def delete_schema(request: HttpRequest, schema_id: str) -> dict[str, Any]:
 @router.get(
     "/schema-migrations",
     openapi_extra=documented(
-        listing("schemaMigrations"), query={"sourceSchema": string(), "id": string()}
+        listing("schemaMigrations", _MIGRATION_ITEM),
+        query={"sourceSchema": string(), "id": string()},
     ),
 )
 def list_schema_migrations(request: HttpRequest) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from ninja import Router
 
 from core.api_helpers import documented
 from core.errors import BadRequest
-from core.openapi import answer, array, obj, string
+from core.openapi import TIMESTAMP, answer, array, component, obj, string
 from models_app.policy import Actor, TokenAction, check_token_action, require_admin, visible_to
 from models_app.search import entry_summary_json, model_search
 from models_app.selectors import popular_tags
@@ -53,6 +53,25 @@ def _whole_number(request: HttpRequest, name: str, default: int) -> int:
         ) from None
 
 
+_SUMMARY = component(
+    "ModelSummary",
+    obj(
+        {
+            "id": string(),
+            "name": string(),
+            "description": string(),
+            "tags": array(string()),
+            "kind": string(),
+            "visibility": string(enum=["public", "private"]),
+            "organisation": string(),
+            "state": string(),
+            "collaborators": array(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["id", "name", "kind"],
+    ),
+)
 _SEARCH_QUERY: dict[str, Any] = {
     "search": string(),
     "titleOnly": {"type": "boolean"},
@@ -78,7 +97,7 @@ _REPEATABLE = ("kind", "organisations", "states", "libraries", "filters", "peers
     openapi_extra=documented(
         obj(
             {
-                "models": array(),
+                "models": array(_SUMMARY),
                 "errors": {"type": "object"},
                 "totalEntries": {"type": "integer"},
                 "page": {"type": "integer"},
@@ -141,7 +160,7 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
 @router.get(
     "/models/tags",
     summary="The ten most used tags on entries you can see",
-    openapi_extra=documented(answer("tags", array({}))),
+    openapi_extra=documented(answer("tags", array(string()))),
 )
 def popular_model_tags(request: HttpRequest) -> dict[str, Any]:
     actor = Actor.from_request(request)

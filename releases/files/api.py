@@ -19,7 +19,7 @@ from ninja import Router
 
 from core.api_helpers import documented, read_json
 from core.errors import BadRequest, NotFound
-from core.openapi import answer, array, listing, obj, string
+from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.models import Model
 from models_app.policy import Action, Actor, allowed, get_model_for
 from releases.files import services as file_services
@@ -30,7 +30,26 @@ from releases.models import File
 
 router = Router(tags=["file"])
 
-_FILE = answer("file")
+FILE = component(
+    "File",
+    obj(
+        {
+            "id": string(),
+            "_id": string(),
+            "modelId": string(),
+            "name": string(),
+            "size": {"type": "integer", "minimum": 0},
+            "mime": string(),
+            "tags": array(string()),
+            "complete": {"type": "boolean"},
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "scanResults": array(),
+        },
+        required=["id", "modelId", "name", "size", "complete"],
+    ),
+)
+_FILE = answer("file", FILE)
 _STORAGE_OUTAGE = {503: "The blob store could not be reached"}
 _UPLOAD_QUERY = {"fileId": string(minLength=1), "uploadId": string(minLength=1)}
 _DOWNLOAD = documented(
@@ -118,7 +137,9 @@ def _file_answer(file: File) -> dict[str, Any]:
 
 
 @router.get(
-    "/model/{model_id}/files", operation_id="getFiles", openapi_extra=documented(listing("files"))
+    "/model/{model_id}/files",
+    operation_id="getFiles",
+    openapi_extra=documented(listing("files", FILE)),
 )
 def get_files(request: HttpRequest, model_id: str) -> dict[str, Any]:
     model = _entry(request, model_id)
@@ -248,7 +269,7 @@ def simple_upload(request: HttpRequest, model_id: str) -> dict[str, Any]:
         obj(
             {
                 "fileId": string(),
-                "file": {"type": "object"},
+                "file": FILE,
                 "uploadId": string(),
                 "chunks": array(),
             },

@@ -8,14 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from core.api_helpers import documented, json_with_count, read_json
-from core.openapi import answer, array, listing, obj, string
+from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.policy import Actor, TokenAction, check_token_action, require_admin
 from reviews.roles import services
 
 router = Router(tags=["review"])
 
 
-_ROLE = answer("reviewRole")
 _ADMIN_ONLY = {403: "Only administrators manage review roles"}
 _ROLE_FIELDS: dict[str, Any] = {
     "name": string(minLength=1, maxLength=200),
@@ -23,6 +22,23 @@ _ROLE_FIELDS: dict[str, Any] = {
     "defaultEntities": array(string(pattern="^(user|group):.+$")),
     "lockEntities": {"type": "boolean"},
 }
+REVIEW_ROLE = component(
+    "ReviewRole",
+    obj(
+        {
+            **_ROLE_FIELDS,
+            "id": string(),
+            "_id": string(),
+            "shortName": string(),
+            "kind": string(enum=["review"]),
+            "systemRole": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["id", "name", "shortName", "kind", "defaultEntities", "lockEntities"],
+    ),
+)
+_ROLE = answer("reviewRole", REVIEW_ROLE)
 _CREATE = documented(
     _ROLE,
     {**_ADMIN_ONLY, 400: "A field is missing or invalid", 409: "The short name or name is taken"},
@@ -36,7 +52,9 @@ _CREATE = documented(
 @router.get(
     "/review/roles",
     operation_id="getReviewRoles",
-    openapi_extra=documented(listing("reviewRoles"), query={"schemaId": string()}),
+    openapi_extra=documented(
+        listing("reviewRoles", REVIEW_ROLE), {404: "No such schema"}, query={"schemaId": string()}
+    ),
 )
 def get_review_roles(request: HttpRequest) -> HttpResponse:
     """Every review role, or those of ``schemaId``."""
