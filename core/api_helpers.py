@@ -11,7 +11,7 @@ from ninja.parser import Parser
 
 from core.bad_input import json_loads_strict
 from core.errors import BadRequest, PayloadTooLarge
-from core.openapi import error_response
+from core.openapi import PATH_SCHEMAS, error_response
 
 
 def too_large() -> PayloadTooLarge:
@@ -80,14 +80,21 @@ def documented(
     raw_body: str | None = None,
     query: dict[str, Schema] | None = None,
     repeatable: tuple[str, ...] = (),
+    path: dict[str, Schema] | None = None,
+    headers: dict[str, Schema] | None = None,
+    response_headers: dict[str, Schema] | None = None,
+    also: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     """``openapi_extra`` for an operation whose handler builds its own answer and reads its own
     input. ``ok`` is the success body's JSON schema, or ``(description, media type, schema)``;
     ``errors`` each refusal particular to the operation (``core.openapi`` adds those every
     operation shares); ``body`` the JSON request body's schema, or ``raw_body`` the media type
     of a body passed through as bytes; ``query`` the query parameters the handler reads from
-    ``request.GET`` (those in ``repeatable`` may be given more than once). Every error answers
-    in Bailo's error shape."""
+    ``request.GET`` (those in ``repeatable`` may be given more than once); ``path`` narrows the
+    schemas of path parameters; ``headers`` the request headers it reads;
+    ``response_headers`` those its success sets; ``also`` other successes (a 206 or 304, with
+    the success's media type and no body for 304). Every error answers in Bailo's error
+    shape."""
     if isinstance(ok, tuple):
         description, media_type, schema = ok
     else:
@@ -96,9 +103,22 @@ def documented(
     responses: dict[int, Any] = {
         200: {"description": description, "content": {media_type: {"schema": schema}}}
     }
+    if response_headers:
+        responses[200]["headers"] = {
+            name: {"schema": schema} for name, schema in response_headers.items()
+        }
+    for status, meaning in (also or {}).items():
+        responses[status] = (
+            {"description": meaning}
+            if status == 304
+            else {"description": meaning, "content": {media_type: {"schema": schema}}}
+        )
     for status, meaning in (errors or {}).items():
         responses[status] = error_response(meaning)
     extra: dict[str, Any] = {"responses": responses}
+    if path:
+        # django-ninja lists the path parameters already; core.openapi narrows their schemas.
+        extra[PATH_SCHEMAS] = path
     if body is not None:
         extra["requestBody"] = {
             "required": True,
@@ -120,4 +140,9 @@ def documented(
             }
             for name, schema in query.items()
         ]
+    if headers:
+        extra.setdefault("parameters", []).extend(
+            {"in": "header", "name": name, "required": False, "schema": schema}
+            for name, schema in headers.items()
+        )
     return extra

@@ -19,6 +19,7 @@ operation shares, all in Bailo's error shape:
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ninja import NinjaAPI
@@ -42,6 +43,9 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
+# Where ``documented(path=...)`` leaves narrower schemas for path parameters (django-ninja
+# would append a second parameter of the same name): ``complete_operation`` merges them.
+PATH_SCHEMAS = "x-bailo-path-schemas"
 
 COMMON_ERRORS: dict[int, str] = {
     400: "The request is malformed: unreadable JSON, a missing or invalid field or parameter",
@@ -152,6 +156,10 @@ def complete_operation(operation: dict[str, Any], *, method: str, public: bool) 
     """Add the common answers, the success body's default and the security to one operation."""
     # Integer and string keys would both reach the JSON document (Swagger UI refuses a key
     # given twice): keep the strings, as JSON has them.
+    narrower = operation.pop(PATH_SCHEMAS, {})
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "path" and parameter.get("name") in narrower:
+            parameter["schema"] = {**parameter.get("schema", {}), **narrower[parameter["name"]]}
     responses: dict[str, Any] = {}
     for status, described in operation.get("responses", {}).items():
         responses[str(status)] = described
@@ -180,6 +188,9 @@ def complete_operation(operation: dict[str, Any], *, method: str, public: bool) 
 
 
 def complete_document(document: dict[str, Any], *, public: set[str]) -> dict[str, Any]:
+    # django-ninja places the operations' openapi_extra in the document by reference: work on
+    # a copy, so that building the document twice gives the same document.
+    document = copy.deepcopy(document)
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
             complete_operation(

@@ -91,6 +91,7 @@ _REVIEW_QUERY: dict[str, Any] = {
     "open": {"type": "boolean", "description": "Not yet answered by the caller"},
     "active": {"type": "boolean", "description": "The official client's name for open"},
 }
+_COUNT = {"x-count": {"type": "string", "pattern": "^[0-9]+$"}}
 _REVIEW_QUERY_ERRORS = {400: "An unknown kind, or a flag that is not true or false"}
 _DECISION_BODY = obj(
     {
@@ -135,7 +136,12 @@ def _reviews_query(request: HttpRequest) -> QuerySet[Review]:
 @router.get(
     "/reviews",
     operation_id="getReviews",
-    openapi_extra=documented(listing("reviews", REVIEW), _REVIEW_QUERY_ERRORS, query=_REVIEW_QUERY),
+    openapi_extra=documented(
+        listing("reviews", REVIEW),
+        _REVIEW_QUERY_ERRORS,
+        query=_REVIEW_QUERY,
+        response_headers=_COUNT,
+    ),
 )
 def get_reviews(request: HttpRequest) -> HttpResponse:
     """Reviews matching ``modelId``, ``semver``, ``accessRequestId``, ``kind`` (release or
@@ -152,7 +158,9 @@ def get_reviews(request: HttpRequest) -> HttpResponse:
     "/reviews",
     auth=optional_api_auth,
     operation_id="headReviews",
-    openapi_extra=documented(None, _REVIEW_QUERY_ERRORS, query=_REVIEW_QUERY),
+    openapi_extra=documented(
+        None, _REVIEW_QUERY_ERRORS, query=_REVIEW_QUERY, response_headers=_COUNT
+    ),
 )
 def head_reviews(request: HttpRequest) -> HttpResponse:
     """The count of ``GET /reviews`` in ``x-count`` (the navigation badge). Anonymous callers
@@ -299,7 +307,9 @@ def get_responses(request: HttpRequest) -> dict[str, Any]:
     "/response/{response_id}/reaction/{kind}",
     operation_id="patchResponseReaction",
     openapi_extra=documented(
-        answer("response", RESPONSE), {400: "kind is not like, dislike, celebrate or heart"}
+        answer("response", RESPONSE),
+        {400: "kind is not like, dislike, celebrate or heart"},
+        path={"kind": string(enum=list(services.REACTION_KINDS))},
     ),
 )
 def patch_response_reaction(request: HttpRequest, response_id: str, kind: str) -> dict[str, Any]:

@@ -115,6 +115,7 @@ MODEL = component(
 _MODEL = answer("model", MODEL)
 _CARD = answer("card", CARD)
 _VERSION_ERRORS = {400: "version is neither a positive integer nor latest"}
+_VERSION = {"version": string(pattern="^(latest|[1-9][0-9]*)$")}
 
 
 # --- request helpers --------------------------------------------------------------------------
@@ -214,7 +215,10 @@ def my_permissions(request: HttpRequest, model_id: str) -> dict[str, Any]:
 @router.get(
     "/model/{model_id}/model-card/{version}",
     openapi_extra=documented(
-        answer("modelCard", CARD), _VERSION_ERRORS, query={"mirrored": {"type": "boolean"}}
+        answer("modelCard", CARD),
+        _VERSION_ERRORS,
+        query={"mirrored": {"type": "boolean"}},
+        path=_VERSION,
     ),
 )
 def get_model_card(request: HttpRequest, model_id: str, version: str) -> dict[str, Any]:
@@ -244,6 +248,7 @@ def get_model_card(request: HttpRequest, model_id: str, version: str) -> dict[st
             401: "Not signed in",
             404: "No such entry, card or version, or the entry is not visible to the caller",
         },
+        path=_VERSION,
     ),
 )
 def get_model_card_html(request: HttpRequest, model_id: str, version: str) -> HttpResponse:

@@ -53,8 +53,23 @@ _FILE = answer("file", FILE)
 _STORAGE_OUTAGE = {503: "The blob store could not be reached"}
 _UPLOAD_QUERY = {"fileId": string(minLength=1), "uploadId": string(minLength=1)}
 _DOWNLOAD = documented(
-    ("The file's bytes (206 with a Range header)", "application/octet-stream", {}),
+    ("The file's bytes, with the file's media type", "*/*", string(format="binary")),
     {**_STORAGE_OUTAGE, 403: "No approved access request", 416: "The range is not satisfiable"},
+    headers={
+        "Range": string(description="One range: bytes=a-b, bytes=a- or bytes=-n"),
+        "If-Range": string(description="The ETag the range applies to"),
+        "If-None-Match": string(description="ETags already held"),
+    },
+    response_headers={
+        "ETag": string(),
+        "Accept-Ranges": string(enum=["bytes"]),
+        "Content-Disposition": string(),
+        "X-Content-SHA256": string(),
+    },
+    also={
+        206: "The range asked for (Content-Range says which)",
+        304: "The file has not changed (If-None-Match)",
+    },
 )
 _TAGS = array(string())
 

@@ -53,7 +53,10 @@ _CREATE = documented(
     "/review/roles",
     operation_id="getReviewRoles",
     openapi_extra=documented(
-        listing("reviewRoles", REVIEW_ROLE), {404: "No such schema"}, query={"schemaId": string()}
+        listing("reviewRoles", REVIEW_ROLE),
+        {404: "No such schema"},
+        query={"schemaId": string()},
+        response_headers={"x-count": {"type": "string", "pattern": "^[0-9]+$"}},
     ),
 )
 def get_review_roles(request: HttpRequest) -> HttpResponse:

@@ -132,3 +132,22 @@ def test_a_request_body_states_its_fields_types_and_requirements() -> None:
     assert schema["properties"]["visibility"]["enum"] == ["public", "private"]
     release = paths["/api/v2/model/{model_id}/releases"]["post"]["requestBody"]
     assert "semver" in release["content"]["application/json"]["schema"]["required"]
+
+
+def test_downloads_document_ranges_conditions_and_their_answers() -> None:
+    paths = Client().get("/api/v2/openapi.json").json()["paths"]
+    download = paths["/api/v2/model/{model_id}/file/{file_id}/download"]["get"]
+    headers = {p["name"] for p in download["parameters"] if p["in"] == "header"}
+    assert {"Range", "If-None-Match", "If-Range"} <= headers
+    assert {"200", "206", "304", "403", "404", "416", "503"} <= set(download["responses"])
+    assert "ETag" in download["responses"]["200"]["headers"]
+
+
+def test_path_parameters_carry_their_constraints() -> None:
+    paths = Client().get("/api/v2/openapi.json").json()["paths"]
+    reaction = paths["/api/v2/response/{response_id}/reaction/{kind}"]["patch"]
+    kinds = [p for p in reaction["parameters"] if p["name"] == "kind"]
+    assert len(kinds) == 1 and kinds[0]["schema"]["enum"][0] == "like"
+    card = paths["/api/v2/model/{model_id}/model-card/{version}"]["get"]
+    (version,) = [p for p in card["parameters"] if p["name"] == "version"]
+    assert version["schema"]["pattern"] == "^(latest|[1-9][0-9]*)$"
