@@ -69,21 +69,31 @@ def parse_entity(value: str) -> tuple[str, str]:
     return kind, name
 
 
-def entity_search(text: str, limit: int) -> list[tuple[str, str]]:
-    """Active users, then groups, whose name contains ``text``: ``(kind, name)``, ``limit`` each."""
+def display_name_of(user: Any) -> str:
+    """A user's display name: their full name, else their username (``core.people`` shows it)."""
+    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
+    return str(full or user.get_username())
+
+
+def entity_search(text: str, limit: int) -> list[tuple[str, str, str]]:
+    """Active users whose username or full name contains ``text``, then groups whose name does:
+    ``(kind, id, display name)``, at most ``limit`` of each."""
     from django.contrib.auth.models import Group, User
 
+    full_name = Concat("first_name", Value(" "), "last_name", output_field=CharField())
     users = (
-        User.objects.filter(is_active=True, username__icontains=text)
+        User.objects.annotate(full_name=full_name)
+        .filter(Q(username__icontains=text) | Q(full_name__icontains=text), is_active=True)
         .order_by("username")
-        .values_list("username", flat=True)[:limit]
+        .values_list("username", "first_name", "last_name")[:limit]
     )
     groups = (
         Group.objects.filter(name__icontains=text)
         .order_by("name")
         .values_list("name", flat=True)[:limit]
     )
-    return [("user", name) for name in users] + [("group", name) for name in groups]
+    found = [("user", name, f"{first} {last}".strip() or name) for name, first, last in users]
+    return found + [("group", name, name) for name in groups]
 
 
 def entity_lookup(dn: str) -> dict[str, str] | None:
@@ -94,7 +104,7 @@ def entity_lookup(dn: str) -> dict[str, str] | None:
     user = get_user_model().objects.filter(username=dn, is_active=True).first()
     if user is None:
         return None
-    found = {"name": user.get_full_name().strip() or user.get_username()}
+    found = {"name": display_name_of(user)}
     if user.email:
         found["email"] = user.email
     return found

@@ -2,7 +2,8 @@
 
 Users are named by the ``OIDC_USERNAME_CLAIM`` claim and their group memberships follow the
 ``OIDC_GROUPS_CLAIM`` claim at every sign-in, so membership of ``admin`` at the identity provider
-makes a site administrator here.
+makes a site administrator here. The person's name follows the ``given_name`` and ``family_name``
+claims, or the ``name`` claim when those are absent; pages show it instead of the username.
 
 mozilla-django-oidc does the authorisation code flow (state, nonce, PKCE). Two things it leaves
 to its users are done here: the ID token's audience and lifetime are checked (the library decodes
@@ -152,9 +153,26 @@ class BailoOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
 
     @staticmethod
     def _sync(user: User, claims: dict[str, Any]) -> None:
+        first, last = name_from_claims(claims)
+        if (first or last) and (first, last) != (user.first_name, user.last_name):
+            user.first_name, user.last_name = first, last
+            user.save(update_fields=["first_name", "last_name"])
         names = claims.get(settings.OIDC_GROUPS_CLAIM) or []
         groups = [Group.objects.get_or_create(name=name)[0] for name in names]
         user.groups.set(groups)
+
+
+def name_from_claims(claims: dict[str, Any]) -> tuple[str, str]:
+    """First and last name for the User row (each at most 150 characters, Django's limit).
+
+    The whole ``name`` claim goes into the first name: splitting a name into two parts guesses
+    wrong for many names, and the display name joins them again anyway.
+    """
+    given = str(claims.get("given_name") or "").strip()
+    family = str(claims.get("family_name") or "").strip()
+    if given or family:
+        return given[:150], family[:150]
+    return str(claims.get("name") or "").strip()[:150], ""
 
 
 def sign_in_refused(request: HttpRequest, message: str, status: int) -> HttpResponse:

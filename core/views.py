@@ -12,14 +12,17 @@ from django.urls import Resolver404, resolve
 
 from core.entities import entities_of
 from core.errors import error_body
+from core.people import directory
 
 
 @login_required
 def settings_profile(request: HttpRequest) -> HttpResponse:
+    entities = entities_of(request.user)
+    directory(request).preload(entities)
     return render(
         request,
         "core/settings_profile.html",
-        {"entities": entities_of(request.user), "settings_tab": "profile"},
+        {"entities": entities, "settings_tab": "profile"},
     )
 
 

@@ -27,6 +27,7 @@ from django.utils.html import escape, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 
 from core.markdown import render_markdown
+from core.people import Person, people_named, person_html
 
 # Field kinds: the input a question is rendered as.
 TEXT = "text"
@@ -38,6 +39,8 @@ NUMBER = "number"
 DATE = "date"
 LIST = "list"  # comma-separated values of an array of strings or numbers
 JSON = "json"  # anything without a natural input (arrays of objects, free-form objects)
+# Widgets whose answers are users and groups (``user:alice``): shown by name, typed with the picker.
+ENTITY_WIDGETS = frozenset({"entitySelector", "entitySelectorBeta"})
 
 FIELD_PREFIX = "card."
 
@@ -82,8 +85,16 @@ class CardField:
     minimum: Any = None
     maximum: Any = None
     step: str = ""
+    # Display names of the people entity questions answer, shared by the form's fields and
+    # loaded (one query for the whole form) only when an answer is shown.
+    people: PeopleOfForm | None = None
 
     is_section = False
+
+    @property
+    def names_people(self) -> bool:
+        """A question whose answers are users and groups (Bailo's ``entitySelector`` widget)."""
+        return self.kind in {LIST, TEXT} and self.schema.get("widget") in ENTITY_WIDGETS
 
     @property
     def answered(self) -> bool:
@@ -127,7 +138,7 @@ class CardField:
         if self.kind == LIST:
             example = (
                 "user:alice, group:data-team"
-                if self.schema.get("widget") in {"entitySelector"}
+                if self.schema.get("widget") in ENTITY_WIDGETS
                 else "first, second"
             )
             parts.append(f"Separate values with commas, e.g. {example}.")
@@ -150,6 +161,14 @@ class CardField:
             return mark_safe('<span class="muted">Not answered</span>')
         if self.kind == TEXTAREA and isinstance(self.value, str):
             return mark_safe(render_markdown(self.value))  # noqa: S308 - sanitised by nh3
+        if self.names_people:
+            codes = self.value if isinstance(self.value, list) else [self.value]
+            named = self.people.get() if self.people is not None else {}
+            people = "".join(
+                f"<li>{person_html(named.get(c) or Person(str(c), '', answer_text(c)))}</li>"
+                for c in codes
+            )
+            return mark_safe(f'<ul class="people-list">{people}</ul>')  # noqa: S308 - escaped
         if isinstance(self.value, list) and self.kind in {LIST, MULTISELECT}:
             chips = "".join(f'<li class="chip">{escape(answer_text(v))}</li>' for v in self.value)
             return mark_safe(f'<ul class="card-chips">{chips}</ul>')  # noqa: S308
@@ -492,7 +511,31 @@ def build_card_form(
             # A question straight under the root: a page holding just that question.
             page.items.append(make_field(key, prop, [], key in root_required))
         pages.append(page)
-    return CardForm(pages=pages, general_errors=general)
+    form = CardForm(pages=pages, general_errors=general)
+    _name_people(form)
+    return form
+
+
+class PeopleOfForm:
+    """The display names of everyone a form's entity questions answer: loaded once, on first use
+    (building a form for input, or in a test without a database, loads nothing)."""
+
+    def __init__(self, codes: list[str]) -> None:
+        self._codes = codes
+        self._people: dict[str, Person] | None = None
+
+    def get(self) -> dict[str, Person]:
+        if self._people is None:
+            self._people = people_named(self._codes)
+        return self._people
+
+
+def _name_people(form: CardForm) -> None:
+    asking = [f for f in form.fields() if f.names_people and f.answered]
+    codes = [c for f in asking for c in (f.value if isinstance(f.value, list) else [f.value])]
+    shared = PeopleOfForm([c for c in codes if isinstance(c, str)])
+    for f in asking:
+        f.people = shared
 
 
 # --- reading a submitted form back ------------------------------------------------------------

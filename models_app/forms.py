@@ -133,13 +133,38 @@ class CollaboratorAddForm(forms.Form):
         choices=[("user", "User"), ("group", "Group")], initial="user", label="Type"
     )
     name = forms.CharField(
-        max_length=190, label="User name or group name", help_text="For example alice or data-team."
+        max_length=190,
+        label="User name or group name",
+        help_text="For example alice, user:alice or group:data-team. "
+        "Type three letters of a name to see suggestions.",
+        # The person picker (static/js/people-picker.js) enhances this field; without
+        # JavaScript it is a plain text field.
+        widget=forms.TextInput(
+            attrs={
+                "data-people-picker": "one",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
+        ),
     )
     roles = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["roles"].choices = role_choices()  # type: ignore[attr-defined]
+        # A chosen suggestion sets the Type select too.
+        self.fields["name"].widget.attrs["data-people-kind"] = self["kind"].auto_id
+
+    def clean(self) -> dict[str, Any]:
+        """A name typed as a code (``user:alice``, ``group:data-team``) says its own kind."""
+        data = super().clean() or {}
+        kind, sep, name = str(data.get("name") or "").strip().partition(":")
+        if sep and kind in {"user", "group"}:
+            if not name.strip():
+                self.add_error("name", "Give a name after the colon, e.g. user:alice.")
+            else:
+                data["kind"], data["name"] = kind, name.strip()
+        return data
 
     def collaborator(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from core.entities import GROUP_PREFIX, USER_PREFIX
+from core.entities import GROUP_PREFIX, USER_PREFIX, display_name_of
 from models_app.models import Collaborator, SystemRole
 from reviews.links import review_subject_url
 from reviews.models import Decision, Response, Review, ReviewKind, ReviewRole
@@ -164,7 +164,12 @@ def notify_response(response_id: int) -> None:
         return
     context = _subject_context(review)
     context["response"] = response
-    context["who"] = response.entity.partition(":")[2] or response.entity
+    # The reviewer by name, as the pages show them (their user name when they have no name).
+    context["who"] = (
+        display_name_of(response.user)
+        if response.user is not None
+        else response.entity.partition(":")[2] or response.entity
+    )
     context["decision_label"] = {
         Decision.APPROVE: "approved",
         Decision.REQUEST_CHANGES: "requested changes to",

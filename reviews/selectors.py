@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from core.entities import entity_filter
 from core.errors import BadRequest, NotFound
+from core.people import Person, people_named
 from models_app.models import Collaborator, Model, ModelCardRevision
 from models_app.policy import Action, Actor, Subject, allowed, visible_to
 from models_app.roles import undefined_review_roles
@@ -272,7 +273,7 @@ class PanelEntry:
     """One line of the conversation: a decision or a comment, who and when."""
 
     response: Response
-    who: str
+    who: Person
     when: datetime
     is_decision: bool
     label: str
@@ -297,12 +298,29 @@ class PanelReaction:
     label: str
     users: tuple[str, ...]
     mine: bool
+    names: tuple[str, ...] = ()
 
 
-def panel_reactions(response: Response, viewer: str) -> list[PanelReaction]:
+def panel_reactions(
+    response: Response, viewer: str, people: dict[str, Person] | None = None
+) -> list[PanelReaction]:
+    """Each reaction kind; ``people`` (by ``user:`` code) turns usernames into display names."""
     chosen = {r.get("kind"): tuple(r.get("users") or ()) for r in response.reactions or []}
+    known = people or {}
+
+    def name(username: str) -> str:
+        found = known.get(f"user:{username}")
+        return found.name if found is not None else username
+
     return [
-        PanelReaction(kind, emoji, label, chosen.get(kind, ()), viewer in chosen.get(kind, ()))
+        PanelReaction(
+            kind,
+            emoji,
+            label,
+            chosen.get(kind, ()),
+            viewer in chosen.get(kind, ()),
+            tuple(name(u) for u in chosen.get(kind, ())),
+        )
         for kind, emoji, label in REACTIONS
     ]
 
@@ -373,10 +391,6 @@ def role_display_names() -> dict[str, str]:
     return dict(ReviewRole.objects.values_list("short_name", "name"))
 
 
-def _who(entity: str) -> str:
-    return entity.partition(":")[2] or entity
-
-
 def review_panel(
     *,
     actor: Actor,
@@ -387,7 +401,8 @@ def review_panel(
     return_url: str,
 ) -> ReviewPanel:
     """The panel of one release or access request: each role's state, the conversation in order
-    (decisions and comments), and which forms this actor gets. Three queries."""
+    (decisions and comments), and which forms this actor gets. Four queries: reviews,
+    their responses, comments and the names of everyone shown."""
     subject: dict[str, Any] = (
         {"release": release} if release is not None else {"access_request": access_request}
     )
@@ -413,10 +428,15 @@ def review_panel(
     items.sort(key=lambda r: (r.created_at, r.pk))
     role_of = {review.pk: names.get(review.role, review.role) for review in reviews}
     viewer = actor.user.get_username() if actor.user.is_authenticated else ""
+    # Everyone the conversation shows (authors and those who reacted), named in one query.
+    people = people_named(
+        [r.entity for r in items]
+        + [f"user:{u}" for r in items for x in r.reactions or [] for u in x.get("users") or []]
+    )
     conversation = [
         PanelEntry(
             response=r,
-            who=_who(r.entity),
+            who=people.get(r.entity) or Person(r.entity, "", r.entity, known=False),
             when=r.created_at,
             is_decision=r.kind == Response.Kind.REVIEW,
             label=(
@@ -425,7 +445,7 @@ def review_panel(
                 if r.kind == Response.Kind.REVIEW
                 else "Commented"
             ),
-            reactions=panel_reactions(r, viewer),
+            reactions=panel_reactions(r, viewer, people),
         )
         for r in items
     ]

@@ -31,6 +31,7 @@ from access.access_requests.services import (
 from access.models import AccessRequest
 from core.entities import user_entity
 from core.errors import BailoError, Forbidden, NotFound
+from core.people import directory
 from models_app.card_form import CardForm, build_card_form, parse_card_post
 from models_app.frame import (
     entry_context,
@@ -101,7 +102,7 @@ def access_request_list(request: HttpRequest, model_id: str) -> HttpResponse:
     model = _load_model(request, model_id, Action.ACCESS_REQUEST_VIEW)
     context = entry_context(request, model, tab=TAB)
     defined = review_role_names()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "ar": ar,
             "entities": selectors.entities_named(ar),
@@ -109,6 +110,7 @@ def access_request_list(request: HttpRequest, model_id: str) -> HttpResponse:
         }
         for ar in selectors.access_request_list(model=model)
     ]
+    directory(request).preload(e for row in rows for e in row["entities"])
     actor: Actor = context["actor"]
     context.update(
         {
@@ -283,6 +285,9 @@ def access_request_comment(
 def my_access(request: HttpRequest) -> HttpResponse:
     """Every entry you can use and why, and every access request you made or are named in."""
     access = selectors.my_access(actor=Actor.from_request(request))
+    directory(request).preload(
+        e.entity for row in access.requests for e in row.access_request.entity_rows.all()
+    )
     names = role_names()
     entries = [
         {

@@ -199,8 +199,9 @@ TEMPLATES = [
                 "core.context_processors.ui",
                 "reviews.context_processors.reviews",
             ],
-            # {% when %} and |usertext on every page (core/templatetags/bailo_format.py).
-            "builtins": ["core.templatetags.bailo_format"],
+            # {% when %} and |usertext on every page (core/templatetags/bailo_format.py);
+            # {% person %} and {% display_name %} (core/templatetags/people.py).
+            "builtins": ["core.templatetags.bailo_format", "core.templatetags.people"],
         },
     },
 ]

@@ -14,7 +14,7 @@ from ninja import Router
 
 from core.api_helpers import documented, query_flag, read_json
 from core.entities import entity_search
-from core.errors import BadRequest, NotFound
+from core.errors import BadRequest, NotFound, invalid
 from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.card_export import EXPORT_CSP, card_html
 from models_app.card_import import card_import_text
@@ -41,6 +41,7 @@ SYSTEM_ROLE_DESCRIPTIONS = {
     "owner": "Can do everything, including managing collaborators, settings and deletion.",
 }
 ENTITY_QUERY_MIN_LENGTH = 3
+ENTITY_QUERY_MAX_LENGTH = 100
 # Every kind Bailo's client may name. Kinds this instance does not have (untrusted models,
 # mirrored data cards) are valid to ask for; no entry is of them, so they match nothing.
 BAILO_ENTRY_KINDS = (*EntryKind.values, "untrusted-model", "mirrored-data-card")
@@ -451,14 +452,31 @@ def list_roles(request: HttpRequest) -> dict[str, Any]:
     return {"roles": roles}
 
 
-@router.get("/entities", openapi_extra=documented(listing("results")))
+@router.get(
+    "/entities",
+    openapi_extra=documented(
+        listing(
+            "results",
+            obj(
+                {"kind": string(enum=["user", "group"]), "id": string(), "name": string()},
+                required=["kind", "id"],
+            ),
+        ),
+        {400: f"q is longer than {ENTITY_QUERY_MAX_LENGTH} characters"},
+    ),
+)
 def search_entities(request: HttpRequest, q: str) -> dict[str, Any]:
-    """Users and groups whose name contains ``q`` (at least three characters, as Bailo)."""
+    """Users and groups whose name contains ``q`` (at least three characters, as Bailo), at most
+    ``ENTITY_QUERY_LIMIT`` of each. Each result is Bailo's ``{kind, id}`` plus ``name``, the
+    display name the person picker shows (Bailo's own UI looks each one up instead)."""
     q = q.strip()
+    if len(q) > ENTITY_QUERY_MAX_LENGTH:
+        raise invalid("q", f"The query is longer than {ENTITY_QUERY_MAX_LENGTH} characters")
     if len(q) < ENTITY_QUERY_MIN_LENGTH:
         return {"results": []}
     return {
         "results": [
-            {"kind": kind, "id": name} for kind, name in entity_search(q, ENTITY_QUERY_LIMIT)
+            {"kind": kind, "id": name, "name": display}
+            for kind, name, display in entity_search(q, ENTITY_QUERY_LIMIT)
         ]
     }

@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from core.errors import BailoError
+from core.people import directory
 from models_app import selectors, services
 from models_app.card_form import build_card_form
 from models_app.forms import (
@@ -86,6 +87,8 @@ def render_overview(
         list(selectors.migrations_available(model)) if context["can"]["edit_settings"] else []
     )
     my_roles = sorted(r for r in actor.roles_on(model) if r)
+    collaborators = selectors.collaborators_of(model)
+    directory(request).preload(c["entity"] for c in collaborators)
     context.update(
         {
             "card_heading": "Data card" if model.kind == EntryKind.DATA_CARD else "Model card",
@@ -95,7 +98,7 @@ def render_overview(
             "tags": selectors.tags_of(model),
             "collaborators": [
                 {"entity": c["entity"], "roles": [names.get(r, r) for r in c["roles"]]}
-                for c in selectors.collaborators_of(model)
+                for c in collaborators
             ],
             "my_roles": [names.get(r, r) for r in my_roles],
             "error": error,
@@ -200,12 +203,14 @@ def entry_settings(request: HttpRequest, model_id: str) -> HttpResponse:
                     return redirect(reverse("entry-settings", kwargs={"model_id": model.pk}))
     context = entry_context(request, model, tab="settings")
     names = role_names()
+    collaborators = selectors.collaborators_of(model)
+    directory(request).preload(c["entity"] for c in collaborators)
     context.update(forms)
     context.update(
         {
             "errors": errors,
             "role_options": list(names.items()),
-            "collaborators": selectors.collaborators_of(model),
+            "collaborators": collaborators,
             "extra_sections": settings_sections_for(Actor.from_request(request), model),
         }
     )

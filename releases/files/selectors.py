@@ -34,9 +34,9 @@ def with_scans(files: QuerySet[File]) -> QuerySet[File]:
 
 def files_of(actor: Actor, model: Model) -> QuerySet[File]:
     """The entry's complete files the actor may see (the policy's ``visible_to``), newest first,
-    with scans prefetched."""
+    with scans prefetched and who uploaded each joined in."""
     files = visible_to(actor, Action.FILE_VIEW, File.objects.filter(model=model, complete=True))
-    return with_scans(files).order_by("-created_at")
+    return with_scans(files).select_related("created_by").order_by("-created_at")
 
 
 def file_get(model: Model, file_id: str) -> File | None:

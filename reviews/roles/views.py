@@ -16,6 +16,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from core.errors import BailoError
+from core.people import directory
 from models_app.frame import admin_required
 from models_app.models import Collaborator, Schema
 from models_app.policy import Actor
@@ -41,6 +42,7 @@ def review_roles(request: HttpRequest) -> HttpResponse:
         {"role": role, **usage.get(role.short_name, {"schemas": [], "holders": 0})}
         for role in ReviewRole.objects.order_by("short_name")
     ]
+    directory(request).preload(e for row in rows for e in row["role"].default_entities or [])
     return render(
         request,
         "reviews/roles/admin_review_roles.html",

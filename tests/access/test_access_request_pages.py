@@ -61,9 +61,9 @@ def test_the_tab_lists_requests_with_their_state_and_offers_a_request_button(
     assert 'aria-current="page">Access requests</a>' in page
     assert "Approved one" in page and "Waiting one" in page
     assert "chip-access-approved" in page and "chip-access-pending" in page
-    assert "group:analysts" in page
+    assert 'title="group:analysts"' in page and ">analysts</span>" in page
     assert (today() + timedelta(days=5)).isoformat() in page
-    assert "by cody" in page
+    assert 'by <span class="person" title="user:cody">' in page
     assert f'href="/model/{entry.pk}/access-request/new"' in page
 
 

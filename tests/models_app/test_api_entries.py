@@ -635,9 +635,9 @@ def test_entities_match_users_and_groups_by_name(
     Group.objects.create(name="lee-team")
     results = client_for(outsider).get("/api/v2/entities?q=LEE").json()["results"]
     assert results == [
-        {"kind": "user", "id": "leena"},
-        {"kind": "user", "id": "sam-lee"},
-        {"kind": "group", "id": "lee-team"},
+        {"kind": "user", "id": "leena", "name": "leena"},
+        {"kind": "user", "id": "sam-lee", "name": "sam-lee"},
+        {"kind": "group", "id": "lee-team", "name": "lee-team"},
     ]
 
 

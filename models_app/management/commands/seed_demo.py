@@ -15,6 +15,8 @@ DEMO_USERS = [
     ("bob", "Bob", "Brown", False),
     ("carol", "Carol", "Chen", False),
 ]
+# A group of the demo users, so the person picker has a group to suggest.
+DEMO_GROUP = "data-science"
 
 
 class Command(BaseCommand):
@@ -22,6 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         admins, _ = Group.objects.get_or_create(name=settings.BAILO_ADMIN_GROUP)
+        data_science, _ = Group.objects.get_or_create(name=DEMO_GROUP)
         created = 0
         for username, first, last, admin in DEMO_USERS:
             user, is_new = User.objects.get_or_create(
@@ -36,8 +39,14 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save()
                 created += 1
+            elif not (user.first_name or user.last_name):
+                # Users of an older demo database get their names too (pages show names).
+                user.first_name, user.last_name = first, last
+                user.save(update_fields=["first_name", "last_name"])
             if admin:
                 user.groups.add(admins)
+            if username in {"alice", "bob"}:
+                user.groups.add(data_science)
         self.stdout.write(f"Demo users ready ({created} new); password: {DEMO_PASSWORD}")
         made = seed_entries()
         self.stdout.write(f"Demo entries ready ({made} new)")
@@ -55,6 +64,7 @@ DEMO_ENTRIES: list[dict[str, Any]] = [
             "overview": {
                 "modelSummary": "Labels photographs that contain a cat.",
                 "tags": ["cats"],
+                "modelOwners": ["user:alice", "user:bob"],
             },
             "performance": {"accuracy": 0.93},
         },
@@ -65,8 +75,16 @@ DEMO_ENTRIES: list[dict[str, Any]] = [
         "description": "Scores the tone of short texts from -1 to 1.",
         "visibility": "public",
         "tags": ["nlp", "demo"],
-        "collaborators": [{"entity": "user:carol", "roles": ["consumer", "msro"]}],
-        "card": {"overview": {"modelSummary": "Gives a tone score for short English texts."}},
+        "collaborators": [
+            {"entity": "user:carol", "roles": ["consumer", "msro"]},
+            {"entity": f"group:{DEMO_GROUP}", "roles": ["consumer"]},
+        ],
+        "card": {
+            "overview": {
+                "modelSummary": "Gives a tone score for short English texts.",
+                "modelOwners": ["user:alice", f"group:{DEMO_GROUP}"],
+            }
+        },
     },
     {
         "owner": "bob",
