@@ -120,8 +120,9 @@ def documented(
         # django-ninja lists the path parameters already; core.openapi narrows their schemas.
         extra[PATH_SCHEMAS] = path
     if body is not None:
+        # An empty body reads as {} (``read_json``): it may be left out when no field is required.
         extra["requestBody"] = {
-            "required": True,
+            "required": bool(body.get("required")),
             "content": {"application/json": {"schema": body}},
         }
     elif raw_body is not None:

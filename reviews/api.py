@@ -113,8 +113,10 @@ def _reviews_query(request: HttpRequest) -> QuerySet[Review]:
     check_token_action(actor, TokenAction.MODEL_READ)
     mine = query_flag(request, "mine")
     is_open = query_flag(request, "open")
+    # The official client's name for it, refused when malformed even beside ``open``.
+    active = query_flag(request, "active")
     if is_open is None:
-        is_open = query_flag(request, "active")
+        is_open = active
     qs = selectors.reviews_for_user(actor=actor, open=is_open, mine=True if mine is None else mine)
     model_id = request.GET.get("modelId")
     if model_id:
