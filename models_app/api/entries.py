@@ -60,7 +60,12 @@ _SETTINGS = obj(
     {
         "ungovernedAccess": {"type": "boolean"},
         "allowTemplating": {"type": "boolean"},
-        "mirror": obj({"sourceModelId": string(), "destinationModelId": string()}),
+        "mirror": obj(
+            {
+                "sourceModelId": {"type": ["string", "null"]},
+                "destinationModelId": {"type": ["string", "null"]},
+            }
+        ),
     }
 )
 _ENTRY_FIELDS: dict[str, Any] = {
