@@ -11,7 +11,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
@@ -23,6 +22,7 @@ from core.api_helpers import StrictJsonParser, too_large
 from core.authentication import ApiAuthenticationFailed, api_auth
 from core.bad_input import is_unreadable_body
 from core.errors import BailoError, error_body
+from core.openapi import BailoApi
 from core.throttle import TooManyFailures
 from inference.api import router as inference_router
 from models_app.api.entries import router as entries_router
@@ -39,7 +39,7 @@ from webhooks.api import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
-api = NinjaAPI(
+api = BailoApi(
     title="Bailo",
     version="2.0.0",
     description="Manage the lifecycle of machine-learning models.",
@@ -157,7 +157,7 @@ api.add_router("", webhooks_router)
 api.add_router("", inference_router)
 
 # Bailo's v3 API: the same authentication and error shape, its own routes and description.
-api_v3 = NinjaAPI(
+api_v3 = BailoApi(
     title="Bailo",
     version="3.0.0",
     description="Routes Bailo serves under /api/v3.",

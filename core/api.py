@@ -8,22 +8,24 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from core.api_helpers import documented
 from core.authentication import optional_api_auth
 from core.entities import entity_lookup, is_admin
 from core.errors import NotFound
 from core.health import system_status
+from core.openapi import answer, array, obj, string
 
 router = Router(tags=["system"])
 # Bailo's v3 API (``/api/v3``): the few routes it has that v2 does not.
 router_v3 = Router(tags=["system"])
 
 
-@router.get("/config/ui", auth=optional_api_auth)
+@router.get("/config/ui", auth=optional_api_auth, openapi_extra=documented(answer("uiConfig")))
 def config_ui(request: HttpRequest) -> dict[str, Any]:
     return {"uiConfig": settings.BAILO_UI}
 
 
-@router.get("/entities/me")
+@router.get("/entities/me", openapi_extra=documented(answer("user")))
 def entities_me(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     return {
@@ -36,7 +38,16 @@ def entities_me(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@router.get("/system/status", auth=optional_api_auth)
+@router.get(
+    "/system/status",
+    auth=optional_api_auth,
+    openapi_extra=documented(
+        obj(
+            {"ping": string(), "federation": obj({"state": string(), "id": string()})},
+            required=["ping", "federation"],
+        )
+    ),
+)
 def status(request: HttpRequest) -> dict[str, Any]:
     """Bailo's answer, which a federated peer reads to decide whether we are reachable.
 
@@ -48,13 +59,19 @@ def status(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@router.get("/system/peers")
+@router.get("/system/peers", openapi_extra=documented(answer("peers")))
 def peers(request: HttpRequest) -> dict[str, Any]:
     """Bailo's peer status, keyed by peer id. Federation is not implemented: there are none."""
     return {"peers": {}}
 
 
-@router.get("/entity/{dn}/lookup")
+@router.get(
+    "/entity/{dn}/lookup",
+    openapi_extra=documented(
+        answer("entity", obj({"name": string(), "email": string()}, required=["name"])),
+        {404: "No such user, or the user is deactivated"},
+    ),
+)
 def lookup_entity(request: HttpRequest, dn: str) -> dict[str, Any]:
     """Who ``user:<dn>`` is (display name, e-mail), for showing people by name."""
     found = entity_lookup(dn)
@@ -88,7 +105,12 @@ def health(request: HttpRequest) -> Status[dict[str, Any]]:
     return Status(200 if healthy else 503, body)
 
 
-@router_v3.get("/entities/me")
+@router_v3.get(
+    "/entities/me",
+    openapi_extra=documented(
+        answer("user", obj({"dn": string(), "systemRoles": array(string())}, required=["dn"]))
+    ),
+)
 def entities_me_v3(request: HttpRequest) -> dict[str, Any]:
     """Bailo's v3 identity: the caller's ``dn`` and system roles (here only ``admin`` exists)."""
     user = request.user

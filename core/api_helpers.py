@@ -11,6 +11,7 @@ from ninja.parser import Parser
 
 from core.bad_input import json_loads_strict
 from core.errors import BadRequest, PayloadTooLarge
+from core.openapi import PATH_SCHEMAS, error_response
 
 
 def too_large() -> PayloadTooLarge:
@@ -68,47 +69,81 @@ class StrictJsonParser(Parser):
         return json_loads_strict(raw)
 
 
-# Bailo's error shape, for operations that describe their answers in the OpenAPI document.
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["message"],
-            "properties": {
-                "message": {"type": "string"},
-                "context": {"type": "object", "additionalProperties": True},
-            },
-        }
-    },
-}
+Schema = dict[str, Any]
 
 
 def documented(
-    ok: tuple[str, str, dict[str, Any]],
-    errors: dict[int, str],
+    ok: tuple[str, str, Schema] | Schema | None = None,
+    errors: dict[int, str] | None = None,
     *,
-    body: dict[str, Any] | None = None,
+    body: Schema | None = None,
+    raw_body: str | None = None,
+    query: dict[str, Schema] | None = None,
+    repeatable: tuple[str, ...] = (),
+    path: dict[str, Schema] | None = None,
+    headers: dict[str, Schema] | None = None,
+    response_headers: dict[str, Schema] | None = None,
+    also: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    """``openapi_extra`` for an operation whose handler builds its own answer: the success
-    (``(description, media type, schema)``), each error status with what it means, and the JSON
-    request body's schema when it takes one."""
-    description, media_type, schema = ok
-    # Integer keys, as django-ninja writes its own: a "200" beside its 200 would put the key in
-    # the JSON document twice, which Swagger UI refuses to read.
+    """``openapi_extra`` for an operation whose handler builds its own answer and reads its own
+    input. ``ok`` is the success body's JSON schema, or ``(description, media type, schema)``;
+    ``errors`` each refusal particular to the operation (``core.openapi`` adds those every
+    operation shares); ``body`` the JSON request body's schema, or ``raw_body`` the media type
+    of a body passed through as bytes; ``query`` the query parameters the handler reads from
+    ``request.GET`` (those in ``repeatable`` may be given more than once); ``path`` narrows the
+    schemas of path parameters; ``headers`` the request headers it reads;
+    ``response_headers`` those its success sets; ``also`` other successes (a 206 or 304, with
+    the success's media type and no body for 304). Every error answers in Bailo's error
+    shape."""
+    if isinstance(ok, tuple):
+        description, media_type, schema = ok
+    else:
+        description, media_type, schema = "OK", "application/json", ok or {"type": "object"}
+    # Integer keys, as django-ninja writes its own (``core.openapi`` turns them all to strings).
     responses: dict[int, Any] = {
         200: {"description": description, "content": {media_type: {"schema": schema}}}
     }
-    for status, meaning in errors.items():
-        responses[status] = {
-            "description": meaning,
-            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+    if response_headers:
+        responses[200]["headers"] = {
+            name: {"schema": schema} for name, schema in response_headers.items()
         }
+    for status, meaning in (also or {}).items():
+        responses[status] = (
+            {"description": meaning}
+            if status == 304
+            else {"description": meaning, "content": {media_type: {"schema": schema}}}
+        )
+    for status, meaning in (errors or {}).items():
+        responses[status] = error_response(meaning)
     extra: dict[str, Any] = {"responses": responses}
+    if path:
+        # django-ninja lists the path parameters already; core.openapi narrows their schemas.
+        extra[PATH_SCHEMAS] = path
     if body is not None:
+        # An empty body reads as {} (``read_json``): it may be left out when no field is required.
         extra["requestBody"] = {
-            "required": True,
+            "required": bool(body.get("required")),
             "content": {"application/json": {"schema": body}},
         }
+    elif raw_body is not None:
+        extra["requestBody"] = {
+            "required": True,
+            "content": {raw_body: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    if query:
+        extra["parameters"] = [
+            {
+                "in": "query",
+                "name": name,
+                "required": False,
+                "schema": {"type": "array", "items": schema} if name in repeatable else schema,
+                **({"style": "form", "explode": True} if name in repeatable else {}),
+            }
+            for name, schema in query.items()
+        ]
+    if headers:
+        extra.setdefault("parameters", []).extend(
+            {"in": "header", "name": name, "required": False, "schema": schema}
+            for name, schema in headers.items()
+        )
     return extra

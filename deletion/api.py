@@ -13,7 +13,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
+from core.api_helpers import documented
 from core.errors import NotFound
+from core.openapi import MESSAGE
 from deletion.artefacts import file_delete, image_delete, release_delete
 from deletion.services import model_delete
 from models_app.policy import Action, Actor, get_model_for
@@ -50,6 +52,10 @@ def delete_image(request: HttpRequest, model_id: str, name: str, tag: str) -> di
     return {"message": "Successfully removed image."}
 
 
+# Deleting reaches the blob store or the registry (hiding what is stored there).
+_STORAGE_OUTAGE = {503: "The blob store or the registry could not be reached"}
+
+
 def add_routes() -> None:
     """Put each deletion beside the other operations on its path (idempotent)."""
     from models_app.api.entries import router as entries_router
@@ -79,4 +85,11 @@ def add_routes() -> None:
         existing = router.path_operations.get(path)
         if existing and any(op.view_func is view for op in existing.operations):
             continue
-        router.add_api_operation(path, ["DELETE"], view, operation_id=operation_id, summary=summary)
+        router.add_api_operation(
+            path,
+            ["DELETE"],
+            view,
+            operation_id=operation_id,
+            summary=summary,
+            openapi_extra=documented(MESSAGE, _STORAGE_OUTAGE),
+        )

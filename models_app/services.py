@@ -171,6 +171,9 @@ def _clean_settings(value: Any, *, kind: str, current: Model | None = None) -> d
     if mirror is not None:
         if not isinstance(mirror, dict):
             raise BadRequest("settings.mirror must be an object")
+        for key in ("sourceModelId", "destinationModelId"):
+            if not isinstance(mirror.get(key, ""), str | None):
+                raise BadRequest(f"settings.mirror.{key} must be a model id (text)")
         source = mirror.get("sourceModelId") or ""
         destination = mirror.get("destinationModelId") or ""
         if source and destination:

@@ -20,6 +20,7 @@ from ninja import Router
 from core.api_helpers import documented, json_with_count, query_flag, read_json
 from core.authentication import optional_api_auth
 from core.errors import BadRequest
+from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.policy import (
     Action,
     Actor,
@@ -34,13 +35,75 @@ from models_app.policy import (
 from releases.selectors import release_get_visible
 from reviews import selectors, services
 from reviews.lifecycle import services as lifecycle
-from reviews.models import Response, Review, ReviewKind
+from reviews.models import Decision, Response, Review, ReviewKind
 
 router = Router(tags=["review"])
 # Bailo's v3 review routes, mounted under /api/v3 (bailo_site/api.py).
 router_v3 = Router(tags=["review"])
 
 RELEASE_PARENT_PREFIX = "release:"
+
+RESPONSE = component(
+    "Response",
+    obj(
+        {
+            "id": string(),
+            "_id": string(),
+            "entity": string(),
+            "kind": string(enum=["review", "comment"]),
+            "parentId": string(),
+            "comment": string(),
+            "reactions": array(
+                obj({"kind": string(), "users": array(string())}, required=["kind", "users"])
+            ),
+            "role": string(),
+            "decision": string(enum=list(Decision.values)),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "commentEditedAt": TIMESTAMP,
+        },
+        required=["id", "entity", "kind", "parentId", "reactions"],
+    ),
+)
+REVIEW = component(
+    "Review",
+    obj(
+        {
+            "id": string(),
+            "_id": string(),
+            "kind": string(),
+            "modelId": string(),
+            "role": string(),
+            "status": {"description": "The latest decision, or null"},
+            "responses": array(RESPONSE),
+            "semver": string(),
+            "accessRequestId": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["id", "kind", "modelId", "role", "responses"],
+    ),
+)
+_REVIEW_QUERY: dict[str, Any] = {
+    "modelId": string(),
+    "semver": string(),
+    "accessRequestId": string(),
+    "kind": string(enum=list(ReviewKind.values)),
+    "mine": {"type": "boolean", "description": "Reviews of roles the caller holds (default)"},
+    "open": {"type": "boolean", "description": "Not yet answered by the caller"},
+    "active": {"type": "boolean", "description": "The official client's name for open"},
+}
+_COUNT = {"x-count": {"type": "string", "pattern": "^[0-9]+$"}}
+_REVIEW_QUERY_ERRORS = {400: "An unknown kind, or a flag that is not true or false"}
+_DECISION_BODY = obj(
+    {
+        "role": string(minLength=1),
+        "decision": string(enum=list(Decision.values)),
+        "comment": string(),
+    },
+    required=["role", "decision"],
+)
+_COMMENT_BODY = obj({"comment": string(minLength=1)}, required=["comment"])
 
 
 # --- reviews ------------------------------------------------------------------------------------
@@ -52,8 +115,10 @@ def _reviews_query(request: HttpRequest) -> QuerySet[Review]:
     check_token_action(actor, TokenAction.MODEL_READ)
     mine = query_flag(request, "mine")
     is_open = query_flag(request, "open")
+    # The official client's name for it, refused when malformed even beside ``open``.
+    active = query_flag(request, "active")
     if is_open is None:
-        is_open = query_flag(request, "active")
+        is_open = active
     qs = selectors.reviews_for_user(actor=actor, open=is_open, mine=True if mine is None else mine)
     model_id = request.GET.get("modelId")
     if model_id:
@@ -72,7 +137,16 @@ def _reviews_query(request: HttpRequest) -> QuerySet[Review]:
     return qs
 
 
-@router.get("/reviews", operation_id="getReviews")
+@router.get(
+    "/reviews",
+    operation_id="getReviews",
+    openapi_extra=documented(
+        listing("reviews", REVIEW),
+        _REVIEW_QUERY_ERRORS,
+        query=_REVIEW_QUERY,
+        response_headers=_COUNT,
+    ),
+)
 def get_reviews(request: HttpRequest) -> HttpResponse:
     """Reviews matching ``modelId``, ``semver``, ``accessRequestId``, ``kind`` (release,
     access or lifecycle); ``mine`` (default true: reviews of roles you hold); ``open`` (true:
@@ -83,7 +157,15 @@ def get_reviews(request: HttpRequest) -> HttpResponse:
     return json_with_count({"reviews": selectors.reviews_json(reviews)}, len(reviews))
 
 
-@router.api_operation(["HEAD"], "/reviews", auth=optional_api_auth, operation_id="headReviews")
+@router.api_operation(
+    ["HEAD"],
+    "/reviews",
+    auth=optional_api_auth,
+    operation_id="headReviews",
+    openapi_extra=documented(
+        None, _REVIEW_QUERY_ERRORS, query=_REVIEW_QUERY, response_headers=_COUNT
+    ),
+)
 def head_reviews(request: HttpRequest) -> HttpResponse:
     """The count of ``GET /reviews`` in ``x-count`` (the navigation badge). Anonymous callers
     owe no reviews: their count is 0."""
@@ -118,7 +200,19 @@ def _respond(request: HttpRequest, review: Review, body: dict[str, Any]) -> dict
     return {"review": selectors.review_json(fresh), "response": selectors.response_json(response)}
 
 
-@router.post("/model/{model_id}/release/{semver}/review", operation_id="postReleaseReview")
+@router.post(
+    "/model/{model_id}/release/{semver}/review",
+    operation_id="postReleaseReview",
+    openapi_extra=documented(
+        obj({"review": REVIEW, "response": RESPONSE}, required=["review", "response"]),
+        {
+            400: "role missing or not owed a review, an unknown decision, or changes "
+            "requested without a comment",
+            403: "The caller does not hold the role on the entry",
+        },
+        body=_DECISION_BODY,
+    ),
+)
 def post_release_review(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
     """A holder of ``role`` on the entry answers the release's review: ``{role, decision,
     comment}`` with ``decision`` one of approve, request_changes (needs a comment) or undo."""
@@ -127,7 +221,13 @@ def post_release_review(request: HttpRequest, model_id: str, semver: str) -> dic
     return _respond(request, review, body)
 
 
-@router.post("/model/{model_id}/release/{semver}/comment", operation_id="postReleaseComment")
+@router.post(
+    "/model/{model_id}/release/{semver}/comment",
+    operation_id="postReleaseComment",
+    openapi_extra=documented(
+        answer("response", RESPONSE), {400: "comment missing or empty"}, body=_COMMENT_BODY
+    ),
+)
 def post_release_comment(request: HttpRequest, model_id: str, semver: str) -> dict[str, Any]:
     """Anyone who can view the release comments on it: ``{comment}``."""
     actor = Actor.from_request(request)
@@ -149,7 +249,19 @@ def _visible_response(actor: Actor, response_id: str) -> Response:
     return selectors.response_get_visible(actor, response_id)
 
 
-@router.get("/responses", operation_id="getResponses")
+@router.get(
+    "/responses",
+    operation_id="getResponses",
+    openapi_extra=documented(
+        listing("responses", RESPONSE),
+        {400: "parentIds missing"},
+        query={
+            "parentIds": string(description="A review id, release:<n> or an access request id"),
+            "mine": {"type": "boolean"},
+        },
+        repeatable=("parentIds",),
+    ),
+)
 def get_responses(request: HttpRequest) -> dict[str, Any]:
     """Responses whose parent is one of ``parentIds[]`` (review ids, ``release:<n>`` or access
     request ids), oldest first; ``mine=true`` keeps your own."""
@@ -158,13 +270,16 @@ def get_responses(request: HttpRequest) -> dict[str, Any]:
     parent_ids = request.GET.getlist("parentIds[]") + request.GET.getlist("parentIds")
     if not parent_ids:
         raise BadRequest("parentIds is required: review ids, release:<n> or access request ids")
-    review_ids = [int(p) for p in parent_ids if p.isdigit()]
+    # isdigit() alone also accepts digits int() refuses, such as '³'.
+    review_ids = [int(p) for p in parent_ids if p.isascii() and p.isdigit()]
     release_ids = [
         int(p[len(RELEASE_PARENT_PREFIX) :])
         for p in parent_ids
-        if p.startswith(RELEASE_PARENT_PREFIX) and p[len(RELEASE_PARENT_PREFIX) :].isdigit()
+        if p.startswith(RELEASE_PARENT_PREFIX)
+        and p.isascii()
+        and p[len(RELEASE_PARENT_PREFIX) :].isdigit()
     ]
-    request_ids = [p for p in parent_ids if not p.isdigit() and ":" not in p]
+    request_ids = [p for p in parent_ids if not (p.isascii() and p.isdigit()) and ":" not in p]
     models = visible_to(actor)
     qs = Response.objects.filter(
         Q(review_id__in=review_ids, review__deleted_at__isnull=True, review__model__in=models)
@@ -192,7 +307,15 @@ def get_responses(request: HttpRequest) -> dict[str, Any]:
     return {"responses": [selectors.response_json(r) for r in responses]}
 
 
-@router.patch("/response/{response_id}/reaction/{kind}", operation_id="patchResponseReaction")
+@router.patch(
+    "/response/{response_id}/reaction/{kind}",
+    operation_id="patchResponseReaction",
+    openapi_extra=documented(
+        answer("response", RESPONSE),
+        {400: "kind is not like, dislike, celebrate or heart"},
+        path={"kind": string(enum=list(services.REACTION_KINDS))},
+    ),
+)
 def patch_response_reaction(request: HttpRequest, response_id: str, kind: str) -> dict[str, Any]:
     """Toggle the caller's reaction (``like``, ``dislike``, ``celebrate`` or ``heart``)."""
     actor = Actor.from_request(request)
@@ -201,7 +324,15 @@ def patch_response_reaction(request: HttpRequest, response_id: str, kind: str) -
     return {"response": selectors.response_json(updated)}
 
 
-@router.patch("/response/{response_id}", operation_id="patchResponse")
+@router.patch(
+    "/response/{response_id}",
+    operation_id="patchResponse",
+    openapi_extra=documented(
+        answer("response", RESPONSE),
+        {400: "comment missing", 403: "Only the author changes a response"},
+        body=obj({"comment": string()}, required=["comment"]),
+    ),
+)
 def patch_response(request: HttpRequest, response_id: str) -> dict[str, Any]:
     """The author changes the comment of their comment or decision: ``{comment}``."""
     actor = Actor.from_request(request)
@@ -258,7 +389,7 @@ def post_notify_reviewer(request: HttpRequest, review_id: str) -> dict[str, Any]
             {
                 "type": "object",
                 "required": ["response"],
-                "properties": {"response": {"type": "object", "additionalProperties": True}},
+                "properties": {"response": RESPONSE},
             },
         ),
         {

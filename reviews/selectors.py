@@ -167,7 +167,8 @@ def review_get_visible(actor: Actor, review_id: str) -> Review:
     An id that is not a number is refused (400, as Bailo refuses one that is not an object id);
     an unknown review and one the actor may not see are both 404.
     """
-    if not review_id.isdigit():
+    # isdigit() alone also accepts digits int() refuses, such as '³'.
+    if not (review_id.isascii() and review_id.isdigit()):
         raise BadRequest(f"Invalid review id: {review_id[:50]}", {"reviewId": review_id[:50]})
     missing = NotFound(f"Review {review_id} not found", {"reviewId": review_id})
     review = (
@@ -350,7 +351,7 @@ def panel_reactions(
 
 def response_get_visible(actor: Actor, response_id: str) -> Response:
     """A live response whose entry, release or access request the actor can see (404 else)."""
-    if not response_id.isdigit():
+    if not (response_id.isascii() and response_id.isdigit()):
         raise NotFound(f"Response {response_id} not found", {"responseId": response_id})
     response = (
         Response.objects.filter(pk=int(response_id))

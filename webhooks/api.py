@@ -14,11 +14,44 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from core.api_helpers import read_json
+from core.api_helpers import documented, read_json
+from core.openapi import MESSAGE, TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.policy import Action, Actor, allowed, get_model_for
 from webhooks import selectors, services
+from webhooks.models import WebhookEvent
 
 router = Router(tags=["webhook"])
+
+
+_OWNERS_ONLY = {403: "Only the entry's owners manage its webhooks"}
+_WEBHOOK_FIELDS: dict[str, Any] = {
+    "name": string(minLength=1, maxLength=services.MAX_NAME),
+    "uri": string(format="uri", maxLength=services.MAX_URI),
+    "token": string(maxLength=services.MAX_TOKEN, description="Sent as a bearer token"),
+    "insecureSSL": {"type": "boolean"},
+    "events": array(string(enum=list(WebhookEvent.values))),
+    "active": {"type": "boolean"},
+}
+WEBHOOK = component(
+    "Webhook",
+    obj(
+        {
+            **_WEBHOOK_FIELDS,
+            "id": string(),
+            "modelId": string(),
+            "secret": string(description="Signs every delivery; only in the answer to creation"),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["id", "modelId", "name", "uri", "events", "active"],
+    ),
+)
+_WEBHOOK = answer("webhook", WEBHOOK)
+_WEBHOOK_BODY = documented(
+    _WEBHOOK,
+    {**_OWNERS_ONLY, 400: "name or uri missing, or a field invalid"},
+    body=obj(_WEBHOOK_FIELDS, required=["name", "uri"]),
+)
 
 
 def _fields(request: HttpRequest) -> dict[str, Any]:
@@ -27,7 +60,7 @@ def _fields(request: HttpRequest) -> dict[str, Any]:
     return {name: body[name] for name in services.FIELDS if name in body}
 
 
-@router.post("/model/{model_id}/webhooks")
+@router.post("/model/{model_id}/webhooks", openapi_extra=_WEBHOOK_BODY)
 def post_webhook(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """Create a webhook: ``{name, uri, token?, insecureSSL?, events?, active?}``. The answer holds
     the webhook's ``secret``, which signs every delivery; it is not shown again."""
@@ -37,7 +70,7 @@ def post_webhook(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"webhook": selectors.webhook_json(webhook, reveal=True, secret=webhook.secret)}
 
 
-@router.get("/model/{model_id}/webhooks")
+@router.get("/model/{model_id}/webhooks", openapi_extra=documented(listing("webhooks", WEBHOOK)))
 def get_webhooks(request: HttpRequest, model_id: str) -> dict[str, Any]:
     actor = Actor.from_request(request)
     model = get_model_for(actor, model_id, Action.MODEL_VIEW)
@@ -46,7 +79,7 @@ def get_webhooks(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"webhooks": [selectors.webhook_json(w, reveal=reveal) for w in webhooks]}
 
 
-@router.put("/model/{model_id}/webhook/{webhook_id}")
+@router.put("/model/{model_id}/webhook/{webhook_id}", openapi_extra=_WEBHOOK_BODY)
 def put_webhook(request: HttpRequest, model_id: str, webhook_id: str) -> dict[str, Any]:
     """Change a webhook: ``name`` and ``uri`` are required, as in Bailo; an omitted optional
     field keeps its value, and ``token: ""`` removes the token."""
@@ -61,7 +94,9 @@ def put_webhook(request: HttpRequest, model_id: str, webhook_id: str) -> dict[st
     return {"webhook": selectors.webhook_json(webhook, reveal=True)}
 
 
-@router.delete("/model/{model_id}/webhook/{webhook_id}")
+@router.delete(
+    "/model/{model_id}/webhook/{webhook_id}", openapi_extra=documented(MESSAGE, _OWNERS_ONLY)
+)
 def delete_webhook(request: HttpRequest, model_id: str, webhook_id: str) -> dict[str, Any]:
     actor = Actor.from_request(request)
     model = get_model_for(actor, model_id, Action.WEBHOOK_MANAGE)

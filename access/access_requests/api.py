@@ -27,14 +27,36 @@ from access.access_requests.services import (
     access_request_may_change,
     access_request_update,
 )
-from core.api_helpers import query_flag, read_json
+from core.api_helpers import documented, query_flag, read_json
 from core.errors import BadRequest, NotFound
+from core.openapi import MESSAGE, TIMESTAMP, answer, component, listing, obj, string
 from models_app.policy import Action, Actor, check, get_model_for
-from reviews.models import Review
+from reviews.api import RESPONSE
+from reviews.models import Decision, Review
 from reviews.selectors import response_json
 from reviews.services import comment_add, review_respond
 
 router = Router(tags=["access-request"])
+
+_METADATA = {"type": "object", "description": "The answers to the access request's schema"}
+ACCESS_REQUEST = component(
+    "AccessRequest",
+    obj(
+        {
+            "id": string(),
+            "modelId": string(),
+            "schemaId": string(),
+            "metadata": _METADATA,
+            "createdBy": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "deleted": {"type": "boolean"},
+        },
+        required=["id", "modelId", "schemaId", "metadata"],
+    ),
+)
+_ACCESS_REQUEST = answer("accessRequest", ACCESS_REQUEST)
+_NOT_NAMED = {403: "Only the people the request names and the entry's owners may change it"}
 
 
 def _load(request: HttpRequest, model_id: str, access_request_id: str) -> tuple[Actor, Any]:
@@ -43,7 +65,14 @@ def _load(request: HttpRequest, model_id: str, access_request_id: str) -> tuple[
     return actor, access_request_get(model=model, access_request_id=access_request_id)
 
 
-@router.post("/model/{model_id}/access-requests")
+@router.post(
+    "/model/{model_id}/access-requests",
+    openapi_extra=documented(
+        _ACCESS_REQUEST,
+        {400: "No such access-request schema, or the answers do not satisfy it"},
+        body=obj({"schemaId": string(minLength=1), "metadata": _METADATA}, required=["schemaId"]),
+    ),
+)
 def create_access_request(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """Ask for access: ``{schemaId, metadata}``; opens the reviews of the schema's roles."""
     actor = Actor.from_request(request)
@@ -55,14 +84,20 @@ def create_access_request(request: HttpRequest, model_id: str) -> dict[str, Any]
     return {"accessRequest": access_request_json(created)}
 
 
-@router.get("/model/{model_id}/access-requests")
+@router.get(
+    "/model/{model_id}/access-requests",
+    openapi_extra=documented(listing("accessRequests", ACCESS_REQUEST)),
+)
 def list_access_requests(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """Every live access request of the entry (anyone who can view the entry sees them)."""
     model = get_model_for(Actor.from_request(request), model_id, Action.ACCESS_REQUEST_VIEW)
     return {"accessRequests": [access_request_json(ar) for ar in access_request_list(model=model)]}
 
 
-@router.get("/model/{model_id}/access-request/{access_request_id}")
+@router.get(
+    "/model/{model_id}/access-request/{access_request_id}",
+    openapi_extra=documented(_ACCESS_REQUEST),
+)
 def get_access_request(
     request: HttpRequest, model_id: str, access_request_id: str
 ) -> dict[str, Any]:
@@ -70,7 +105,14 @@ def get_access_request(
     return {"accessRequest": access_request_json(access_request)}
 
 
-@router.patch("/model/{model_id}/access-request/{access_request_id}")
+@router.patch(
+    "/model/{model_id}/access-request/{access_request_id}",
+    openapi_extra=documented(
+        _ACCESS_REQUEST,
+        {**_NOT_NAMED, 400: "metadata missing or invalid, or a different schemaId"},
+        body=obj({"metadata": _METADATA, "schemaId": string()}, required=["metadata"]),
+    ),
+)
 def patch_access_request(
     request: HttpRequest, model_id: str, access_request_id: str
 ) -> dict[str, Any]:
@@ -90,7 +132,10 @@ def patch_access_request(
     return {"accessRequest": access_request_json(updated)}
 
 
-@router.delete("/model/{model_id}/access-request/{access_request_id}")
+@router.delete(
+    "/model/{model_id}/access-request/{access_request_id}",
+    openapi_extra=documented(MESSAGE, _NOT_NAMED),
+)
 def delete_access_request(
     request: HttpRequest, model_id: str, access_request_id: str
 ) -> dict[str, Any]:
@@ -100,7 +145,14 @@ def delete_access_request(
     return {"message": "Successfully removed access request."}
 
 
-@router.post("/model/{model_id}/access-request/{access_request_id}/comment")
+@router.post(
+    "/model/{model_id}/access-request/{access_request_id}/comment",
+    openapi_extra=documented(
+        answer("accessRequestComment", RESPONSE),
+        {400: "comment missing or empty"},
+        body=obj({"comment": string(minLength=1)}, required=["comment"]),
+    ),
+)
 def comment_access_request(
     request: HttpRequest, model_id: str, access_request_id: str
 ) -> dict[str, Any]:
@@ -112,7 +164,25 @@ def comment_access_request(
     return {"accessRequestComment": response_json(response)}
 
 
-@router.post("/model/{model_id}/access-request/{access_request_id}/review")
+@router.post(
+    "/model/{model_id}/access-request/{access_request_id}/review",
+    openapi_extra=documented(
+        answer("response", RESPONSE),
+        {
+            400: "role missing, an unknown decision, or changes requested without a comment",
+            403: "The caller does not hold the role on the entry",
+            404: "No such access request, or it has no review for the role",
+        },
+        body=obj(
+            {
+                "role": string(minLength=1),
+                "decision": string(enum=list(Decision.values)),
+                "comment": string(),
+            },
+            required=["role", "decision"],
+        ),
+    ),
+)
 def review_access_request(
     request: HttpRequest, model_id: str, access_request_id: str
 ) -> dict[str, Any]:
@@ -138,7 +208,10 @@ def review_access_request(
     return {"response": response_json(response)}
 
 
-@router.get("/model/{model_id}/access-request/{access_request_id}/permissions/mine")
+@router.get(
+    "/model/{model_id}/access-request/{access_request_id}/permissions/mine",
+    openapi_extra=documented(answer("permissions")),
+)
 def access_request_permissions(
     request: HttpRequest, model_id: str, access_request_id: str
 ) -> dict[str, Any]:
@@ -158,7 +231,12 @@ class SearchQuery(Schema):
     schemaId: str = ""
 
 
-@router.get("/access-requests/search")
+@router.get(
+    "/access-requests/search",
+    openapi_extra=documented(
+        listing("accessRequests", ACCESS_REQUEST), query={"mine": {"type": "boolean"}}
+    ),
+)
 def search_access_requests(request: HttpRequest, filters: Query[SearchQuery]) -> dict[str, Any]:
     """Access requests across the entries the caller can see; ``mine=true`` keeps those they
     made or are named in."""

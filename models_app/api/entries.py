@@ -15,6 +15,7 @@ from ninja import Router
 from core.api_helpers import documented, query_flag, read_json
 from core.entities import entity_search
 from core.errors import BadRequest, NotFound, invalid
+from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.card_export import EXPORT_CSP, card_html
 from models_app.card_import import card_import_text
 from models_app.models import EntryKind, Model, SchemaMigration
@@ -47,6 +48,82 @@ BAILO_ENTRY_KINDS = (*EntryKind.values, "untrusted-model", "mirrored-data-card")
 ENTITY_QUERY_LIMIT = 20
 
 
+# --- what the OpenAPI document says about the bodies ---------------------------------------------
+
+_COLLABORATORS = array(
+    obj(
+        {"entity": string(pattern="^(user|group):.+$"), "roles": array(string())},
+        required=["entity", "roles"],
+    )
+)
+_SETTINGS = obj(
+    {
+        "ungovernedAccess": {"type": "boolean"},
+        "allowTemplating": {"type": "boolean"},
+        "mirror": obj(
+            {
+                "sourceModelId": {"type": ["string", "null"]},
+                "destinationModelId": {"type": ["string", "null"]},
+            }
+        ),
+    }
+)
+_ENTRY_FIELDS: dict[str, Any] = {
+    "name": string(minLength=1),
+    "description": string(minLength=1),
+    "visibility": string(enum=["public", "private"]),
+    "organisation": string(description="One of the configured organisations, or empty"),
+    "state": string(description="One of the configured states, or empty"),
+    "tags": array(string()),
+    "collaborators": _COLLABORATORS,
+    "settings": _SETTINGS,
+}
+_ENTRY_BODY = obj(
+    {**_ENTRY_FIELDS, "kind": string(enum=list(EntryKind.values))}, required=["name", "description"]
+)
+_ENTRY_CHANGES = {
+    **obj({**_ENTRY_FIELDS, "kind": string(description="Must be the entry's own kind")}),
+    "additionalProperties": False,
+}
+CARD = component(
+    "ModelCard",
+    obj(
+        {
+            "modelId": string(),
+            "schemaId": string(),
+            "version": {"type": "integer", "minimum": 1},
+            "metadata": {"type": "object"},
+            "mirrored": {"type": "boolean"},
+            "createdBy": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["modelId", "schemaId", "version", "metadata"],
+    ),
+)
+MODEL = component(
+    "Model",
+    obj(
+        {
+            **_ENTRY_FIELDS,
+            "id": string(),
+            "kind": string(enum=list(EntryKind.values)),
+            "description": string(),
+            "card": CARD,
+            "createdBy": string(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "deleted": {"type": "boolean"},
+        },
+        required=["id", "name", "kind", "visibility", "collaborators", "settings"],
+    ),
+)
+_MODEL = answer("model", MODEL)
+_CARD = answer("card", CARD)
+_VERSION_ERRORS = {400: "version is neither a positive integer nor latest"}
+_VERSION = {"version": string(pattern="^(latest|[1-9][0-9]*)$")}
+
+
 # --- request helpers --------------------------------------------------------------------------
 
 
@@ -62,7 +139,7 @@ def _parse_version(version: str) -> int | None:
     """``latest`` gives None; otherwise a positive integer."""
     if version == "latest":
         return None
-    if not version.isdigit() or int(version) < 1:
+    if not (version.isascii() and version.isdigit()) or int(version) < 1:
         raise BadRequest("version must be a positive integer or 'latest'", {"version": version})
     return int(version)
 
@@ -70,7 +147,10 @@ def _parse_version(version: str) -> int | None:
 # --- entries ----------------------------------------------------------------------------------
 
 
-@router.post("/models")
+@router.post(
+    "/models",
+    openapi_extra=documented(_MODEL, {400: "A field is missing or invalid"}, body=_ENTRY_BODY),
+)
 def create_model(request: HttpRequest) -> dict[str, Any]:
     """Create an entry (model, data card or mirrored model); the caller becomes an owner."""
     body = read_json(request)
@@ -89,7 +169,15 @@ def create_model(request: HttpRequest) -> dict[str, Any]:
     return {"model": model_json(model)}
 
 
-@router.get("/model/{model_id}")
+@router.get(
+    "/model/{model_id}",
+    openapi_extra=documented(
+        _MODEL,
+        {400: "An unknown kind", 404: "No such entry, not visible, or not of a kind named"},
+        query={"kind": string(enum=list(BAILO_ENTRY_KINDS))},
+        repeatable=("kind",),
+    ),
+)
 def get_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """``kind`` (repeatable) answers 404 unless the entry is of one of the kinds named."""
     kinds = request.GET.getlist("kind") + request.GET.getlist("kind[]")
@@ -103,7 +191,14 @@ def get_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"model": model_json(model)}
 
 
-@router.patch("/model/{model_id}")
+@router.patch(
+    "/model/{model_id}",
+    openapi_extra=documented(
+        _MODEL,
+        {400: "An unknown or invalid field, or the card lacks what the new state requires"},
+        body=_ENTRY_CHANGES,
+    ),
+)
 def patch_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """Change details, visibility, state, tags, collaborators or settings."""
     actor = Actor.from_request(request)
@@ -113,7 +208,7 @@ def patch_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"model": model_json(updated)}
 
 
-@router.get("/model/{model_id}/permissions/mine")
+@router.get("/model/{model_id}/permissions/mine", openapi_extra=documented(answer("permissions")))
 def my_permissions(request: HttpRequest, model_id: str) -> dict[str, Any]:
     actor = Actor.from_request(request)
     model = get_model_for(actor, model_id)
@@ -123,7 +218,15 @@ def my_permissions(request: HttpRequest, model_id: str) -> dict[str, Any]:
 # --- cards ------------------------------------------------------------------------------------
 
 
-@router.get("/model/{model_id}/model-card/{version}")
+@router.get(
+    "/model/{model_id}/model-card/{version}",
+    openapi_extra=documented(
+        answer("modelCard", CARD),
+        _VERSION_ERRORS,
+        query={"mirrored": {"type": "boolean"}},
+        path=_VERSION,
+    ),
+)
 def get_model_card(request: HttpRequest, model_id: str, version: str) -> dict[str, Any]:
     """One revision of the card; ``latest`` is the current one. ``?mirrored=true`` reads the
     card imported from a mirror source."""
@@ -151,6 +254,7 @@ def get_model_card(request: HttpRequest, model_id: str, version: str) -> dict[st
             401: "Not signed in",
             404: "No such entry, card or version, or the entry is not visible to the caller",
         },
+        path=_VERSION,
     ),
 )
 def get_model_card_html(request: HttpRequest, model_id: str, version: str) -> HttpResponse:
@@ -213,13 +317,26 @@ def import_model_card_text(request: HttpRequest, model_id: str) -> dict[str, Any
     return {"metadata": result.metadata, "warnings": result.warnings}
 
 
-@router.get("/model/{model_id}/model-card-revisions")
+@router.get(
+    "/model/{model_id}/model-card-revisions",
+    openapi_extra=documented(listing("modelCardRevisions", CARD)),
+)
 def list_model_card_revisions(request: HttpRequest, model_id: str) -> dict[str, Any]:
     model = get_model_for(Actor.from_request(request), model_id)
     return {"modelCardRevisions": [card_json(r, model.pk) for r in card_revisions(model)]}
 
 
-@router.put("/model/{model_id}/model-cards")
+@router.put(
+    "/model/{model_id}/model-cards",
+    openapi_extra=documented(
+        _CARD,
+        {400: "The entry has no card, or the answers do not satisfy its schema"},
+        body=obj(
+            {"metadata": {"type": "object", "description": "The answers, nested like the card"}},
+            required=["metadata"],
+        ),
+    ),
+)
 def put_model_card(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """Save new answers as the next revision, validated against the card's schema."""
     actor = Actor.from_request(request)
@@ -230,7 +347,14 @@ def put_model_card(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"card": card_json(revision, model.pk)}
 
 
-@router.post("/model/{model_id}/setup/from-schema")
+@router.post(
+    "/model/{model_id}/setup/from-schema",
+    openapi_extra=documented(
+        _CARD,
+        {400: "No such schema, not a model-card schema, or the entry already has a card"},
+        body=obj({"schemaId": string(minLength=1)}, required=["schemaId"]),
+    ),
+)
 def setup_from_schema(request: HttpRequest, model_id: str) -> dict[str, Any]:
     actor = Actor.from_request(request)
     # The permission is checked before the body, so a refusal never depends on the input.
@@ -240,7 +364,14 @@ def setup_from_schema(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"card": card_json(revision, model.pk)}
 
 
-@router.post("/model/{model_id}/setup/from-template")
+@router.post(
+    "/model/{model_id}/setup/from-template",
+    openapi_extra=documented(
+        _CARD,
+        {400: "No such template entry, or it does not allow templating"},
+        body=obj({"templateId": string(minLength=1)}, required=["templateId"]),
+    ),
+)
 def setup_from_template(request: HttpRequest, model_id: str) -> dict[str, Any]:
     actor = Actor.from_request(request)
     # The permission is checked before the body, so a refusal never depends on the input.
@@ -250,7 +381,14 @@ def setup_from_template(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"card": card_json(revision, model.pk)}
 
 
-@router.post("/model/{model_id}/migrate-schema/{migration_id}")
+@router.post(
+    "/model/{model_id}/migrate-schema/{migration_id}",
+    openapi_extra=documented(
+        obj({"response": string(), "card": CARD}, required=["response", "card"]),
+        {400: "The plan is a draft, or does not start from the card's schema"},
+        body=obj(),
+    ),
+)
 def migrate_schema(request: HttpRequest, model_id: str, migration_id: str) -> dict[str, Any]:
     """Move the card to another schema with a final migration plan."""
     actor = Actor.from_request(request)
@@ -279,7 +417,14 @@ def _review_roles_for(model: Model | None) -> list[ReviewRoleInfo]:
     return roles
 
 
-@router.get("/roles")
+@router.get(
+    "/roles",
+    openapi_extra=documented(
+        listing("roles"),
+        {404: "modelId names no entry the caller can see"},
+        query={"modelId": string()},
+    ),
+)
 def list_roles(request: HttpRequest) -> dict[str, Any]:
     """Roles that collaborators can hold: review roles first, then the system roles.
 
@@ -312,7 +457,19 @@ def list_roles(request: HttpRequest) -> dict[str, Any]:
     return {"roles": roles}
 
 
-@router.get("/entities")
+@router.get(
+    "/entities",
+    openapi_extra=documented(
+        listing(
+            "results",
+            obj(
+                {"kind": string(enum=["user", "group"]), "id": string(), "name": string()},
+                required=["kind", "id"],
+            ),
+        ),
+        {400: f"q is longer than {ENTITY_QUERY_MAX_LENGTH} characters"},
+    ),
+)
 def search_entities(request: HttpRequest, q: str) -> dict[str, Any]:
     """Users and groups whose name contains ``q`` (at least three characters, as Bailo), at most
     ``ENTITY_QUERY_LIMIT`` of each. Each result is Bailo's ``{kind, id}`` plus ``name``, the

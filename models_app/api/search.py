@@ -12,7 +12,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
+from core.api_helpers import documented
 from core.errors import BadRequest
+from core.openapi import TIMESTAMP, answer, array, component, obj, string
 from models_app.policy import Actor, TokenAction, check_token_action, require_admin, visible_to
 from models_app.search import entry_summary_json, model_search
 from models_app.selectors import popular_tags
@@ -51,7 +53,66 @@ def _whole_number(request: HttpRequest, name: str, default: int) -> int:
         ) from None
 
 
-@router.get("/models/search", summary="Search the entries you can see")
+_SUMMARY = component(
+    "ModelSummary",
+    obj(
+        {
+            "id": string(),
+            "name": string(),
+            "description": string(),
+            "tags": array(string()),
+            "kind": string(),
+            "visibility": string(enum=["public", "private"]),
+            "organisation": string(),
+            "state": string(),
+            "collaborators": array(),
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        },
+        required=["id", "name", "kind"],
+    ),
+)
+_SEARCH_QUERY: dict[str, Any] = {
+    "search": string(),
+    "titleOnly": {"type": "boolean"},
+    "kind": string(),
+    "organisations": string(),
+    "states": string(),
+    "libraries": string(),
+    "task": string(),
+    "filters": string(description="Roles the caller holds on the entry"),
+    "schemaId": string(),
+    "allowTemplating": {"type": "boolean"},
+    "adminAccess": {"type": "boolean", "description": "Every entry (administrators)"},
+    "peers": string(),
+    "page": {"type": "integer", "minimum": 1},
+    "pageSize": {"type": "integer", "minimum": 1, "maximum": API_MAX_PAGE_SIZE},
+}
+_REPEATABLE = ("kind", "organisations", "states", "libraries", "filters", "peers")
+
+
+@router.get(
+    "/models/search",
+    summary="Search the entries you can see",
+    openapi_extra=documented(
+        obj(
+            {
+                "models": array(_SUMMARY),
+                "errors": {"type": "object"},
+                "totalEntries": {"type": "integer"},
+                "page": {"type": "integer"},
+                "pageSize": {"type": "integer"},
+            },
+            required=["models", "totalEntries"],
+        ),
+        {
+            400: "A flag is not true or false, or a page number is not a whole number",
+            403: "adminAccess without being an administrator",
+        },
+        query=_SEARCH_QUERY,
+        repeatable=_REPEATABLE,
+    ),
+)
 def search_models(request: HttpRequest) -> dict[str, Any]:
     """Entries visible to the caller, name matches first, then full-text matches.
 
@@ -96,7 +157,11 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@router.get("/models/tags", summary="The ten most used tags on entries you can see")
+@router.get(
+    "/models/tags",
+    summary="The ten most used tags on entries you can see",
+    openapi_extra=documented(answer("tags", array(string()))),
+)
 def popular_model_tags(request: HttpRequest) -> dict[str, Any]:
     actor = Actor.from_request(request)
     check_token_action(actor, TokenAction.MODEL_READ)

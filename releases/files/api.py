@@ -17,8 +17,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from ninja import Router
 
-from core.api_helpers import read_json
+from core.api_helpers import documented, read_json
 from core.errors import BadRequest, NotFound
+from core.openapi import TIMESTAMP, answer, array, component, listing, obj, string
 from models_app.models import Model
 from models_app.policy import Action, Actor, allowed, get_model_for
 from releases.files import services as file_services
@@ -28,6 +29,49 @@ from releases.files.services import LengthRequired, body_chunks
 from releases.models import File
 
 router = Router(tags=["file"])
+
+FILE = component(
+    "File",
+    obj(
+        {
+            "id": string(),
+            "_id": string(),
+            "modelId": string(),
+            "name": string(),
+            "size": {"type": "integer", "minimum": 0},
+            "mime": string(),
+            "tags": array(string()),
+            "complete": {"type": "boolean"},
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+            "scanResults": array(),
+        },
+        required=["id", "modelId", "name", "size", "complete"],
+    ),
+)
+_FILE = answer("file", FILE)
+_STORAGE_OUTAGE = {503: "The blob store could not be reached"}
+_UPLOAD_QUERY = {"fileId": string(minLength=1), "uploadId": string(minLength=1)}
+_DOWNLOAD = documented(
+    ("The file's bytes, with the file's media type", "*/*", string(format="binary")),
+    {**_STORAGE_OUTAGE, 403: "No approved access request", 416: "The range is not satisfiable"},
+    headers={
+        "Range": string(description="One range: bytes=a-b, bytes=a- or bytes=-n"),
+        "If-Range": string(description="The ETag the range applies to"),
+        "If-None-Match": string(description="ETags already held"),
+    },
+    response_headers={
+        "ETag": string(),
+        "Accept-Ranges": string(enum=["bytes"]),
+        "Content-Disposition": string(),
+        "X-Content-SHA256": string(),
+    },
+    also={
+        206: "The range asked for (Content-Range says which)",
+        304: "The file has not changed (If-None-Match)",
+    },
+)
+_TAGS = array(string())
 
 
 # --- request helpers --------------------------------------------------------------------------
@@ -107,13 +151,25 @@ def _file_answer(file: File) -> dict[str, Any]:
 # --- listing and metadata ---------------------------------------------------------------------
 
 
-@router.get("/model/{model_id}/files", operation_id="getFiles")
+@router.get(
+    "/model/{model_id}/files",
+    operation_id="getFiles",
+    openapi_extra=documented(listing("files", FILE)),
+)
 def get_files(request: HttpRequest, model_id: str) -> dict[str, Any]:
     model = _entry(request, model_id)
     return {"files": [file_json(f) for f in files_of(Actor.from_request(request), model)]}
 
 
-@router.patch("/model/{model_id}/file/{file_id}", operation_id="patchFile")
+@router.patch(
+    "/model/{model_id}/file/{file_id}",
+    operation_id="patchFile",
+    openapi_extra=documented(
+        _FILE,
+        {400: "An unknown or invalid field"},
+        body=obj({"name": string(minLength=1), "mime": string(), "tags": _TAGS}),
+    ),
+)
 def patch_file(request: HttpRequest, model_id: str, file_id: str) -> dict[str, Any]:
     model = _entry(request, model_id)
     file = _complete_file(model, file_id)
@@ -151,12 +207,20 @@ def _download_by_name(
     return download_response(request=request, actor=actor, file=file)
 
 
-@router.get("/model/{model_id}/file/{file_id}/download", operation_id="getDownloadFile")
+@router.get(
+    "/model/{model_id}/file/{file_id}/download",
+    operation_id="getDownloadFile",
+    openapi_extra=_DOWNLOAD,
+)
 def download_file(request: HttpRequest, model_id: str, file_id: str) -> HttpResponseBase:
     return _download_by_id(request, model_id, file_id)
 
 
-@router.get("/token/model/{model_id}/file/{file_id}/download", operation_id="getDownloadFileToken")
+@router.get(
+    "/token/model/{model_id}/file/{file_id}/download",
+    operation_id="getDownloadFileToken",
+    openapi_extra=_DOWNLOAD,
+)
 def download_file_token(request: HttpRequest, model_id: str, file_id: str) -> HttpResponseBase:
     return _download_by_id(request, model_id, file_id)
 
@@ -164,6 +228,7 @@ def download_file_token(request: HttpRequest, model_id: str, file_id: str) -> Ht
 @router.get(
     "/model/{model_id}/release/{semver}/file/{file_name}/download",
     operation_id="getDownloadReleaseFile",
+    openapi_extra=_DOWNLOAD,
 )
 def download_release_file(
     request: HttpRequest, model_id: str, semver: str, file_name: str
@@ -174,6 +239,7 @@ def download_release_file(
 @router.get(
     "/token/model/{model_id}/release/{semver}/file/{file_name}/download",
     operation_id="getDownloadReleaseFileToken",
+    openapi_extra=_DOWNLOAD,
 )
 def download_release_file_token(
     request: HttpRequest, model_id: str, semver: str, file_name: str
@@ -184,7 +250,17 @@ def download_release_file_token(
 # --- uploads ----------------------------------------------------------------------------------
 
 
-@router.post("/model/{model_id}/files/upload/simple", operation_id="postSimpleUpload")
+@router.post(
+    "/model/{model_id}/files/upload/simple",
+    operation_id="postSimpleUpload",
+    openapi_extra=documented(
+        _FILE,
+        {**_STORAGE_OUTAGE, 400: "name missing or invalid", 411: "No Content-Length"},
+        raw_body="application/octet-stream",
+        query={"name": string(minLength=1), "mime": string(), "tags": string()},
+        repeatable=("tags",),
+    ),
+)
 def simple_upload(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """The raw request body is the file; ``name``, ``mime`` and ``tags`` come in the query."""
     model = _entry(request, model_id, Action.FILE_UPLOAD)
@@ -201,7 +277,31 @@ def simple_upload(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return _file_answer(file)
 
 
-@router.post("/model/{model_id}/files/upload/multipart/start", operation_id="postStartMultipart")
+@router.post(
+    "/model/{model_id}/files/upload/multipart/start",
+    operation_id="postStartMultipart",
+    openapi_extra=documented(
+        obj(
+            {
+                "fileId": string(),
+                "file": FILE,
+                "uploadId": string(),
+                "chunks": array(),
+            },
+            required=["fileId", "file", "uploadId", "chunks"],
+        ),
+        {**_STORAGE_OUTAGE, 400: "name or size missing or invalid"},
+        body=obj(
+            {
+                "name": string(minLength=1),
+                "mime": string(),
+                "size": {"type": "integer", "minimum": 0},
+                "tags": _TAGS,
+            },
+            required=["name", "size"],
+        ),
+    ),
+)
 def multipart_start(request: HttpRequest, model_id: str) -> dict[str, Any]:
     model = _entry(request, model_id, Action.FILE_UPLOAD)
     body = read_json(request)
@@ -222,7 +322,16 @@ def multipart_start(request: HttpRequest, model_id: str) -> dict[str, Any]:
     }
 
 
-@router.post("/model/{model_id}/files/upload/multipart/part", operation_id="postMultipartPart")
+@router.post(
+    "/model/{model_id}/files/upload/multipart/part",
+    operation_id="postMultipartPart",
+    openapi_extra=documented(
+        answer("ETag", string()),
+        {**_STORAGE_OUTAGE, 400: "fileId, uploadId or partNumber missing or invalid"},
+        raw_body="application/octet-stream",
+        query={**_UPLOAD_QUERY, "partNumber": {"type": "integer", "minimum": 1}},
+    ),
+)
 def multipart_part(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """The raw request body is one part; ``fileId``, ``uploadId``, ``partNumber`` in the query."""
     model = _entry(request, model_id, Action.FILE_UPLOAD)
@@ -240,7 +349,15 @@ def multipart_part(request: HttpRequest, model_id: str) -> dict[str, Any]:
     return {"ETag": part.etag}
 
 
-@router.get("/model/{model_id}/files/upload/multipart/parts", operation_id="getMultipartParts")
+@router.get(
+    "/model/{model_id}/files/upload/multipart/parts",
+    operation_id="getMultipartParts",
+    openapi_extra=documented(
+        obj({"parts": array(), "chunks": array()}, required=["parts", "chunks"]),
+        {**_STORAGE_OUTAGE, 400: "fileId or uploadId missing or not this upload's"},
+        query=_UPLOAD_QUERY,
+    ),
+)
 def multipart_parts(request: HttpRequest, model_id: str) -> dict[str, Any]:
     model = _entry(request, model_id, Action.FILE_UPLOAD)
     file = _upload_file(model, request.GET.get("fileId"))
@@ -253,7 +370,28 @@ def multipart_parts(request: HttpRequest, model_id: str) -> dict[str, Any]:
     }
 
 
-@router.post("/model/{model_id}/files/upload/multipart/finish", operation_id="postFinishMultipart")
+@router.post(
+    "/model/{model_id}/files/upload/multipart/finish",
+    operation_id="postFinishMultipart",
+    openapi_extra=documented(
+        _FILE,
+        {**_STORAGE_OUTAGE, 400: "fileId, uploadId or parts missing or invalid"},
+        body=obj(
+            {
+                "fileId": string(minLength=1),
+                "uploadId": string(minLength=1),
+                "parts": array(
+                    obj(
+                        {"ETag": string(), "PartNumber": {"type": "integer", "minimum": 1}},
+                        required=["ETag", "PartNumber"],
+                    )
+                ),
+                "tags": _TAGS,
+            },
+            required=["fileId", "uploadId", "parts"],
+        ),
+    ),
+)
 def multipart_finish(request: HttpRequest, model_id: str) -> dict[str, Any]:
     model = _entry(request, model_id, Action.FILE_UPLOAD)
     body = read_json(request)

@@ -78,6 +78,8 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         return None
     first, dash, last = spec.strip().partition("-")
     first, last = first.strip(), last.strip()
+    if not (first.isascii() and last.isascii()):
+        return None  # isdigit() would also accept digits int() refuses, such as '³'
     if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
         return None
     if first == "":

@@ -68,6 +68,20 @@ def test_swagger_ui_and_the_admin_work_under_the_policy(
     page.get_by_role("heading", name="Administration").first.wait_for()
 
 
+def test_swagger_ui_shows_an_operations_request_body_and_refusals(
+    page: Any, live_server: Any
+) -> None:
+    """Swagger UI reads the whole document (no resolver errors) and shows what an operation
+    takes and the refusals it documents, in Bailo's error shape."""
+    page.goto(f"{live_server.url}/api/docs")
+    operation = page.locator("#operations-model-models_app_api_entries_create_model")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("heading", name="Request body").wait_for()
+    operation.locator(".response[data-code='403']").wait_for()
+    operation.locator(".response[data-code='400']").wait_for()
+    assert page.locator(".errors-wrapper").count() == 0
+
+
 def test_the_policy_refuses_an_injected_inline_script(browser: Any, live_server: Any) -> None:
     """The control for the fixture's check: an inline script is refused and reported."""
     context = browser.new_context()

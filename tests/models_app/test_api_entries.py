@@ -708,3 +708,19 @@ def test_a_token_without_model_write_cannot_update_the_entry(
     assert send(client, "GET", f"/model/{entry.id}", **credentials).status_code == 200
     response = send(client, "PATCH", f"/model/{entry.id}", {"name": "x"}, **credentials)
     assert "model:write" in error_of(response, 403)["message"]
+
+
+@pytest.mark.parametrize("value", [{}, {"id": "x"}, ["x"], 7])
+def test_a_mirror_id_that_is_not_text_is_refused(
+    client_for: Any, outsider: Any, value: Any
+) -> None:
+    body = {
+        "name": "Mirror",
+        "description": "d",
+        "settings": {"mirror": {"destinationModelId": value}},
+    }
+    response = client_for(outsider).post(
+        "/api/v2/models", data=json.dumps(body), content_type="application/json"
+    )
+    assert "destinationModelId" in error_of(response, 400)["message"]
+    assert not Model.objects.exists()

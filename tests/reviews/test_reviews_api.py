@@ -274,3 +274,11 @@ def test_an_administrators_token_needs_review_role_write_to_change_roles(
     allowed = post(client_for(None), "/review/roles", body, **basic(token.access_key, secret))
     assert allowed.status_code == 200
     assert ReviewRole.objects.filter(short_name="ethics").exists()
+
+
+def test_a_malformed_active_flag_is_refused_even_beside_open(
+    reviewer: Any, client_for: Any
+) -> None:
+    response = client_for(reviewer).get(f"{API}/reviews?open=true&active=4402")
+    assert response.status_code == 400
+    assert "active" in response.json()["error"]["message"]
