@@ -29,6 +29,8 @@ from typing import Any, Protocol
 import requests
 from django.conf import settings
 
+from core.ports.json_call import json_request
+
 # How much of the model's answer is read (a card is small; anything bigger is not a card).
 MAX_ANSWER_BYTES = 2_000_000
 MAX_QUOTED = 200
@@ -212,19 +214,13 @@ class ChatCompletionsExtractor:
         }
 
     def extract(self, text: str, questions: Sequence[Question]) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        session = requests.Session()
-        session.trust_env = False  # the endpoint is configured by address; no environment proxy
         try:
-            with session.post(
+            with json_request(
+                "POST",
                 self.url,
-                data=json.dumps(self.request_body(text, questions)),
-                headers=headers,
-                timeout=(self.timeout, self.timeout),
-                allow_redirects=False,
-                stream=True,
+                self.request_body(text, questions),
+                authorization=f"Bearer {self.api_key}" if self.api_key else "",
+                timeout=self.timeout,
             ) as response:
                 status = response.status_code
                 raw = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
@@ -234,8 +230,6 @@ class ChatCompletionsExtractor:
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise ImportUnavailable("The language model could not be reached") from exc
-        finally:
-            session.close()
         if not 200 <= status < 300:
             quoted = " ".join(raw[:MAX_QUOTED].decode("utf-8", "replace").split())
             raise ImportBadAnswer(

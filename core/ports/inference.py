@@ -29,6 +29,8 @@ from typing import Protocol
 import requests
 from django.conf import settings
 
+from core.ports.json_call import json_request
+
 # How much of the deploy service's answer is quoted back to users.
 MAX_QUOTED = 300
 
@@ -88,20 +90,13 @@ class HttpDeployer:
         self._call("DELETE", "/api/delete", deployment)
 
     def _call(self, method: str, path: str, deployment: Deployment) -> None:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.auth_token:
-            headers["Authorization"] = f"Basic {self.auth_token}"
-        session = requests.Session()
-        session.trust_env = False  # the service is configured by address; no environment proxy
         try:
-            with session.request(
+            with json_request(
                 method,
                 f"{self.host}{path}",
-                data=json.dumps(deployment.body()),
-                headers=headers,
-                timeout=(self.timeout, self.timeout),
-                allow_redirects=False,
-                stream=True,
+                deployment.body(),
+                authorization=f"Basic {self.auth_token}" if self.auth_token else "",
+                timeout=self.timeout,
             ) as response:
                 status = response.status_code
                 answer = _quoted(response) if not 200 <= status < 300 else ""
@@ -111,8 +106,6 @@ class HttpDeployer:
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise DeployUnavailable("The inference service could not be reached") from exc
-        finally:
-            session.close()
         if not 200 <= status < 300:
             detail = f": {answer}" if answer else ""
             raise DeployRefused(f"The inference service answered {status}{detail}", status)
