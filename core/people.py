@@ -20,7 +20,7 @@ from typing import Any
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from core.entities import USER_PREFIX, display_name_of
+from core.entities import display_name_of, parse_entity, user_entity
 
 
 @dataclass(frozen=True)
@@ -63,16 +63,15 @@ class Person:
 
 def person_of_user(user: Any) -> Person:
     """The person for a User row already in hand (no query)."""
-    return Person(
-        code=f"{USER_PREFIX}{user.get_username()}", kind="user", name=display_name_of(user)
-    )
+    return Person(code=user_entity(user), kind="user", name=display_name_of(user))
 
 
 def _split(code: str) -> tuple[str, str]:
-    kind, sep, name = code.partition(":")
-    if sep and kind in {"user", "group"} and name:
-        return kind, name
-    return "", code
+    """``parse_entity``, with text that is not a code kept whole under no kind."""
+    try:
+        return parse_entity(code)
+    except ValueError:
+        return "", code
 
 
 def people_named(codes: Iterable[str]) -> dict[str, Person]:
