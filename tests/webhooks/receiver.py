@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.stub_http import close, serve
+
 
 @dataclass(frozen=True)
 class Received:
@@ -89,18 +91,11 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        if self.tls:
-            server.socket = _self_signed_context().wrap_socket(server.socket, server_side=True)
-        self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._server = serve(Handler, _self_signed_context() if self.tls else None)
 
     def stop(self) -> None:
         self.release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        close(self._server)
 
 
 @contextmanager
