@@ -441,7 +441,7 @@ _DUE_DATE = {
             "type": "object",
             "required": ["kind", "dueDate"],
             "properties": {
-                "kind": {"type": "string", "enum": ["lifecycle", "release", "access"]},
+                "kind": {"type": "string", "enum": list(ReviewKind.values)},
                 "dueDate": _DUE_DATE,
             },
         },
@@ -484,9 +484,9 @@ def post_review(request: HttpRequest, model_id: str) -> dict[str, Any]:
             "type": "object",
             "required": ["decision", "kind"],
             "properties": {
-                "decision": {"type": "string", "enum": ["approve", "request_changes", "undo"]},
+                "decision": {"type": "string", "enum": list(Decision.values)},
                 "comment": {"type": "string"},
-                "kind": {"type": "string", "enum": ["lifecycle", "release", "access"]},
+                "kind": {"type": "string", "enum": list(ReviewKind.values)},
                 "dueDate": _DUE_DATE,
             },
         },
