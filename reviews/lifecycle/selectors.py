@@ -61,6 +61,27 @@ class LifecyclePanel:
 
 def lifecycle_panel(*, actor: Actor, model: Model, now: datetime | None = None) -> LifecyclePanel:
     """The panel of ``model`` for ``actor`` (three queries)."""
+    return _panel(
+        model,
+        allowed(actor, Action.MODEL_EDIT_SETTINGS, model),
+        allowed(actor, Action.REVIEW_RESPOND, model, Subject(role=LIFECYCLE_ROLE)),
+        now,
+    )
+
+
+def lifecycle_panel_if_useful(*, actor: Actor, model: Model) -> LifecyclePanel | None:
+    """The panel, or None without reading the history when ``actor`` may neither set a date nor
+    respond (most people who open an Overview)."""
+    can_set_date = allowed(actor, Action.MODEL_EDIT_SETTINGS, model)
+    can_respond = allowed(actor, Action.REVIEW_RESPOND, model, Subject(role=LIFECYCLE_ROLE))
+    if not (can_set_date or can_respond):
+        return None
+    return _panel(model, can_set_date, can_respond, None)
+
+
+def _panel(
+    model: Model, can_set_date: bool, can_respond: bool, now: datetime | None
+) -> LifecyclePanel:
     now = now or timezone.now()
     reviews = list(lifecycle_reviews_of(model))
     open_review = next((r for r in reviews if r.completed_at is None), None)
@@ -88,8 +109,8 @@ def lifecycle_panel(*, actor: Actor, model: Model, now: datetime | None = None) 
         open_due_words=due_in_words(due, now) if due is not None else "",
         overdue=due is not None and due <= now,
         history=history,
-        can_set_date=allowed(actor, Action.MODEL_EDIT_SETTINGS, model),
-        can_respond=allowed(actor, Action.REVIEW_RESPOND, model, Subject(role=LIFECYCLE_ROLE)),
+        can_set_date=can_set_date,
+        can_respond=can_respond,
     )
 
 

@@ -39,8 +39,8 @@ def overview_panel(request: HttpRequest, model: Model) -> Panel | None:
     administrators of models (data cards have no lifecycle reviews in Bailo's UI)."""
     if model.kind == "data-card":
         return None
-    panel = selectors.lifecycle_panel(actor=Actor.from_request(request), model=model)
-    if not (panel.can_set_date or panel.can_respond):
+    panel = selectors.lifecycle_panel_if_useful(actor=Actor.from_request(request), model=model)
+    if panel is None:
         return None
     state = getattr(request, _FORM_STATE, None)
     if state:
