@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from models_app.models import Model, ModelCardRevision
+from tests.e2e.test_accessibility import AXE, RUN
 from tests.e2e.test_model_card import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -78,3 +79,11 @@ def test_create_a_mirrored_model_and_add_information_to_its_imported_card(
     assert local.metadata == {
         "overview": {"modelSummary": "Approved for the payments network in 2025."}
     }
+
+    # Both pages pass axe-core with no serious or critical violation.
+    found = []
+    for path in (f"/model/{model.pk}", f"/model/{model.pk}/card/edit"):
+        page.goto(base + path)
+        page.evaluate(AXE)
+        found += [f"{path}: {violation}" for violation in page.evaluate(RUN)]
+    assert not found, "\n".join(found)
