@@ -198,6 +198,9 @@ def card_import(request: HttpRequest, model_id: str) -> HttpResponse:
     """Suggested answers from pasted text, laid over the current answers in the edit form. The
     page is the edit form: nothing is saved until the person reviews the answers and saves."""
     model = load_entry(request, model_id, Action.MODEL_EDIT_CARD)
+    if model.kind == EntryKind.MIRRORED_MODEL:
+        # Its answers come from the source; the additional-information form offers no import.
+        return redirect("card-edit", model_id=model.pk)
     card = current_card(model)
     if card is None:
         messages.info(request, "Choose a schema for the card first.")

@@ -549,3 +549,23 @@ def test_query_count_of_a_mirrored_overview_does_not_grow_with_revisions_people_
         return len(ctx)
 
     assert count(big) == count(small)
+
+
+def test_the_text_import_of_the_card_form_is_not_offered_on_a_mirrored_model(
+    client_for: Any, owner: User, imported_mirror: Model
+) -> None:
+    response = client_for(owner).post(
+        f"/model/{imported_mirror.pk}/card/import", {"text": "Summary: copied"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/model/{imported_mirror.pk}/card/edit"
+    assert not ModelCardRevision.objects.filter(model=imported_mirror, mirrored=False).exists()
+
+
+def test_the_ui_configuration_publishes_the_import_settings(client_for: Any, owner: User) -> None:
+    config = client_for(owner).get("/api/v2/config/ui").json()["uiConfig"]
+    assert config["modelMirror"]["import"] == {
+        "enabled": False,
+        "originalAnswerHeading": "Original answer",
+        "additionalInfoHeading": "Additional information",
+    }
