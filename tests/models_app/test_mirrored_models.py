@@ -569,3 +569,35 @@ def test_the_ui_configuration_publishes_the_import_settings(client_for: Any, own
         "originalAnswerHeading": "Original answer",
         "additionalInfoHeading": "Additional information",
     }
+
+
+def test_a_state_change_asks_the_source_card_not_the_additional_information(
+    client_for: Any, owner: User, mirror: Model
+) -> None:
+    # The source's card lacks the summary Review requires: the state is refused.
+    imported(mirror, 1, {"overview": {"tags": ["fraud"]}}, schema_id="extended-general-v1")
+    client = client_for(owner)
+
+    def move_to(state: str) -> Any:
+        return client.patch(
+            f"/api/v2/model/{mirror.pk}", {"state": state}, content_type="application/json"
+        )
+
+    assert "Summary" in json.dumps(move_to("Review").json())
+    assert move_to("Review").status_code == 400
+    # Additional information does not stand in for the source's answer...
+    services.card_update(
+        actor=Actor(user=owner),
+        model=mirror,
+        metadata={"overview": {"modelSummary": "Our summary."}},
+    )
+    assert move_to("Review").status_code == 400
+    # ...and once the source's card answers it, the state is allowed.
+    imported(
+        mirror,
+        2,
+        {"overview": {"modelSummary": "Scores payments."}},
+        schema_id="extended-general-v1",
+    )
+    assert move_to("Review").status_code == 200
+    assert Model.objects.get(pk=mirror.pk).state == "Review"
