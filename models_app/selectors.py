@@ -94,6 +94,12 @@ def model_json(model: Model) -> dict[str, Any]:
     }
     if model.card is not None:
         body["card"] = card_json(model.card, model.id)
+    if model.kind == EntryKind.MIRRORED_MODEL:
+        # Bailo's ``mirroredCard``: the latest card imported from the source (``card`` is the
+        # local additional information). One query, for mirrored entries only.
+        mirrored = latest_mirrored_revision(model)
+        if mirrored is not None:
+            body["mirroredCard"] = card_json(mirrored, model.id)
     return body
 
 

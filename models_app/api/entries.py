@@ -110,6 +110,8 @@ MODEL = component(
             "kind": string(enum=list(EntryKind.values)),
             "description": string(),
             "card": CARD,
+            # Mirrored models only: the latest imported card (``card`` is then the local one).
+            "mirroredCard": CARD,
             "createdBy": string(),
             "createdAt": TIMESTAMP,
             "updatedAt": TIMESTAMP,

@@ -601,3 +601,26 @@ def test_a_state_change_asks_the_source_card_not_the_additional_information(
     )
     assert move_to("Review").status_code == 200
     assert Model.objects.get(pk=mirror.pk).state == "Review"
+
+
+def test_the_entry_json_carries_the_imported_card_as_mirrored_card(
+    client_for: Any, owner: User, imported_mirror: Model
+) -> None:
+    client = client_for(owner)
+    before = client.get(f"/api/v2/model/{imported_mirror.pk}").json()["model"]
+    assert before["mirroredCard"]["version"] == 2 and before["mirroredCard"]["mirrored"] is True
+    assert before["mirroredCard"]["metadata"] == SOURCE_CARD and "card" not in before
+    services.card_update(
+        actor=Actor(user=owner),
+        model=imported_mirror,
+        metadata={"overview": {"modelSummary": "Ours."}},
+    )
+    after = client.get(f"/api/v2/model/{imported_mirror.pk}").json()["model"]
+    assert after["card"]["metadata"] == {"overview": {"modelSummary": "Ours."}}
+    assert after["card"]["mirrored"] is False and after["mirroredCard"]["version"] == 2
+
+
+def test_models_that_are_not_mirrored_have_no_mirrored_card(
+    client_for: Any, owner: User, entry: Model
+) -> None:
+    assert "mirroredCard" not in client_for(owner).get(f"/api/v2/model/{entry.pk}").json()["model"]
