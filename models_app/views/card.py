@@ -43,7 +43,8 @@ from models_app.views.entry import render_overview
 @require_http_methods(["GET", "POST"])
 def card_schema(request: HttpRequest, model_id: str) -> HttpResponse:
     model = load_entry(request, model_id, Action.MODEL_EDIT_CARD)
-    if model.card_id:
+    if model.card_id or model.kind == EntryKind.MIRRORED_MODEL:
+        # A mirrored model's local card takes the imported card's schema, in its own form.
         messages.info(request, "This entry already has a card.")
         return redirect("card-edit", model_id=model.pk)
     status, error = 200, ""
@@ -77,7 +78,8 @@ def card_schema(request: HttpRequest, model_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_template(request: HttpRequest, model_id: str) -> HttpResponse:
     model = load_entry(request, model_id, Action.MODEL_EDIT_CARD)
-    if model.card_id:
+    if model.card_id or model.kind == EntryKind.MIRRORED_MODEL:
+        # A mirrored model's local card takes the imported card's schema, in its own form.
         messages.info(request, "This entry already has a card.")
         return redirect("card-edit", model_id=model.pk)
     status, error = 200, ""

@@ -624,3 +624,17 @@ def test_models_that_are_not_mirrored_have_no_mirrored_card(
     client_for: Any, owner: User, entry: Model
 ) -> None:
     assert "mirroredCard" not in client_for(owner).get(f"/api/v2/model/{entry.pk}").json()["model"]
+
+
+@pytest.mark.parametrize("page_name", ["schema", "template"])
+def test_a_mirrored_model_offers_no_schema_or_template_of_its_own(
+    client_for: Any, owner: User, imported_mirror: Model, page_name: str
+) -> None:
+    client = client_for(owner)
+    response = client.post(
+        f"/model/{imported_mirror.pk}/{page_name}",
+        {"schemaId": "extended-general-v1", "templateId": "anything"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/model/{imported_mirror.pk}/card/edit"
+    assert not ModelCardRevision.objects.filter(model=imported_mirror, mirrored=False).exists()
