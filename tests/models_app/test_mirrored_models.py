@@ -541,14 +541,22 @@ def test_query_count_of_a_mirrored_overview_does_not_grow_with_revisions_people_
     client = client_for(owner)
     client.get(f"/model/{small.pk}")  # warm caches (session, content types)
 
-    def count(model: Model) -> int:
+    def count(model: Model, path: str = "") -> int:
         with CaptureQueriesContext(connection) as ctx:
-            response = client.get(f"/model/{model.pk}")
+            response = client.get(f"/model/{model.pk}{path}")
             assert response.status_code == 200
             assert "Original answer" in page(response)
         return len(ctx)
 
     assert count(big) == count(small)
+    # The additional-information form and the history too.
+    assert count(big, "/card/edit") == count(small, "/card/edit")
+    client.get(f"/model/{small.pk}/card/history")
+    with CaptureQueriesContext(connection) as small_history:
+        client.get(f"/model/{small.pk}/card/history")
+    with CaptureQueriesContext(connection) as big_history:
+        client.get(f"/model/{big.pk}/card/history")
+    assert len(big_history) == len(small_history)
 
 
 def test_the_text_import_of_the_card_form_is_not_offered_on_a_mirrored_model(
