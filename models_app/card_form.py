@@ -88,6 +88,8 @@ class CardField:
     # Display names of the people entity questions answer, shared by the form's fields and
     # loaded (one query for the whole form) only when an answer is shown.
     people: PeopleOfForm | None = None
+    # On a mirrored entry's card: the source's answer and the local one to the same question.
+    mirror: MirrorPair | None = None
 
     is_section = False
 
@@ -175,6 +177,18 @@ class CardField:
         if self.kind == JSON:
             return mark_safe(f"<pre>{escape(self.display_text)}</pre>")  # noqa: S308
         return mark_safe(linebreaks(self.display_text, autoescape=True))  # noqa: S308
+
+
+@dataclass
+class MirrorPair:
+    """One question of a mirrored entry's card: the answer imported from the source (read-only)
+    and the additional information added here, each under its configured heading. Either side
+    is None when that card has no such question (their schemas differ until a migration)."""
+
+    original: CardField | None
+    additional: CardField | None
+    original_heading: str
+    additional_heading: str
 
 
 @dataclass
@@ -516,6 +530,45 @@ def build_card_form(
     return form
 
 
+def _fields_by_path(form: CardForm) -> dict[str, CardField]:
+    return {f.path: f for f in form.fields()}
+
+
+def mirrored_card_view(
+    source_schema: Mapping[str, Any],
+    source_metadata: Any,
+    local_schema: Mapping[str, Any] | None,
+    local_metadata: Any,
+    *,
+    headings: tuple[str, str],
+) -> CardForm:
+    """A mirrored entry's card, read-only: the source card's questions, each with the source's
+    answer and the local additional information to it (``headings``: original, additional)."""
+    view = build_card_form(source_schema, source_metadata)
+    local = build_card_form(local_schema or {}, local_metadata if local_schema else {})
+    additions = _fields_by_path(local)
+    for f in view.fields():
+        f.mirror = MirrorPair(f, additions.get(f.path), *headings)
+    _name_people(view, local)
+    return view
+
+
+def add_original_answers(
+    form: CardForm,
+    source_schema: Mapping[str, Any] | None,
+    source_metadata: Any,
+    *,
+    headings: tuple[str, str],
+) -> None:
+    """Beside each question of a mirrored entry's additional-information form, the answer the
+    source gave (read-only), so people add to it rather than repeat it."""
+    source = build_card_form(source_schema or {}, source_metadata if source_schema else {})
+    originals = _fields_by_path(source)
+    for f in form.fields():
+        f.mirror = MirrorPair(originals.get(f.path), f, *headings)
+    _name_people(source, form)
+
+
 class PeopleOfForm:
     """The display names of everyone a form's entity questions answer: loaded once, on first use
     (building a form for input, or in a test without a database, loads nothing)."""
@@ -530,8 +583,9 @@ class PeopleOfForm:
         return self._people
 
 
-def _name_people(form: CardForm) -> None:
-    asking = [f for f in form.fields() if f.names_people and f.answered]
+def _name_people(*forms: CardForm) -> None:
+    """One shared, lazily loaded lookup for the entity answers of ``forms`` (shown together)."""
+    asking = [f for form in forms for f in form.fields() if f.names_people and f.answered]
     codes = [c for f in asking for c in (f.value if isinstance(f.value, list) else [f.value])]
     shared = PeopleOfForm([c for c in codes if isinstance(c, str)])
     for f in asking:

@@ -16,6 +16,8 @@ from models_app.models import EntryKind, SystemRole, Visibility
 from models_app.roles import role_choices
 
 CREATABLE_KINDS = [(EntryKind.MODEL.value, "Model"), (EntryKind.DATA_CARD.value, "Data card")]
+# Offered only where mirrored models can be imported into (MIRROR_IMPORT_ENABLED).
+MIRRORED_KIND = (EntryKind.MIRRORED_MODEL.value, "Mirrored model")
 
 
 def _details_choices(key: str, current: str = "") -> list[tuple[str, str]]:
@@ -105,6 +107,13 @@ class EntryCreateForm(EntryDetailsFields):
         initial=EntryKind.MODEL.value,
         label="What are you creating?",
     )
+    source_model_id = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Source Model ID",
+        help_text="For a mirrored model: the ID of the model on the source instance whose card, "
+        "releases and files are imported here. It can be changed until the first import.",
+    )
     collaborators = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -114,6 +123,7 @@ class EntryCreateForm(EntryDetailsFields):
 
     field_order = [
         "kind",
+        "source_model_id",
         "name",
         "description",
         "organisation",
@@ -122,6 +132,25 @@ class EntryCreateForm(EntryDetailsFields):
         "visibility",
         "collaborators",
     ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if settings.MIRROR_IMPORT_ENABLED:
+            self.fields["kind"].choices = [*CREATABLE_KINDS, MIRRORED_KIND]  # type: ignore[attr-defined]
+        else:
+            del self.fields["source_model_id"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == EntryKind.MIRRORED_MODEL and not data.get("source_model_id"):
+            self.add_error("source_model_id", "A mirrored model needs the ID of its source model.")
+        return data
+
+    def entry_settings(self) -> dict[str, Any] | None:
+        """The ``settings`` of the new entry: a mirrored model's source."""
+        if self.cleaned_data["kind"] != EntryKind.MIRRORED_MODEL:
+            return None
+        return {"mirror": {"sourceModelId": self.cleaned_data["source_model_id"]}}
 
 
 class EntryDetailsForm(EntryDetailsFields):

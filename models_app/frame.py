@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +25,7 @@ from core.errors import BailoError, Forbidden, NotFound
 from core.hooks import Hook, Slots
 from core.people import directory
 from models_app import selectors
-from models_app.card_form import build_card_form
+from models_app.card_form import build_card_form, mirrored_card_view
 from models_app.models import EntryKind, Model, ModelCardRevision
 from models_app.policy import Action, Actor, allowed, check, require_admin
 from models_app.roles import role_choices
@@ -163,7 +164,35 @@ def entry_context(request: HttpRequest, model: Model, *, tab: str) -> dict[str, 
         "entry_tabs": tabs,
         "entry_tab": tab,
         "kind_label": EntryKind(model.kind).label,
+        "mirror": mirror_state(model, can_edit_settings=can["edit_settings"]),
     }
+
+
+@dataclass(frozen=True)
+class MirrorState:
+    """What the banner of a mirrored entry says: its source, whether anything was imported yet
+    and whether this person may still change the source (owners, until the first import)."""
+
+    source_model_id: str
+    imported: bool
+    can_change_source: bool
+
+
+def mirror_state(model: Model, *, can_edit_settings: bool) -> MirrorState | None:
+    """None for entries that are not mirrored; one query for those that are."""
+    if model.kind != EntryKind.MIRRORED_MODEL:
+        return None
+    imported = selectors.has_mirrored_revisions(model)
+    return MirrorState(
+        source_model_id=model.mirror_source_model_id,
+        imported=imported,
+        can_change_source=can_edit_settings and not imported,
+    )
+
+
+def mirror_headings() -> tuple[str, str]:
+    """The configured headings over a mirrored card's answers: the source's, then the local."""
+    return (settings.MIRROR_ORIGINAL_ANSWER_HEADING, settings.MIRROR_ADDITIONAL_INFO_HEADING)
 
 
 def settings_sections_for(actor: Actor, model: Model) -> list[SettingsSection]:
@@ -202,7 +231,20 @@ def render_overview(
     names = role_names()
     card = current_card(model)
     card_form = None
-    if card is not None:
+    mirrored_card = None
+    if context["mirror"] is not None:
+        # A mirrored entry shows the card imported from its source, each answer with the local
+        # additional information to it.
+        mirrored_card = selectors.latest_mirrored_revision(model)
+        if mirrored_card is not None:
+            card_form = mirrored_card_view(
+                mirrored_card.schema.json_schema,
+                mirrored_card.metadata,
+                card.schema.json_schema if card is not None else None,
+                card.metadata if card is not None else None,
+                headings=mirror_headings(),
+            )
+    elif card is not None:
         card_form = build_card_form(card.schema.json_schema, card.metadata, state=model.state)
     migrations = (
         list(selectors.migrations_available(model)) if context["can"]["edit_settings"] else []
@@ -215,6 +257,7 @@ def render_overview(
             "card_heading": "Data card" if model.kind == EntryKind.DATA_CARD else "Model card",
             "card": card,
             "card_form": card_form,
+            "mirrored_card": mirrored_card,
             "migrations": migrations,
             "tags": selectors.tags_of(model),
             "collaborators": [

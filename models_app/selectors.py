@@ -13,6 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from core.hooks import Hook
 from models_app.models import (
     Collaborator,
+    EntryKind,
     Model,
     ModelCardRevision,
     ModelTag,
@@ -93,6 +94,12 @@ def model_json(model: Model) -> dict[str, Any]:
     }
     if model.card is not None:
         body["card"] = card_json(model.card, model.id)
+    if model.kind == EntryKind.MIRRORED_MODEL:
+        # Bailo's ``mirroredCard``: the latest card imported from the source (``card`` is the
+        # local additional information). One query, for mirrored entries only.
+        mirrored = latest_mirrored_revision(model)
+        if mirrored is not None:
+            body["mirroredCard"] = card_json(mirrored, model.id)
     return body
 
 
@@ -103,9 +110,16 @@ def model_get_detailed(model_id: str) -> Model | None:
 def card_state_gaps(model: Model, states: Iterable[str]) -> dict[str, list[str]]:
     """For each of ``states`` the current card cannot move to, the titles of the questions that
     state requires (``requiredByModelStates``) and the card leaves unanswered."""
-    if model.card_id is None:
+    if model.kind == EntryKind.MIRRORED_MODEL:
+        # A state asks the source's answers (the imported card), not the local additions.
+        mirrored = latest_mirrored_revision(model)
+        if mirrored is None:
+            return {}
+        card = mirrored
+    elif model.card_id is None:
         return {}
-    card = ModelCardRevision.objects.select_related("schema").get(pk=model.card_id)
+    else:
+        card = ModelCardRevision.objects.select_related("schema").get(pk=model.card_id)
     json_schema = card.schema.json_schema
     gaps = {}
     for state in states:
@@ -129,6 +143,18 @@ def card_revision(
     if version is None:
         return revisions.order_by("-version").first()
     return revisions.filter(version=version).first()
+
+
+def has_mirrored_revisions(model: Model) -> bool:
+    """Whether anything was ever imported into this mirrored entry: its first import brings at
+    least one mirrored card revision (from then on its source model id is fixed)."""
+    return ModelCardRevision.all_objects.filter(model=model, mirrored=True).exists()
+
+
+def latest_mirrored_revision(model: Model) -> ModelCardRevision | None:
+    """The newest card revision imported from the source (Bailo's ``mirroredCard``), with its
+    schema and author, or None before the first import."""
+    return card_revision(model, None, mirrored=True)
 
 
 def schema_json(schema: Schema) -> dict[str, Any]:
@@ -241,9 +267,23 @@ def schema_migration_json(migration: SchemaMigration) -> dict[str, Any]:
     }
 
 
-def migrations_available(model: Model) -> QuerySet[SchemaMigration]:
-    """Final (non-draft) migrations from the schema of the entry's current card."""
+def mirrored_schema_differs(model: Model) -> bool:
+    """For a mirrored entry: whether its local card (the additional information) follows another
+    schema than the latest card imported from its source, e.g. after the source's card moved to
+    a new schema. Only then is a schema migration of the local card offered or allowed."""
     if model.card is None:
+        return False
+    source = ModelCardRevision.objects.filter(model=model, mirrored=True).order_by("-version")
+    source_schema = source.values_list("schema_id", flat=True).first()
+    return source_schema is not None and source_schema != model.card.schema_id
+
+
+def migrations_available(model: Model) -> QuerySet[SchemaMigration]:
+    """Final (non-draft) migrations from the schema of the entry's current card (for a mirrored
+    entry, only while its local card's schema differs from the imported card's)."""
+    if model.card is None:
+        return SchemaMigration.objects.none()
+    if model.kind == EntryKind.MIRRORED_MODEL and not mirrored_schema_differs(model):
         return SchemaMigration.objects.none()
     return SchemaMigration.objects.filter(source_schema_id=model.card.schema_id, draft=False)
 

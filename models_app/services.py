@@ -50,9 +50,16 @@ from models_app.schema_validation import (
     validate_metadata,
     validation_errors,
 )
+from models_app.selectors import (
+    has_mirrored_revisions,
+    latest_mirrored_revision,
+    mirrored_schema_differs,
+)
 
 # Tags are for finding entries in the marketplace; more than this is a mistake or abuse.
 MAX_TAGS = 100
+# The length of ``Model.mirror_source_model_id`` / ``mirror_destination_model_id``.
+MAX_MIRROR_ID = 200
 
 CARD_SCHEMA_KIND = {
     EntryKind.MODEL: SchemaKind.MODEL,
@@ -172,10 +179,20 @@ def _clean_settings(value: Any, *, kind: str, current: Model | None = None) -> d
         if not isinstance(mirror, dict):
             raise BadRequest("settings.mirror must be an object")
         for key in ("sourceModelId", "destinationModelId"):
-            if not isinstance(mirror.get(key, ""), str | None):
+            value = mirror.get(key, "")
+            if not isinstance(value, str | None):
                 raise BadRequest(f"settings.mirror.{key} must be a model id (text)")
-        source = mirror.get("sourceModelId") or ""
-        destination = mirror.get("destinationModelId") or ""
+            if value and len(value.strip()) > MAX_MIRROR_ID:
+                raise BadRequest(
+                    f"settings.mirror.{key} must be at most {MAX_MIRROR_ID} characters"
+                )
+            if value and has_control_characters(value):
+                raise BadRequest(
+                    f"settings.mirror.{key} must not contain control characters or "
+                    "bidirectional overrides"
+                )
+        source = (mirror.get("sourceModelId") or "").strip()
+        destination = (mirror.get("destinationModelId") or "").strip()
         if source and destination:
             raise BadRequest("A model cannot have both a mirror source and a mirror destination")
         if source and kind != EntryKind.MIRRORED_MODEL:
@@ -185,6 +202,29 @@ def _clean_settings(value: Any, *, kind: str, current: Model | None = None) -> d
         result["mirror_source_model_id"] = str(source)
         result["mirror_destination_model_id"] = str(destination)
     return result
+
+
+def _keep_mirror_source(model: Model, raw: Any, cleaned: dict[str, Any]) -> None:
+    """The rules for a mirrored entry's source model id on update: it stays set, and it may
+    change only until the first import (after that the imported card, releases and files belong
+    to that source). Sending the current id back is no change, so clients that echo the settings
+    keep working. Caller holds the entry's row lock."""
+    if model.kind != EntryKind.MIRRORED_MODEL or "mirror_source_model_id" not in cleaned:
+        return
+    mirror = raw.get("mirror") if isinstance(raw, dict) else None
+    if not isinstance(mirror, dict) or "sourceModelId" not in mirror:
+        # Only other mirror settings were sent: the source stays as it is.
+        cleaned["mirror_source_model_id"] = model.mirror_source_model_id
+        return
+    wanted = cleaned["mirror_source_model_id"]
+    if not wanted:
+        raise BadRequest("A mirrored model needs settings.mirror.sourceModelId")
+    if wanted != model.mirror_source_model_id and has_mirrored_revisions(model):
+        raise BadRequest(
+            "The source model ID can no longer be changed: this mirrored model has already "
+            "been imported from its source",
+            {"sourceModelId": model.mirror_source_model_id},
+        )
 
 
 def _apply_settings(model: Model, cleaned: dict[str, Any]) -> None:
@@ -250,6 +290,13 @@ def model_create(
     state = _clean_choice(state, ui["states"], "state")
     tag_list = clean_tags(tags)
     people = clean_collaborators(collaborators, creator=actor.user)
+    if kind == EntryKind.MIRRORED_MODEL and not settings.MIRROR_IMPORT_ENABLED:
+        # Stricter than Bailo, whose API creates them anyway: a mirrored entry here could never
+        # receive its content, since nothing imports into this instance.
+        raise BadRequest(
+            "Mirrored models cannot be created here: importing from a mirror source is not "
+            "enabled on this instance (MIRROR_IMPORT_ENABLED)"
+        )
     cleaned_settings = _clean_settings(settings_, kind=kind)
     if kind == EntryKind.MIRRORED_MODEL and not cleaned_settings.get("mirror_source_model_id"):
         raise BadRequest("A mirrored model needs settings.mirror.sourceModelId")
@@ -314,8 +361,8 @@ def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Mode
             )
         if "state" in changes:
             new_state = _clean_choice(changes["state"], ui["states"], "state")
-            if new_state != locked.state and locked.card_id:
-                card = ModelCardRevision.objects.select_related("schema").get(pk=locked.card_id)
+            card = _state_card(locked) if new_state != locked.state else None
+            if card is not None:
                 json_schema = card.schema.json_schema
                 problems = validation_errors(json_schema, card.metadata, state=new_state)
                 if problems:
@@ -325,7 +372,9 @@ def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Mode
                     )
             locked.state = new_state
         if "settings" in changes:
-            _apply_settings(locked, _clean_settings(changes["settings"], kind=locked.kind))
+            cleaned = _clean_settings(changes["settings"], kind=locked.kind)
+            _keep_mirror_source(locked, changes["settings"], cleaned)
+            _apply_settings(locked, cleaned)
         if "tags" in changes:
             _write_tags(locked, clean_tags(changes["tags"]))
         if "collaborators" in changes:
@@ -338,6 +387,16 @@ def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Mode
             detail={"fields": sorted(changes)},
         )
     return locked
+
+
+def _state_card(model: Model) -> ModelCardRevision | None:
+    """The card a state's requirements are checked against: the entry's own, or for a mirrored
+    entry the latest card imported from its source (the local card only adds information)."""
+    if model.kind == EntryKind.MIRRORED_MODEL:
+        return latest_mirrored_revision(model)
+    if not model.card_id:
+        return None
+    return ModelCardRevision.objects.select_related("schema").get(pk=model.card_id)
 
 
 # --- cards ------------------------------------------------------------------------------------
@@ -431,11 +490,35 @@ def card_update(*, actor: Actor, model: Model, metadata: Any) -> ModelCardRevisi
         raise BadRequest("metadata must be a JSON object")
     with transaction.atomic():
         locked = Model.objects.select_for_update().get(pk=model.pk)
+        if locked.kind == EntryKind.MIRRORED_MODEL:
+            return _mirror_information_update(actor=actor, model=locked, metadata=metadata)
         if not locked.card_id:
             raise BadRequest("Choose a schema for the card before saving it")
         current = ModelCardRevision.objects.select_related("schema").get(pk=locked.card_id)
         validate_metadata(current.schema.json_schema, metadata, state=locked.state)
         return _write_revision(actor=actor, model=locked, schema=current.schema, metadata=metadata)
+
+
+def _mirror_information_update(
+    *, actor: Actor, model: Model, metadata: dict[str, Any]
+) -> ModelCardRevision:
+    """Save a mirrored entry's additional information: its local card, a new non-mirrored
+    revision. The imported (mirrored) revisions are never touched, so the additions survive
+    every re-import. The first save starts the local card on the schema of the latest imported
+    revision. The answers are checked against that schema like any card's, except that no state
+    requires them: the source's answers are what a state asks for. Caller holds the row lock."""
+    if model.card_id:
+        schema = ModelCardRevision.objects.select_related("schema").get(pk=model.card_id).schema
+    else:
+        source = latest_mirrored_revision(model)
+        if source is None:
+            raise BadRequest(
+                "This mirrored model has no model card yet: additional information can be added "
+                "once its card has been imported from the source"
+            )
+        schema = source.schema
+    validate_metadata(schema.json_schema, metadata, state="")
+    return _write_revision(actor=actor, model=model, schema=schema, metadata=metadata)
 
 
 # --- schemas ----------------------------------------------------------------------------------
@@ -664,6 +747,11 @@ def schema_migration_apply(
         if not locked.card_id:
             raise BadRequest("This entry has no card to migrate")
         current = ModelCardRevision.objects.get(pk=locked.card_id)
+        if locked.kind == EntryKind.MIRRORED_MODEL and not mirrored_schema_differs(locked):
+            raise BadRequest(
+                "The additional information of a mirrored model moves to another schema only "
+                "when the source's card has: it already follows the schema of the imported card"
+            )
         if current.schema_id != migration.source_schema_id:
             raise BadRequest(
                 f"This migration applies to cards on {migration.source_schema_id}, "

@@ -402,6 +402,12 @@ def public_entry(make_entry: Any) -> Any:
 
 
 @pytest.fixture
+def mirror_import(settings: Any) -> None:
+    """Mirrored models may be created (MIRROR_IMPORT_ENABLED; off by default)."""
+    settings.MIRROR_IMPORT_ENABLED = True
+
+
+@pytest.fixture
 def eager_tasks() -> Iterator[None]:
     """Queued tasks run at once in this process (the worker's code path, without a broker)."""
     from bailo_site.celery import app as celery_app

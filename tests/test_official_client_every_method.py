@@ -124,6 +124,7 @@ def ran(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 def client(live_server: Any, settings: Any, eager_tasks: None) -> Iterator[Client]:
     # make run's defaults: development sign-in, tasks (scans here) run as they are queued.
     settings.BAILO_AUTH_MODE = "dev"
+    settings.MIRROR_IMPORT_ENABLED = True  # so MirroredModel.create works
     agent = Agent()
     yield Client(live_server.url, agent)
     agent.session.close()

@@ -440,6 +440,17 @@ if CARD_IMPORT_LLM_MAX_TOKENS < 1:
 # The most text one import may send (Bailo limits the request to 500 kB).
 CARD_IMPORT_MAX_CHARS = env.integer("CARD_IMPORT_MAX_CHARS", 200_000)
 
+# --- Model mirroring: the import side (mirrored models) ----------------------------------------
+# Whether people may create mirrored models here (Bailo's ui.modelMirror.import.enabled): entries
+# whose card, releases and files arrive from a source instance by import.
+MIRROR_IMPORT_ENABLED = env.boolean("MIRROR_IMPORT_ENABLED", False)
+# The headings over a mirrored card's answers (ui.modelMirror.import.originalAnswerHeading and
+# additionalInfoHeading): the source's answer, then what people here added.
+MIRROR_ORIGINAL_ANSWER_HEADING = env.string("MIRROR_ORIGINAL_ANSWER_HEADING", "Original answer")
+MIRROR_ADDITIONAL_INFO_HEADING = env.string(
+    "MIRROR_ADDITIONAL_INFO_HEADING", "Additional information"
+)
+
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST")
 EMAIL_BACKEND = (
@@ -486,6 +497,13 @@ BAILO_UI: dict[str, Any] = {
         "connection": {"host": INFERENCE_HOST},
         "authorizationTokenName": INFERENCE_TOKEN_NAME,
         "gpus": {name: name for name in INFERENCE_GPUS},
+    },
+    "modelMirror": {
+        "import": {
+            "enabled": MIRROR_IMPORT_ENABLED,
+            "originalAnswerHeading": MIRROR_ORIGINAL_ANSWER_HEADING,
+            "additionalInfoHeading": MIRROR_ADDITIONAL_INFO_HEADING,
+        },
     },
     # Bailo gives a human interval ("1 year"); this is its length in days, as a string too.
     "lifecycle": {"maxReviewInterval": f"{LIFECYCLE_MAX_REVIEW_INTERVAL.days} days"},

@@ -110,6 +110,8 @@ MODEL = component(
             "kind": string(enum=list(EntryKind.values)),
             "description": string(),
             "card": CARD,
+            # Mirrored models only: the latest imported card (``card`` is then the local one).
+            "mirroredCard": CARD,
             "createdBy": string(),
             "createdAt": TIMESTAMP,
             "updatedAt": TIMESTAMP,
@@ -149,7 +151,14 @@ def _parse_version(version: str) -> int | None:
 
 @router.post(
     "/models",
-    openapi_extra=documented(_MODEL, {400: "A field is missing or invalid"}, body=_ENTRY_BODY),
+    openapi_extra=documented(
+        _MODEL,
+        {
+            400: "A field is missing or invalid, or a mirrored model is asked for while importing "
+            "is not enabled (MIRROR_IMPORT_ENABLED) or without settings.mirror.sourceModelId"
+        },
+        body=_ENTRY_BODY,
+    ),
 )
 def create_model(request: HttpRequest) -> dict[str, Any]:
     """Create an entry (model, data card or mirrored model); the caller becomes an owner."""
@@ -195,7 +204,10 @@ def get_model(request: HttpRequest, model_id: str) -> dict[str, Any]:
     "/model/{model_id}",
     openapi_extra=documented(
         _MODEL,
-        {400: "An unknown or invalid field, or the card lacks what the new state requires"},
+        {
+            400: "An unknown or invalid field, the card lacks what the new state requires, or a "
+            "mirrored model's settings.mirror.sourceModelId is changed after its first import"
+        },
         body=_ENTRY_CHANGES,
     ),
 )
@@ -330,7 +342,10 @@ def list_model_card_revisions(request: HttpRequest, model_id: str) -> dict[str, 
     "/model/{model_id}/model-cards",
     openapi_extra=documented(
         _CARD,
-        {400: "The entry has no card, or the answers do not satisfy its schema"},
+        {
+            400: "The entry has no card (a mirrored model: nothing imported yet), or the answers "
+            "do not satisfy its schema"
+        },
         body=obj(
             {"metadata": {"type": "object", "description": "The answers, nested like the card"}},
             required=["metadata"],
@@ -338,7 +353,8 @@ def list_model_card_revisions(request: HttpRequest, model_id: str) -> dict[str, 
     ),
 )
 def put_model_card(request: HttpRequest, model_id: str) -> dict[str, Any]:
-    """Save new answers as the next revision, validated against the card's schema."""
+    """Save new answers as the next revision, validated against the card's schema. On a mirrored
+    model this is the additional information (the local card); the imported card is read-only."""
     actor = Actor.from_request(request)
     # The permission is checked before the body, so a refusal never depends on the input.
     model = get_model_for(actor, model_id, Action.MODEL_EDIT_CARD)

@@ -18,15 +18,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import BadRequest, BailoError, NotFound
 from models_app import selectors, services
-from models_app.card_form import build_card_form, compare_cards, parse_card_post
+from models_app.card_form import (
+    add_original_answers,
+    build_card_form,
+    compare_cards,
+    parse_card_post,
+)
 from models_app.card_import import card_import_text, merge_answers
 from models_app.frame import (
     current_card,
     entry_context,
     entry_page,
     load_entry,
+    mirror_headings,
 )
-from models_app.models import EntryKind
+from models_app.models import EntryKind, Model
 from models_app.policy import Action, Actor
 from models_app.views.entry import render_overview
 
@@ -37,7 +43,8 @@ from models_app.views.entry import render_overview
 @require_http_methods(["GET", "POST"])
 def card_schema(request: HttpRequest, model_id: str) -> HttpResponse:
     model = load_entry(request, model_id, Action.MODEL_EDIT_CARD)
-    if model.card_id:
+    if model.card_id or model.kind == EntryKind.MIRRORED_MODEL:
+        # A mirrored model's local card takes the imported card's schema, in its own form.
         messages.info(request, "This entry already has a card.")
         return redirect("card-edit", model_id=model.pk)
     status, error = 200, ""
@@ -71,7 +78,8 @@ def card_schema(request: HttpRequest, model_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_template(request: HttpRequest, model_id: str) -> HttpResponse:
     model = load_entry(request, model_id, Action.MODEL_EDIT_CARD)
-    if model.card_id:
+    if model.card_id or model.kind == EntryKind.MIRRORED_MODEL:
+        # A mirrored model's local card takes the imported card's schema, in its own form.
         messages.info(request, "This entry already has a card.")
         return redirect("card-edit", model_id=model.pk)
     status, error = 200, ""
@@ -106,6 +114,8 @@ def card_template(request: HttpRequest, model_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_edit(request: HttpRequest, model_id: str) -> HttpResponse:
     model = load_entry(request, model_id, Action.MODEL_EDIT_CARD)
+    if model.kind == EntryKind.MIRRORED_MODEL:
+        return _mirror_information_edit(request, model)
     card = current_card(model)
     if card is None:
         messages.info(request, "Choose a schema for the card first.")
@@ -134,12 +144,65 @@ def card_edit(request: HttpRequest, model_id: str) -> HttpResponse:
     return render(request, "models_app/card_edit.html", context, status=status)
 
 
+def _mirror_information_edit(request: HttpRequest, model: Model) -> HttpResponse:
+    """A mirrored entry's "Add additional information": the form of its local card (the schema
+    of the imported card, the same inputs and checks as any card), each question with the
+    source's answer beside it. Saving never touches the imported revisions."""
+    source = selectors.latest_mirrored_revision(model)
+    card = current_card(model)
+    if card is None and source is None:
+        messages.info(
+            request, "This mirrored model has no model card yet: it arrives with the first import."
+        )
+        return redirect("entry-overview", model_id=model.pk)
+    schema = card.schema if card is not None else source.schema  # type: ignore[union-attr]
+    previous = card.metadata if card is not None else {}
+    metadata: Any = previous
+    errors: list[dict[str, Any]] = []
+    status = 200
+    if request.method == "POST":
+        metadata = parse_card_post(schema.json_schema, request.POST, previous=previous)
+        try:
+            revision = services.card_update(
+                actor=Actor.from_request(request), model=model, metadata=metadata
+            )
+        except BailoError as exc:
+            status = exc.status
+            errors = list(exc.context.get("validationErrors") or [])
+            if not errors:
+                errors = [{"property": "", "message": exc.message}]
+        else:
+            messages.success(
+                request, f"Additional information saved as version {revision.version}."
+            )
+            return redirect("entry-overview", model_id=model.pk)
+    form = build_card_form(schema.json_schema, metadata, errors=errors)
+    if source is not None:
+        add_original_answers(
+            form, source.schema.json_schema, source.metadata, headings=mirror_headings()
+        )
+    context = entry_context(request, model, tab="overview")
+    context.update(
+        {
+            "card": card,
+            "schema": schema,
+            "form": form,
+            "mirrored_card": source,
+            "additional_heading": mirror_headings()[1],
+        }
+    )
+    return render(request, "models_app/card_edit.html", context, status=status)
+
+
 @entry_page
 @require_POST
 def card_import(request: HttpRequest, model_id: str) -> HttpResponse:
     """Suggested answers from pasted text, laid over the current answers in the edit form. The
     page is the edit form: nothing is saved until the person reviews the answers and saves."""
     model = load_entry(request, model_id, Action.MODEL_EDIT_CARD)
+    if model.kind == EntryKind.MIRRORED_MODEL:
+        # Its answers come from the source; the additional-information form offers no import.
+        return redirect("card-edit", model_id=model.pk)
     card = current_card(model)
     if card is None:
         messages.info(request, "Choose a schema for the card first.")
@@ -181,11 +244,15 @@ def card_import(request: HttpRequest, model_id: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def card_history(request: HttpRequest, model_id: str) -> HttpResponse:
     model = load_entry(request, model_id)
-    revisions = list(selectors.card_revisions(model))
+    mirrored = model.kind == EntryKind.MIRRORED_MODEL
+    revisions = list(selectors.card_revisions(model, mirrored=mirrored))
     context = entry_context(request, model, tab="overview")
     context.update(
         {
             "revisions": revisions,
+            # A mirrored entry's history is its source's card, as imported; the newest is current.
+            "mirrored": mirrored,
+            "current_pk": revisions[0].pk if mirrored and revisions else model.card_id,
             "default_a": revisions[1].version if len(revisions) > 1 else None,
             "default_b": revisions[0].version if revisions else None,
         }
@@ -207,7 +274,9 @@ def _version(raw: str | None, label: str) -> int:
 @require_http_methods(["GET", "HEAD"])
 def card_compare(request: HttpRequest, model_id: str) -> HttpResponse:
     model = load_entry(request, model_id)
-    revisions = list(selectors.card_revisions(model))
+    # A mirrored entry compares the revisions of its source's card.
+    mirrored = model.kind == EntryKind.MIRRORED_MODEL
+    revisions = list(selectors.card_revisions(model, mirrored=mirrored))
     context = entry_context(request, model, tab="overview")
     context["revisions"] = revisions
     try:

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
-from core.errors import BailoError
+from core.errors import BailoError, NotFound
 from core.people import directory
 from models_app import selectors, services
 from models_app.forms import (
@@ -56,6 +56,7 @@ def entry_new(request: HttpRequest) -> HttpResponse:
                     actor=Actor.from_request(request),
                     kind=form.cleaned_data["kind"],
                     collaborators=parse_collaborator_lines(form.cleaned_data["collaborators"]),
+                    settings_=form.entry_settings(),
                     **form.details(),
                 )
             except BailoError as exc:
@@ -180,9 +181,41 @@ def entry_settings(request: HttpRequest, model_id: str) -> HttpResponse:
     return render(request, "models_app/entry_settings.html", context, status=status)
 
 
+# --- a mirrored model's source -----------------------------------------------------------------
+
+
+@entry_page
+@require_http_methods(["GET", "POST"])
+def mirror_source(request: HttpRequest, model_id: str) -> HttpResponse:
+    """Change a mirrored model's Source Model ID (owners), which the service allows only until
+    the first import; afterwards the page says so and a save is refused (400)."""
+    model = load_entry(request, model_id, Action.MODEL_EDIT_SETTINGS)
+    if model.kind != EntryKind.MIRRORED_MODEL:
+        raise NotFound(f"Model {model_id} is not a mirrored model", {"modelId": model_id})
+    value = model.mirror_source_model_id
+    status, error = 200, ""
+    if request.method == "POST":
+        value = request.POST.get("sourceModelId", "").strip()
+        try:
+            services.model_update(
+                actor=Actor.from_request(request),
+                model=model,
+                changes={"settings": {"mirror": {"sourceModelId": value}}},
+            )
+        except BailoError as exc:
+            status, error = exc.status, exc.message
+        else:
+            messages.success(request, "The source model ID was saved.")
+            return redirect("entry-overview", model_id=model.pk)
+    context = entry_context(request, model, tab="settings")
+    context.update({"value": value, "error": error})
+    return render(request, "models_app/mirror_source.html", context, status=status)
+
+
 urlpatterns = [
     path("entry/new", entry_new, name="entry-new"),
     path("model/<str:model_id>", entry_overview, name="entry-overview"),
     path("model/<str:model_id>/settings", entry_settings, name="entry-settings"),
+    path("model/<str:model_id>/mirror/source", mirror_source, name="mirror-source"),
     path("data-card/<str:model_id>", data_card_redirect, name="data-card"),
 ]

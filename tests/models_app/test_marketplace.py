@@ -96,7 +96,7 @@ def test_deleted_entries_do_not_appear(client_for: Any, owner: Any, public_entry
 
 
 @pytest.fixture
-def catalogue(owner: Any) -> dict[str, Model]:
+def catalogue(owner: Any, mirror_import: None) -> dict[str, Model]:
     """Public entries of each kind, organisation, state and tag, owned by ``owner``."""
     made = {
         "vision": entry(

@@ -158,7 +158,9 @@ def test_permissions_mine_reports_each_permission(personas: Any, entry: Any) -> 
     assert "owner" in mine["editEntry"]["info"]
 
 
-def test_mirrored_models_refuse_local_content(personas: Any, owner: Any) -> None:
+def test_mirrored_models_refuse_local_content(
+    personas: Any, owner: Any, mirror_import: None
+) -> None:
     from models_app.services import model_create
 
     mirrored = model_create(
@@ -192,7 +194,7 @@ SUBJECT_ACTIONS = {A.REVIEW_RESPOND, A.ACCESS_REQUEST_CHANGE}
 
 
 @pytest.fixture
-def entries(make_entry: Any) -> list[Any]:
+def entries(make_entry: Any, mirror_import: None) -> list[Any]:
     """A private, a public, an ungoverned and a mirrored entry, all with the same personas."""
     return [
         make_entry("Private one"),

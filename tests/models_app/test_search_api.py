@@ -47,7 +47,7 @@ def error_of(response: Any, status: int) -> str:
 
 
 @pytest.fixture
-def catalogue(owner: Any) -> dict[str, Model]:
+def catalogue(owner: Any, mirror_import: None) -> dict[str, Model]:
     made = {
         "vision": entry(
             owner,

@@ -302,7 +302,7 @@ def test_a_data_card_holds_no_images(owner: Any, make_entry: Any, keys: Any) -> 
 
 
 def test_a_mirrored_model_may_be_pulled_but_not_pushed(
-    owner: Any, make_entry: Any, keys: Any, token_settings: Path
+    owner: Any, make_entry: Any, keys: Any, token_settings: Path, mirror_import: None
 ) -> None:
     mirror = make_entry(
         "Mirror", kind="mirrored-model", settings_={"mirror": {"sourceModelId": "src-abc123"}}
