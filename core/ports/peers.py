@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
+import urllib3
 
 from core.federation.config import PeerConfig, PeerKind
 
@@ -112,15 +113,17 @@ def _get_json(
         ) as response:
             status = response.status_code
             body = b""
-            for chunk in response.iter_content(65536):
-                body += chunk
+            # read1 returns whatever has arrived, so the deadline is checked between pieces
+            # (iter_content would wait for a whole chunk, however slowly it trickles in).
+            while piece := response.raw.read1(65536, decode_content=True):
+                body += piece
                 if len(body) > MAX_ANSWER_BYTES:
                     raise PeerError(f"{label} sent an answer too large to read")
                 if time.monotonic() > deadline:
                     raise requests.exceptions.ReadTimeout()
-    except requests.exceptions.Timeout:
+    except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError):
         raise PeerError(f"{label} did not answer within {config.timeout:g} s", 504) from None
-    except requests.exceptions.RequestException:
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
         raise PeerError(f"{label} could not be reached") from None
     finally:
         session.close()
