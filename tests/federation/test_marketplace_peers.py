@@ -109,6 +109,6 @@ def test_peers_results_come_on_the_first_page_only(
     federate: Federate, west: BailoStub, client_for: Any, outsider: Any
 ) -> None:
     federate({"west": bailo_peer(west.url)})
-    status, html = page(client_for(outsider), "peers=west&page=2")
+    _status, html = page(client_for(outsider), "peers=west&page=2")
     assert "From external repositories" not in html
     assert west.searches() == []
