@@ -38,7 +38,7 @@ def escalated_user(request: HttpRequest, caller: AbstractBaseUser) -> User | Non
     raises ``Forbidden`` for an escalation that is asked for and not allowed."""
     if not request.path.startswith(ESCALATED_PATHS):
         return None
-    wanted = request.headers.get(USER_HEADER, "").strip()
+    wanted = _utf8(request.headers.get(USER_HEADER, "")).strip()
     peer_id = request.headers.get(BAILO_ID_HEADER, "").strip()
     if not wanted or not peer_id:
         return None
@@ -59,3 +59,11 @@ def escalated_user(request: HttpRequest, caller: AbstractBaseUser) -> User | Non
         raise Forbidden(f"x-user names no active user here: '{wanted[:150]}'")
     logger.info("%s (for instance %s) acts as %s", name, peer_id, wanted)
     return user
+
+
+def _utf8(header: str) -> str:
+    """A header as its sender's UTF-8 text: the server hands headers over as Latin-1."""
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return header

@@ -99,6 +99,10 @@ class _Pending:
                 )
             except PeerError as exc:
                 answers[peer_id] = exc
+            except Exception:
+                # Whatever a peer provokes stays that peer's error: the page must still answer.
+                logger.exception("Peer %s: unexpected failure", peer_id)
+                answers[peer_id] = PeerError(f"{peer.label} could not be asked")
         return answers
 
 

@@ -5,11 +5,11 @@ search, so the marketplace can show them beside ours.
 
 - ``BailoPeer``, for another Bailo (upstream or this re-implementation): status is the peer's
   ``GET /api/v2/system/status``; search is its ``GET /api/v2/models/search``, forwarding only
-  ``search``, ``kind``, ``organisations``, ``states``, ``libraries`` and ``filters`` (as Bailo
-  does). Every request carries ``x-bailo-id: <our BAILO_FEDERATION_ID>``, and ``x-user: <the
-  searching user>`` when ``BAILO_FEDERATION_ESCALATION`` is on. Bailo sends no credentials and
-  relies on a client certificate or a proxy; a peer may also be given one of the remote
-  instance's access tokens (``token``), sent as HTTP Basic.
+  ``search``, ``kind`` (when one), ``organisations``, ``states``, ``libraries`` and ``filters``
+  (as Bailo does). Every request carries ``x-bailo-id: <our BAILO_FEDERATION_ID>``, and
+  ``x-user: <the searching user>`` when ``BAILO_FEDERATION_ESCALATION`` is on. Bailo sends no
+  credentials and relies on a client certificate or a proxy; a peer may also be given one of the
+  remote instance's access tokens (``token``), sent as HTTP Basic.
 - ``HuggingFaceHubPeer``: status looks up a known model (``extra.statusModelName``) and checks its
   id; search is ``GET <baseUrl>/api/models?search=...`` (text only, at least 5 characters, the
   first 100 models); any other filter is an error for that peer.
@@ -87,7 +87,7 @@ def _get_json(
     config: PeerConfig,
     path: str,
     params: list[tuple[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str | bytes] | None = None,
 ) -> Any:
     """GET ``baseUrl + path`` and read its JSON, within ``config.timeout`` in all."""
     deadline = time.monotonic() + config.timeout
@@ -155,10 +155,11 @@ class BailoPeer:
         self.own_id = own_id
         self.escalation = escalation
 
-    def _headers(self, user: str = "") -> dict[str, str]:
-        headers = {"x-bailo-id": self.own_id}
+    def _headers(self, user: str = "") -> dict[str, str | bytes]:
+        headers: dict[str, str | bytes] = {"x-bailo-id": self.own_id}
         if user and self.escalation:
-            headers["x-user"] = user
+            # UTF-8 bytes: a header is Latin-1 text, and user names need not be.
+            headers["x-user"] = user.encode("utf-8")
         return headers
 
     def status(self) -> dict[str, Any]:
@@ -177,8 +178,11 @@ class BailoPeer:
         params: list[tuple[str, str]] = []
         if query.text:
             params.append(("search", query.text))
+        # Bailo's kind is one value (a repeated one is a 400 there): several kinds (the Models
+        # tab asks for models and mirrored models) are asked for as all, and picked out here.
+        if len(query.kinds) == 1:
+            params.append(("kind", query.kinds[0]))
         for name, values in (
-            ("kind", query.kinds),
             ("organisations", query.organisations),
             ("states", query.states),
             ("libraries", query.libraries),
@@ -198,6 +202,8 @@ class BailoPeer:
             if not SAFE_ID.fullmatch(raw["id"]):
                 continue
             kind = _text(raw.get("kind"), 30) or "model"
+            if query.kinds and kind not in query.kinds:
+                continue
             rows.append(
                 {
                     "id": raw["id"],

@@ -121,3 +121,21 @@ def test_the_system_accounts_token_still_limits_what_the_request_may_do(
     )
     error = assert_bailo_error(response, 403)
     assert "model:read" in error["message"]
+
+
+def test_a_user_name_beyond_latin_1_arrives_as_sent(
+    escalating: None, system: dict[str, str], client_for: Any, make_user: Any, make_entry: Any
+) -> None:
+    from models_app.policy import Actor
+    from models_app.services import model_create
+
+    zoe = make_user("zoë")
+    model_create(
+        actor=Actor(user=zoe), name="Private of zoë", description="x", visibility="private"
+    )
+    # The sender sends UTF-8 bytes; the server hands a header over as Latin-1 text.
+    header = "zoë".encode().decode("latin-1")
+    response = client_for(None).get(
+        "/api/v2/models/search?search=zo", **system, HTTP_X_USER=header, HTTP_X_BAILO_ID="west"
+    )
+    assert names(response) == ["Private of zoë"]

@@ -230,3 +230,18 @@ def test_peers_needs_a_signed_in_caller(
     federate({"west": bailo_peer(west.url)})
     assert_bailo_error(client_for(None).get("/api/v2/system/peers"), 401)
     assert west.requests == []
+
+
+def test_a_peer_that_fails_in_an_unexpected_way_is_still_that_peers_error(
+    federate: Federate, west: BailoStub, client_for: Any, outsider: Any
+) -> None:
+    # A CA bundle that does not exist makes the HTTP library raise before connecting.
+    broken = bailo_peer(
+        "https://127.0.0.1:9", label="Broken", httpConfig={"ca": "/nonexistent.pem"}
+    )
+    federate({"west": bailo_peer(west.url), "broken": broken})
+    response = search(client_for(outsider), "peers=west&peers=broken")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["errors"]["broken"]["message"] == "Broken could not be asked"
+    assert [m["peerId"] for m in body["models"]] == ["west"]

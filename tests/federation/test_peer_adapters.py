@@ -143,6 +143,20 @@ def test_bailo_search_forwards_only_bailos_filters_and_names_this_instance(
     assert peer_link(peer.config, rows[0]) == f"{west.url}/model/remote-model-abc123"
 
 
+def test_bailo_search_asks_for_all_kinds_when_several_are_wanted_and_keeps_those(
+    west: BailoStub,
+) -> None:
+    west.rows = [
+        {"id": "remote-model-aaaaaa", "name": "Remote a", "kind": "model"},
+        {"id": "remote-card-bbbbbb", "name": "Remote b", "kind": "data-card"},
+        {"id": "remote-mirror-cccccc", "name": "Remote c", "kind": "mirrored-model"},
+    ]
+    peer = BailoPeer(config(bailo_peer(west.url)), own_id="east", escalation=False)
+    rows = peer.search(PeerQuery(kinds=("model", "mirrored-model")), user="alice")
+    assert [r["id"] for r in rows] == ["remote-model-aaaaaa", "remote-mirror-cccccc"]
+    assert "kind" not in west.requests[-1].query  # Bailo takes one kind only
+
+
 def test_bailo_search_sends_the_user_when_escalation_is_on_and_the_token_as_basic(
     west: BailoStub,
 ) -> None:
