@@ -136,6 +136,9 @@ def test_a_user_name_beyond_latin_1_arrives_as_sent(
     # The sender sends UTF-8 bytes; the server hands a header over as Latin-1 text.
     header = "zoë".encode().decode("latin-1")
     response = client_for(None).get(
-        "/api/v2/models/search?search=zo", **system, HTTP_X_USER=header, HTTP_X_BAILO_ID="west"
+        "/api/v2/models/search?search=Private+of",
+        **system,
+        HTTP_X_USER=header,
+        HTTP_X_BAILO_ID="west",
     )
     assert names(response) == ["Private of zoë"]
