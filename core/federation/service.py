@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +38,9 @@ STATUS_CACHE = 20
 GRACE = 0.25
 NOT_ENABLED = "Federated search is not enabled"
 
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="peer")
+# Per web process. A call still queued when its peer's time is up counts as that peer's timeout,
+# so the pool is sized for several pages each asking a few slow peers at once.
+_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="peer")
 
 
 def federation_state() -> FederationState:
@@ -179,8 +182,7 @@ def peer_search_start(*, user: str, query: PeerQuery, peer_ids: Sequence[str]) -
                 pending.done[peer_id] = cached
                 continue
             store[peer_id] = (key, peer.query_cache_seconds)
-        client = connector(peer)
-        pending.submit(peer, lambda c=client: c.search(query, user=user))  # type: ignore[misc]
+        pending.submit(peer, partial(connector(peer).search, query, user=user))
     return PendingSearch(pending, store, errors)
 
 
