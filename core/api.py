@@ -12,6 +12,8 @@ from core.api_helpers import documented
 from core.authentication import optional_api_auth
 from core.entities import entity_lookup, is_admin
 from core.errors import NotFound
+from core.federation.config import FederationState, PeerKind
+from core.federation.service import federation_state, peer_status_start
 from core.health import system_status
 from core.openapi import answer, array, obj, string
 
@@ -43,26 +45,64 @@ def entities_me(request: HttpRequest) -> dict[str, Any]:
     auth=optional_api_auth,
     openapi_extra=documented(
         obj(
-            {"ping": string(), "federation": obj({"state": string(), "id": string()})},
+            {
+                "ping": string(),
+                "federation": obj(
+                    {"state": string(enum=[s.value for s in FederationState]), "id": string()}
+                ),
+            },
             required=["ping", "federation"],
         )
     ),
 )
 def status(request: HttpRequest) -> dict[str, Any]:
-    """Bailo's answer, which a federated peer reads to decide whether we are reachable.
-
-    Federation is not implemented, so its state is always ``disabled``.
-    """
+    """Bailo's answer, which a federated peer reads to decide whether we are reachable."""
     return {
         "ping": "pong",
-        "federation": {"state": "disabled", "id": settings.BAILO_FEDERATION_ID},
+        "federation": {"state": federation_state().value, "id": settings.BAILO_FEDERATION_ID},
     }
 
 
-@router.get("/system/peers", openapi_extra=documented(answer("peers")))
+_PEER_STATUS = obj(
+    {
+        "config": obj(
+            {
+                "state": string(),
+                "baseUrl": string(),
+                "label": string(),
+                "kind": string(enum=[k.value for k in PeerKind]),
+                "cache": obj({"query": {"type": "integer"}}),
+                "timeout": {"type": "number"},
+                "extra": {"type": "object"},
+            },
+            required=["state", "baseUrl", "label", "kind"],
+        ),
+        "status": obj(
+            {
+                "ping": string(description="pong when the peer answered"),
+                "federation": obj({"state": string(), "id": string()}),
+                "error": obj({"message": string(), "code": {"type": "integer"}}),
+            },
+            required=["ping"],
+        ),
+    },
+    required=["config", "status"],
+)
+
+
+@router.get(
+    "/system/peers",
+    openapi_extra=documented(
+        answer("peers", {"type": "object", "additionalProperties": _PEER_STATUS})
+    ),
+)
 def peers(request: HttpRequest) -> dict[str, Any]:
-    """Bailo's peer status, keyed by peer id. Federation is not implemented: there are none."""
-    return {"peers": {}}
+    """The configured peers by id, each with its configuration and whether it answers now.
+
+    Unlike Bailo, the configuration shown leaves out the peer's credentials, the system users it
+    may escalate from, its proxy and its TLS files. Empty while federation is disabled.
+    """
+    return {"peers": peer_status_start().collect()}
 
 
 @router.get(

@@ -26,6 +26,7 @@ from ninja.utils import check_csrf
 
 from core import throttle
 from core.errors import Forbidden
+from core.federation.escalation import escalated_user
 from core.hooks import Hook
 
 
@@ -83,7 +84,22 @@ def _check_credentials(access_key: str, secret: str) -> TokenLike | None:
 
 
 def authenticate_request(request: HttpRequest) -> AbstractBaseUser | None:
-    """Attach ``request.user`` and ``request.token`` and return the user, or None (anonymous)."""
+    """Attach ``request.user`` and ``request.token`` and return the user, or None (anonymous).
+
+    A federated peer's system account may then act as one of its users on ``/api/v2/models*``
+    (``core.federation.escalation``). That is decided here rather than in a middleware because
+    token callers are only known once this has run."""
+    user = _authenticate(request)
+    if user is None:
+        return None
+    escalated = escalated_user(request, user)
+    if escalated is None:
+        return user
+    request.user = escalated
+    return escalated
+
+
+def _authenticate(request: HttpRequest) -> AbstractBaseUser | None:
     request.token = None  # type: ignore[attr-defined]
     header = request.headers.get("Authorization", "")
     if header:

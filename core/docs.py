@@ -71,6 +71,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("#helm", "Helm"),
             ("administration/helm", "Helm and Kubernetes"),
             ("administration/isolated-environments", "Isolated environments"),
+            ("administration/federation", "Federation"),
         ],
     ),
     ("Schema", [("administration/schemas", "Schemas")]),

@@ -19,6 +19,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from bailo_site.settings.env import database_from_url, load_env
+from core.federation.config import parse_peers, parse_state
 
 # Lets ``admin.ModelAdmin[Model]`` and other generic annotations work at run time.
 django_stubs_ext.monkeypatch()
@@ -464,9 +465,20 @@ EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "bailo@localhost")
 
-# The id this instance would give federated peers in ``GET /api/v2/system/status``; federation
-# itself is not implemented, so the state reported there is always "disabled".
+# --- Federation (docs/administration/federation.md) --------------------------------------------
+# disabled (default: no peers are loaded), readOnly or enabled (alike here; Bailo only reports the
+# difference in GET /api/v2/system/status).
+BAILO_FEDERATION_STATE = parse_state(env.string("BAILO_FEDERATION_STATE", "disabled")).value
+# The id this instance gives itself: sent to peers as x-bailo-id, shown in /system/status.
 BAILO_FEDERATION_ID = env.string("BAILO_FEDERATION_ID", "")
+# Send x-user to peers, and honour it from the system users each peer lists.
+BAILO_FEDERATION_ESCALATION = env.boolean("BAILO_FEDERATION_ESCALATION", False)
+# The peers, a JSON object keyed by peer id (core/federation/config.py), checked at start-up.
+BAILO_FEDERATION_PEERS = parse_peers(env.string("BAILO_FEDERATION_PEERS", "{}"))
+if BAILO_FEDERATION_STATE != "disabled" and BAILO_FEDERATION_PEERS and not BAILO_FEDERATION_ID:
+    raise ImproperlyConfigured(
+        "BAILO_FEDERATION_ID must be set when federation is on and peers are configured"
+    )
 
 # --- What the UI shows (Bailo's ui.* configuration) ---------------------------------------------
 BAILO_UI: dict[str, Any] = {

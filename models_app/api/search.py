@@ -14,7 +14,9 @@ from ninja import Router
 
 from core.api_helpers import documented
 from core.errors import BadRequest
+from core.federation.service import peer_search_start
 from core.openapi import TIMESTAMP, answer, array, component, obj, string
+from core.ports.peers import PeerQuery
 from models_app.policy import Actor, TokenAction, check_token_action, require_admin, visible_to
 from models_app.search import entry_summary_json, model_search
 from models_app.selectors import popular_tags
@@ -68,6 +70,7 @@ _SUMMARY = component(
             "collaborators": array(),
             "createdAt": TIMESTAMP,
             "updatedAt": TIMESTAMP,
+            "peerId": string(description="The federated peer this row comes from"),
         },
         required=["id", "name", "kind"],
     ),
@@ -106,7 +109,8 @@ _REPEATABLE = ("kind", "organisations", "states", "libraries", "filters", "peers
             required=["models", "totalEntries"],
         ),
         {
-            400: "A flag is not true or false, or a page number is not a whole number",
+            400: "A flag is not true or false, a page number is not a whole number, or a peer "
+            "is not configured",
             403: "adminAccess without being an administrator",
         },
         query=_SEARCH_QUERY,
@@ -118,6 +122,9 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
 
     Paginated: ``page`` (from 1) and ``pageSize`` (default 100, at most 500); ``totalEntries``
     counts all pages.
+
+    ``peers`` (repeatable) also searches those federated peers: their rows follow ours on the
+    first page, each with ``peerId``, and a peer that fails is named in ``errors[peerId]``.
     """
     actor = Actor.from_request(request)
     check_token_action(actor, TokenAction.MODEL_READ)
@@ -127,6 +134,26 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
     task = request.GET.get("task", "").strip()
     if task:
         tags.append(task)
+    peer_ids = _values(request, "peers")
+    page_number = _whole_number(request, "page", 1)
+    # Peers are asked first and answer while the local search runs; only the first page carries
+    # their results (they have no pages of their own).
+    remote = (
+        peer_search_start(
+            user=actor.user.get_username(),
+            query=PeerQuery(
+                text=request.GET.get("search", ""),
+                kinds=tuple(_values(request, "kind")),
+                organisations=tuple(_values(request, "organisations")),
+                states=tuple(_values(request, "states")),
+                libraries=tuple(tags),
+                filters=tuple(_values(request, "filters")),
+            ),
+            peer_ids=peer_ids,
+        )
+        if peer_ids and page_number == 1
+        else None
+    )
     page = model_search(
         actor=actor,
         text=request.GET.get("search", ""),
@@ -138,18 +165,19 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
         roles=_values(request, "filters"),
         schema_id=request.GET.get("schemaId") or None,
         allow_templating=_flag(request, "allowTemplating"),
-        page=_whole_number(request, "page", 1),
+        page=page_number,
         page_size=_whole_number(request, "pageSize", API_PAGE_SIZE),
         max_page_size=API_MAX_PAGE_SIZE,
         with_collaborators=True,
     )
-    # Federation with other instances is not offered: say so per peer instead of ignoring it.
-    errors = {
-        peer: {"peerId": peer, "message": "Federated search is not enabled", "code": 400}
-        for peer in _values(request, "peers")
-    }
+    models = [entry_summary_json(entry) for entry in page.entries]
+    errors: dict[str, Any] = {}
+    if remote is not None:
+        found = remote.collect()
+        models += found.rows
+        errors = found.errors
     return {
-        "models": [entry_summary_json(entry) for entry in page.entries],
+        "models": models,
         "errors": errors,
         "totalEntries": page.total,
         "page": page.page,

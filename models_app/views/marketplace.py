@@ -24,6 +24,7 @@ from models_app.models import EntryKind, Model, SystemRole
 from models_app.policy import Actor, visible_to
 from models_app.search import MINE, SearchPage, model_search
 from models_app.selectors import popular_tags
+from models_app.views import marketplace_peers as peers_view
 
 PAGE_SIZE = 20
 PAGE_SIZES = (10, 20, 50)
@@ -68,6 +69,7 @@ class MarketplaceQuery:
     states: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
+    peers: list[str] = field(default_factory=list)
     page: str = "1"
     per_page: str = str(PAGE_SIZE)
 
@@ -82,6 +84,7 @@ class MarketplaceQuery:
             states=_values(data, "state"),
             tags=_values(data, "tag"),
             roles=_values(data, "role"),
+            peers=_values(data, "peers"),
             page=data.get("page", "1").strip() or "1",
             per_page=data.get("per_page", str(PAGE_SIZE)).strip() or str(PAGE_SIZE),
         )
@@ -149,6 +152,7 @@ class MarketplaceQuery:
             "state": self.states,
             "tag": self.tags,
             "role": self.roles,
+            "peers": self.peers,
             "per_page": self.per_page if self.per_page != str(PAGE_SIZE) else None,
             "page": self.page if self.page != "1" else None,
         }
@@ -234,7 +238,7 @@ def _results_context(
         "first_page_url": query.params(page=None),
         "clear_url": query.params(
             q=None, name_only=None, kind=None, organisation=None, state=None, tag=None,
-            role=None, page=None,
+            role=None, peers=None, page=None,
         ),
         "error": error.message if error else "",
         "text_error": bool(error and "search" in error.context),
@@ -285,7 +289,8 @@ def _filters_context(actor: Actor, query: MarketplaceQuery) -> dict[str, Any]:
         + len(query.organisations)
         + len(query.states)
         + len(query.tags)
-        + len(query.roles),
+        + len(query.roles)
+        + len(query.peers),
     }
 
 
@@ -293,18 +298,26 @@ def _filters_context(actor: Actor, query: MarketplaceQuery) -> dict[str, Any]:
 def marketplace(request: HttpRequest) -> HttpResponse:
     actor = Actor.from_request(request)
     query = MarketplaceQuery.from_get(request.GET)
+    results_only = request.headers.get("HX-Request") == "true"
     page: SearchPage | None = None
     error: BailoError | None = None
+    # Peers are asked first, so they answer while the local search runs (peers.py).
+    statuses = None if results_only else peers_view.statuses_start()
+    remote: peers_view.RemoteSearch | None = None
     try:
-        page = model_search(actor=actor, with_my_roles=True, **query.checked())
+        checked = query.checked()
+        remote = peers_view.search_start(actor, query.peers, checked)
+        page = model_search(actor=actor, with_my_roles=True, **checked)
     except BailoError as exc:
         error = exc
     status = error.status if error else 200
     context = _results_context(query, page, error)
-    if request.headers.get("HX-Request") == "true":
+    context.update(peers_view.results_context(remote if page is not None else None))
+    if results_only:
         # htmx asks for the results only; the form and its filters stay as the user left them.
         return render(request, "models_app/_marketplace_results.html", context, status=status)
     context.update(_filters_context(actor, query))
+    context.update(peers_view.filters_context(statuses, query.peers))
     return render(request, "models_app/marketplace.html", context, status=status)
 
 
