@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the harness's sessions expect
 
-    def do_GET(self) -> None:  # noqa: N802 (the http.server interface)
+    def do_GET(self) -> None:
         status = 500 if self.path.endswith("/fail") else 200
         body = b"ok"
         self.send_response(status)
@@ -59,7 +59,8 @@ def test_load_generator_counts_answers_and_errors() -> None:
 
 
 def test_table_states_ratios_and_goals() -> None:
-    fast, slow = Sample(latencies=[0.01] * 10, elapsed=1.0), Sample(latencies=[0.02] * 5, elapsed=1.0)
+    fast = Sample(latencies=[0.01] * 10, elapsed=1.0)
+    slow = Sample(latencies=[0.02] * 5, elapsed=1.0)
     rate = run.Row("page", ours=fast, peer=slow, rounds=[2.0], goal=">= 0.7x")
     rate.check = lambda r: r.ratio >= 0.7
     time_row = run.Row("create", ours=slow, peer=fast, rounds=[2.0], kind="time", goal="<= 1.0x")
