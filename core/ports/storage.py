@@ -1,8 +1,8 @@
 """The blob-storage port: the only module that touches file bytes at rest.
 
 Two adapters share one narrow interface: ``FilesystemBlobStore`` for the embedded default and
-``S3BlobStore`` (django-storages' S3 connection, so boto3 underneath) for real deployments. Bytes
-always move as iterators of chunks; nothing here reads a whole object into memory.
+``S3BlobStore`` (a boto3 client) for real deployments. Bytes always move as iterators of chunks;
+nothing here reads a whole object into memory.
 """
 
 from __future__ import annotations
@@ -305,26 +305,25 @@ class FilesystemBlobStore:
 
 
 class S3BlobStore:
-    """Blobs in an S3 bucket, through django-storages' boto3 connection."""
+    """Blobs in an S3 bucket, through a boto3 client."""
 
     def __init__(self, bucket: str) -> None:
+        import boto3
         from botocore.config import Config
-        from storages.backends.s3 import S3Storage
 
         self.bucket = bucket
-        self._storage = S3Storage(
-            bucket_name=bucket,
+        # A plain boto3 client: django-storages' ``S3Storage`` builds a boto3 *resource* for its
+        # connection, whose model costs every worker about 8 MiB more and which nothing here uses.
+        client = boto3.session.Session().client(
+            "s3",
             endpoint_url=settings.S3_ENDPOINT,
-            access_key=settings.S3_ACCESS_KEY,
-            secret_key=settings.S3_SECRET_KEY,
+            aws_access_key_id=settings.S3_ACCESS_KEY,
+            aws_secret_access_key=settings.S3_SECRET_KEY,
             region_name=settings.S3_REGION,
-            addressing_style="path",
-            signature_version="s3v4",
             verify=settings.S3_VERIFY,
-            file_overwrite=True,
             # Streamed bodies cannot be re-read, so neither a checksum nor a SigV4 payload hash
             # (which needs a second pass over the bytes) is computed up front.
-            client_config=Config(
+            config=Config(
                 s3={"addressing_style": "path", "payload_signing_enabled": False},
                 signature_version="s3v4",
                 request_checksum_calculation="when_required",
@@ -337,7 +336,7 @@ class S3BlobStore:
                 read_timeout=settings.S3_READ_TIMEOUT,
             ),
         )
-        self.client: Any = _GuardedClient(self._storage.connection.meta.client)
+        self.client: Any = _GuardedClient(client)
 
     def check(self) -> str:
         self.client.head_bucket(Bucket=self.bucket)

@@ -24,7 +24,14 @@ from models_app.models import Model
 from models_app.policy import Action, Actor, allowed, get_model_for
 from releases.files import services as file_services
 from releases.files.downloads import download_response
-from releases.files.selectors import file_get, file_get_any, file_json, files_of, release_file_get
+from releases.files.selectors import (
+    file_get,
+    file_get_any,
+    file_get_bare,
+    file_json,
+    files_of,
+    release_file_get,
+)
 from releases.files.services import LengthRequired, body_chunks
 from releases.models import File
 
@@ -124,10 +131,12 @@ def _entry(request: HttpRequest, model_id: str, action: Action = Action.FILE_VIE
     return get_model_for(Actor.from_request(request), model_id, action)
 
 
-def _upload_file(model: Model, file_id: Any) -> File:
+def _upload_file(model: Model, file_id: Any, *, scans: bool = True) -> File:
+    """The entry's file ``file_id``, finished or not; ``scans=False`` skips fetching its scan
+    results (a part upload answers with an ETag only)."""
     if not isinstance(file_id, str) or not file_id:
         raise BadRequest("fileId is required")
-    file = file_get_any(model, file_id)
+    file = file_get_any(model, file_id) if scans else file_get_bare(model, file_id)
     if file is None:
         raise NotFound(
             f"File {file_id} not found on model {model.pk}",
@@ -335,7 +344,7 @@ def multipart_start(request: HttpRequest, model_id: str) -> dict[str, Any]:
 def multipart_part(request: HttpRequest, model_id: str) -> dict[str, Any]:
     """The raw request body is one part; ``fileId``, ``uploadId``, ``partNumber`` in the query."""
     model = _entry(request, model_id, Action.FILE_UPLOAD)
-    file = _upload_file(model, request.GET.get("fileId"))
+    file = _upload_file(model, request.GET.get("fileId"), scans=False)
     part_number = _int_param(request, "partNumber")
     stream, length = request_body(request)
     part = file_services.multipart_part(

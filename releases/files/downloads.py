@@ -44,9 +44,9 @@ DOWNLOAD_BLOCKERS: Hook[Callable[[File], str | None]] = Hook("download blockers"
 SHA256_HEADER = "X-Content-SHA256"
 # Large downloads are read from storage in segments, a few ahead of the one being sent, so the
 # storage connection and the client connection are busy at the same time. Memory held per
-# download: about (DOWNLOAD_AHEAD + 1) segments.
+# download: about (DOWNLOAD_AHEAD + 1) segments, 24 MiB.
 DOWNLOAD_SEGMENT = 8 * 1024 * 1024
-DOWNLOAD_AHEAD = 4
+DOWNLOAD_AHEAD = 2
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,15 @@ def file_get_any(model: Model, file_id: str) -> File | None:
     return with_scans(File.objects.filter(model=model, pk=file_id)).first()
 
 
+def file_get_bare(model: Model, file_id: str) -> File | None:
+    """A file of the entry, finished or not, without its scan results, attached to ``model``
+    (so reading ``file.model`` costs no query)."""
+    file = File.objects.filter(model=model, pk=file_id).first()
+    if file is not None:
+        file.model = model
+    return file
+
+
 def normalise_semver(semver: str) -> str:
     return semver[1:] if semver[:1] in {"v", "V"} else semver
 

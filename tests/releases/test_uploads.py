@@ -646,3 +646,53 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_nothing_is_kept(
     assert "ended after 100 of 1000 bytes" in refused.value.message
     assert not File.all_objects.filter(model=entry).exists()
     assert stored_keys(entry.pk) == []
+
+
+def test_a_large_file_is_planned_in_fewer_larger_parts(
+    client_for: Any, owner: Any, entry: Any
+) -> None:
+    """Each part request pays for authentication and bookkeeping: 1 GiB is 64 parts of 16 MiB,
+    not 205 of 5 MiB; small files keep S3's smallest part size."""
+    gib = 1024**3
+    assert file_services.multipart_part_size(gib) == 16 * 1024 * 1024
+    assert file_services.multipart_part_size(10 * 1024 * 1024) == MIN_PART_SIZE
+    assert file_services.multipart_part_size(64 * MIN_PART_SIZE) == MIN_PART_SIZE
+    assert file_services.multipart_part_size(64 * MIN_PART_SIZE + 1) == MIN_PART_SIZE + 1024**2
+    assert file_services.multipart_part_size(1024 * gib) > file_services.MULTIPART_MAX_PART
+    chunks = start(client_for(owner), entry.pk, gib).json()["chunks"]
+    assert len(chunks) == 64
+    assert {c["endByte"] - c["startByte"] + 1 for c in chunks} == {16 * 1024 * 1024}
+    file_services.abort_abandoned_uploads(older_than=timedelta(seconds=-1))
+
+
+def test_a_part_sent_again_replaces_the_first_at_the_same_cost_in_queries(
+    client_for: Any, owner: Any, entry: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(owner)
+    data = os.urandom(MIN_PART_SIZE + 3)
+    body = start(client, entry.pk, len(data)).json()
+    file_id, upload_id = body["file"]["id"], body["uploadId"]
+    with CaptureQueriesContext(connection) as first:
+        send_part(client, entry.pk, file_id, upload_id, 1, data[:MIN_PART_SIZE])
+    other = os.urandom(MIN_PART_SIZE)
+    with CaptureQueriesContext(connection) as again:
+        etag = send_part(client, entry.pk, file_id, upload_id, 1, other).json()["ETag"]
+    assert len(again) == len(first)
+    stored = FilePart.objects.get(file_id=file_id, part_number=1)
+    assert stored.etag == etag and FilePart.objects.filter(file_id=file_id).count() == 1
+    send_part(client, entry.pk, file_id, upload_id, 2, data[MIN_PART_SIZE:])
+    response = finish(
+        client,
+        entry.pk,
+        file_id,
+        upload_id,
+        [
+            {"PartNumber": p.part_number, "ETag": p.etag}
+            for p in FilePart.objects.filter(file_id=file_id)
+        ],
+    )
+    assert response.status_code == 200, response.content
+    assert stored_bytes(File.objects.get(pk=file_id)) == other + data[MIN_PART_SIZE:]

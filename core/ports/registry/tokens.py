@@ -17,13 +17,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
-    load_pem_private_key,
-)
 from django.conf import settings
 
 from core.ports.registry.naming import RegistryNotConfigured, is_configured
@@ -38,6 +31,8 @@ def libtrust_kid(public_key: Any) -> str:
     The first 240 bits of the SHA-256 of the DER public key, base32, in twelve ``:``-joined groups
     of four. Any other spelling of a key id is refused with "invalid token".
     """
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     der = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     b32 = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode().rstrip("=")
     return ":".join(b32[i : i + 4] for i in range(0, len(b32), 4))
@@ -55,6 +50,11 @@ class SigningKey:
 
 @cache
 def _signing_key(key_file: str, cert_file: str) -> SigningKey:
+    # jwt and cryptography are imported where a token is made, not with this module: every web
+    # worker imports the registry port, few ever mint a token, and they cost ~8 MiB a worker.
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, load_pem_private_key
+
     private_pem = Path(key_file).read_bytes()
     cert_pem = Path(cert_file).read_bytes()
     cert = x509.load_pem_x509_certificate(cert_pem)
@@ -105,6 +105,8 @@ def issue(*, subject: str, access: list[dict[str, Any]]) -> IssuedToken:
         "jti": uuid.uuid4().hex,
         "access": access,
     }
+    import jwt
+
     token = jwt.encode(
         claims,
         key.private_key,
