@@ -51,11 +51,15 @@ class Action(StrEnum):
     MODEL_EDIT_SETTINGS = "model:edit_settings"
     MODEL_DELETE = "model:delete"
     MODEL_EXPORT = "model:export"
+    # Import into a mirrored model, and retry a failed transfer artefact.
+    MODEL_IMPORT = "model:import"
     RELEASE_VIEW = "release:view"
     RELEASE_VIEW_DRAFT = "release:view_draft"
     RELEASE_CREATE = "release:create"
     RELEASE_EDIT = "release:edit"
     RELEASE_DELETE = "release:delete"
+    # Export one release to a mirror (each release of an export is checked).
+    RELEASE_EXPORT = "release:export"
     FILE_VIEW = "file:view"
     FILE_UPLOAD = "file:upload"
     FILE_DELETE = "file:delete"
@@ -135,6 +139,8 @@ _ROLE_RULES: dict[Action, frozenset[str]] = {
     Action.MODEL_EDIT_SETTINGS: frozenset({OWNER}),
     Action.MODEL_DELETE: frozenset({OWNER}),
     Action.MODEL_EXPORT: frozenset({OWNER}),
+    Action.MODEL_IMPORT: frozenset({OWNER}),
+    Action.RELEASE_EXPORT: frozenset({OWNER}),
     Action.RELEASE_VIEW_DRAFT: frozenset({OWNER, CONTRIBUTOR}),
     Action.RELEASE_CREATE: frozenset({OWNER, CONTRIBUTOR}),
     Action.RELEASE_EDIT: frozenset({OWNER}),
@@ -180,6 +186,10 @@ TOKEN_ACTIONS: dict[Action, TokenAction] = {
     Action.MODEL_EDIT_SETTINGS: TokenAction.MODEL_WRITE,
     Action.MODEL_DELETE: TokenAction.MODEL_WRITE,
     Action.MODEL_EXPORT: TokenAction.MODEL_EXPORT,
+    # Bailo maps no token action to its model:import (so tokens can never import there): the
+    # import writes the entry's content, which is what model:write allows.
+    Action.MODEL_IMPORT: TokenAction.MODEL_WRITE,
+    Action.RELEASE_EXPORT: TokenAction.RELEASE_EXPORT,
     Action.RELEASE_VIEW: TokenAction.RELEASE_READ,
     Action.RELEASE_VIEW_DRAFT: TokenAction.RELEASE_READ,
     Action.RELEASE_CREATE: TokenAction.RELEASE_WRITE,
