@@ -67,7 +67,7 @@ def test_reader_refuses_a_tarball_without_metadata_first(tmp_path: Any) -> None:
         tar.addfile(info, io.BytesIO(b"{}"))
     reader = tarballs.HashingReader([raw.getvalue()])
     tar, members = tarballs.open_tarball(reader)
-    with pytest.raises(tarballs.TarballError, match="metadata.json"):
+    with pytest.raises(tarballs.TarballError, match=r"metadata\.json"):
         tarballs.read_metadata(tar, members)
 
 
