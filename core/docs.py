@@ -71,6 +71,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("#helm", "Helm"),
             ("administration/helm", "Helm and Kubernetes"),
             ("administration/isolated-environments", "Isolated environments"),
+            ("administration/model-mirroring", "Model mirroring"),
         ],
     ),
     ("Schema", [("administration/schemas", "Schemas")]),
