@@ -14,7 +14,9 @@ import gzip
 import hashlib
 import io
 import json
+import queue
 import tarfile
+import threading
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -43,7 +45,12 @@ def image_object(model_id: str, name: str, tag: str) -> str:
 
 
 class MultipartSink:
-    """A write-only file object that uploads what it is given as an S3 multipart upload."""
+    """A write-only file object that uploads what it is given as an S3 multipart upload.
+
+    Full parts are sent by one background thread while the writer goes on compressing the next
+    (zlib and the socket both release the GIL), with at most one part waiting: memory stays at
+    about three parts whatever the object's size.
+    """
 
     def __init__(self, store: BlobStore, key: str, part_size: int = PART_SIZE) -> None:
         self.store = store
@@ -53,9 +60,33 @@ class MultipartSink:
         self._sha256 = hashlib.sha256()
         self._buffer = bytearray()
         self._parts: list[UploadedPart] = []
+        self._count = 0
         self._upload_id = store.multipart_start(key)
+        self._queue: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=1)
+        self._failure: BaseException | None = None
+        self._sender = threading.Thread(target=self._send_parts, daemon=True)
+        self._sender.start()
+
+    def _send_parts(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue  # drain: the writer learns of the failure on its next write
+            number, piece = item
+            try:
+                self._parts.append(
+                    self.store.multipart_part(
+                        self.key, self._upload_id, number, [piece], len(piece)
+                    )
+                )
+            except BaseException as exc:  # handed to the writer's thread
+                self._failure = exc
+
+    def _check(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
     def write(self, data: bytes) -> int:
+        self._check()
         self._sha256.update(data)
         self.size += len(data)
         self._buffer.extend(data)
@@ -68,20 +99,27 @@ class MultipartSink:
         """Parts go when full: there is nothing to flush early (gzip calls this)."""
 
     def _send(self, piece: bytes) -> None:
-        number = len(self._parts) + 1
-        self._parts.append(
-            self.store.multipart_part(self.key, self._upload_id, number, [piece], len(piece))
-        )
+        self._count += 1
+        self._queue.put((self._count, piece))
+
+    def _stop_sender(self) -> None:
+        if self._sender.is_alive():
+            self._queue.put(None)
+            self._sender.join()
 
     def finish(self) -> tuple[BlobInfo, bytes]:
         """Send the last part and complete the upload: the object and its SHA-256 digest."""
-        if self._buffer or not self._parts:
+        if self._buffer or not self._count:
             self._send(bytes(self._buffer))
             self._buffer.clear()
+        self._stop_sender()
+        self._check()
         info = self.store.multipart_complete(self.key, self._upload_id, self._parts)
         return info, self._sha256.digest()
 
     def abort(self) -> None:
+        self._failure = self._failure or RuntimeError("aborted")
+        self._stop_sender()
         self.store.multipart_abort(self.key, self._upload_id)
 
 
