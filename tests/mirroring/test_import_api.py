@@ -471,3 +471,61 @@ def test_mirrored_model_creation_is_unchanged(owner: Any) -> None:
 
     with pytest.raises(BadRequest):
         model_create(actor=Actor(user=owner), name="M", description="d", kind="mirrored-model")
+
+
+# --- when a transfer completes ------------------------------------------------------------------
+
+
+def test_a_completed_transfer_emails_the_owners_and_fires_import_model_once(
+    mirrored: Model,
+    owner: Any,
+    client_for: Any,
+    run_queued: Any,
+    signing_keys: tuple[str, str],
+    settings: Any,
+    mailoutbox: Any,
+) -> None:
+    from webhooks.models import WebhookDelivery
+    from webhooks.services import webhook_create
+
+    settings.WEBHOOK_ALLOWED_HOSTS = ["hooks.mirror.test"]
+    webhook_create(
+        actor=Actor(user=owner),
+        model=mirrored,
+        fields={
+            "name": "Imports",
+            "uri": "https://hooks.mirror.test/in",
+            "events": ["importModel"],
+        },
+    )
+    # Documents only (no files, no images): the transfer completes with them.
+    data = documents_tarball(mirrored.pk, with_file=False)
+    url = put_payload(f"{mirrored.pk}.tar.gz", data, sign_with=signing_keys[0])
+    with run_queued():
+        assert _import(client_for(owner), url).status_code == 200
+    transfer = ModelTransfer.objects.get()
+    assert transfer.completed and transfer.status == "completed"
+    assert transfer.completed_notification_sent
+    [mail] = [m for m in mailoutbox if owner.email in m.to]
+    assert "completed" in mail.subject and "exp001" in mail.body
+    [delivery] = WebhookDelivery.objects.filter(event="importModel")
+    body = json.loads(delivery.body)
+    assert body["event"] == "importModel"
+    assert body["transfer"]["exportId"] == "exp001" and body["transfer"]["status"] == "completed"
+    # Importing the tarball again is a new round (the owner asked for it): one more e-mail when
+    # it is done, not one per artefact.
+    mailoutbox.clear()
+    with run_queued():
+        _import(client_for(owner), url)
+    assert len([m for m in mailoutbox if owner.email in m.to]) == 1
+
+
+def test_a_transfer_with_a_failure_says_so_in_the_email(
+    mirrored: Model, owner: Any, client_for: Any, run_queued: Any, mailoutbox: Any
+) -> None:
+    data = documents_tarball(mirrored.pk, with_file=False)
+    url = put_payload(f"{mirrored.pk}.tar.gz", data, sign_with=None)
+    with run_queued():
+        _import(client_for(owner), url)
+    [mail] = [m for m in mailoutbox if owner.email in m.to]
+    assert "problems" in mail.subject and "not signed" in mail.body
