@@ -210,7 +210,9 @@ def _metadata(export: Export, kind: str, **extra: str) -> dict[str, Any]:
     }
 
 
-def _write_object(object_key: str, size_hint: int, write: Callable[[Any], None]) -> None:
+def _write_object(
+    export: Export, object_key: str, size_hint: int, write: Callable[[Any], None]
+) -> None:
     """Stream one tarball to the exports bucket; sign it when a signer is configured.
 
     Signed tarballs are written to a staging key first (the signature covers the finished
@@ -219,7 +221,7 @@ def _write_object(object_key: str, size_hint: int, write: Callable[[Any], None])
     """
     store = blob_store(settings.S3_BUCKET_EXPORTS)
     sign = signer()
-    key = f"{STAGING_PREFIX}{object_key}" if sign else object_key
+    key = f"{STAGING_PREFIX}{export.pk}/{object_key}" if sign else object_key
     part_size = max(tarballs.PART_SIZE, _part_size_for(size_hint))
     sink = tarballs.MultipartSink(store, key, part_size)
     try:
@@ -257,7 +259,7 @@ def _write_documents(export: Export, releases: list[Release], files: list[File])
             tar.add_json(f"{tarballs.CONTENT_DIR}/files/{file.pk}.json", file_json(file))
         tar.close()
 
-    _write_object(tarballs.documents_object(export.model_id), 0, write)
+    _write_object(export, tarballs.documents_object(export.model_id), 0, write)
 
 
 def _write_file(export: Export, file: File) -> None:
@@ -268,7 +270,7 @@ def _write_file(export: Export, file: File) -> None:
         )
         tar.close()
 
-    _write_object(tarballs.file_object(file.pk), file.size, write)
+    _write_object(export, tarballs.file_object(file.pk), file.size, write)
 
 
 def _descriptors(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -311,7 +313,9 @@ def _write_image(export: Export, name: str, tag: str) -> None:
             )
         tar.close()
 
-    _write_object(tarballs.image_object(export.model_id, name, tag), sum(blobs.values()), write)
+    _write_object(
+        export, tarballs.image_object(export.model_id, name, tag), sum(blobs.values()), write
+    )
 
 
 def _set_artefact(export_id: str, key: str, kind: str, status: str, error: str = "") -> None:

@@ -361,14 +361,23 @@ def _documents(transfer: ModelTransfer, url: str) -> list[tuple[str, str, str]]:
         file_rows = _import_files(model, files)
         _import_releases(model, releases, file_rows)
     announced = [(f.pk, f.name, ArtefactKind.FILE.value) for f in file_rows.values()]
-    images = {
-        f"{i.get('name')}:{i.get('tag')}"
-        for r in releases.values()
-        for i in (r.get("images") or [])
-        if isinstance(i, dict)
-    }
+    images = {f"{i['name']}:{i['tag']}" for r in releases.values() for i in _images_of(r)}
     announced += [(i, i, ArtefactKind.IMAGE.value) for i in sorted(images)]
     return announced
+
+
+def _images_of(release: dict[str, Any]) -> list[dict[str, str]]:
+    """The well-formed images a release's document names."""
+    images = release.get("images") or []
+    if not isinstance(images, list):
+        raise ArtefactFailed("A release's images are not a list")
+    return [
+        i
+        for i in images
+        if isinstance(i, dict)
+        and registry.valid_image_name(str(i.get("name", "")))
+        and registry.valid_tag(str(i.get("tag", "")))
+    ]
 
 
 def _import_cards(model: Model, cards: dict[int, dict[str, Any]]) -> None:
@@ -446,9 +455,7 @@ def _import_releases(
         except SemverError as exc:
             raise ArtefactFailed(f"{semver!r} is not a semantic version") from exc
         images = [
-            {"repository": model.pk, "name": i["name"], "tag": i["tag"]}
-            for i in body.get("images") or []
-            if isinstance(i, dict) and isinstance(i.get("name"), str)
+            {"repository": model.pk, "name": i["name"], "tag": i["tag"]} for i in _images_of(body)
         ]
         release, _ = Release.all_objects.update_or_create(
             model=model,
@@ -590,6 +597,10 @@ def import_run(*, transfer_id: int, key: str, kind: str) -> str:
         return _finish(transfer_id, key, kind, ArtefactStatus.FAILED, f"{exc}: retry later")
     except tarfile.TarError as exc:
         return _finish(transfer_id, key, kind, ArtefactStatus.FAILED, f"Damaged tarball: {exc}")
+    except Exception as exc:
+        # Never leave an artefact in progress for ever: record the failure so it can be retried.
+        log.exception("Import of %s %s for transfer %s failed", kind, key, transfer_id)
+        return _finish(transfer_id, key, kind, ArtefactStatus.FAILED, f"Unexpected error: {exc}")
     return _finish(transfer_id, key, kind, ArtefactStatus.COMPLETED, "", announced)
 
 
