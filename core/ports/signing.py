@@ -6,8 +6,8 @@ in decimal, as Bailo does. Two signers share one interface:
 
 - ``LocalKeySigner``: a PEM private key file (ECDSA P-256, the curve of the KMS keys Bailo uses),
   through the ``cryptography`` package;
-- ``KmsSigner``: an AWS KMS asymmetric key, through boto3 (``MessageType=DIGEST``). It cannot be
-  tested on a machine without AWS; the code path is the documented KMS ``Sign`` call.
+- ``KmsSigner``: an AWS KMS asymmetric key, through boto3 (``MessageType=DIGEST``). Tested only
+  against a stand-in KMS on 127.0.0.1 (tests/mirroring/test_kms_signer.py), never real AWS.
 
 ``verify`` checks a digest against the configured public keys (PEM files). Nothing else in the
 project imports ``cryptography``'s ECDSA primitives or the KMS client.
@@ -88,7 +88,7 @@ class LocalKeySigner:
 
 
 class KmsSigner:
-    """Signs with an AWS KMS asymmetric ECC key (``ECDSA_SHA_256``). Not testable here."""
+    """Signs with an AWS KMS asymmetric ECC key (``ECDSA_SHA_256``)."""
 
     def __init__(self, key_id: str, region: str, endpoint: str = "") -> None:
         import boto3
