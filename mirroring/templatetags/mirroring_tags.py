@@ -25,11 +25,19 @@ def export_section(context: template.Context) -> dict[str, Any]:
         "releases": list(Release.objects.filter(model=model).values_list("semver", flat=True))
         if enabled
         else [],
-        "exports": [selectors.export_json(e) for e in selectors.export_list(model=model)]
-        if enabled
-        else [],
+        "exports": [_shown(e) for e in selectors.export_list(model=model)] if enabled else [],
         "csrf_token": context.get("csrf_token"),
     }
+
+
+def _shown(export: Any) -> dict[str, Any]:
+    body = selectors.export_json(export)
+    artefacts = body["artefactStatus"]
+    body["started"] = export.created_at
+    body["done"] = sum(1 for a in artefacts if a["status"] == "completed")
+    body["failed"] = [a for a in artefacts if a["status"] == "failed"]
+    body["total"] = len(artefacts)
+    return body
 
 
 @register.inclusion_tag("mirroring/_transfer_list.html", takes_context=True)
@@ -38,6 +46,6 @@ def transfer_list(context: template.Context, limit: int = 5) -> dict[str, Any]:
     transfers = list(selectors.transfer_list(model=model)[:limit])
     return {
         "model": model,
-        "transfers": [selectors.transfer_json(t) for t in transfers],
+        "transfers": [{**selectors.transfer_json(t), "started": t.created_at} for t in transfers],
         "can_retry": False,
     }

@@ -75,7 +75,7 @@ def test_export_from_the_page_records_it_and_lists_its_outcome(
     export = Export.objects.get()
     assert export.semvers == ["1.0.0"] and export.status == "completed"
     page = _settings(client, model)
-    assert export.pk in page and "completed" in page
+    assert export.pk in page and "Completed" in page and "2 of 2 tarballs written" in page
 
 
 def test_export_from_the_page_without_agreeing_says_why(
