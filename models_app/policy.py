@@ -25,7 +25,9 @@ reviews for that role and download the files of the releases that role is asked 
 cannot approve what they cannot read: a grant the reviews feature registers in
 ``REVIEWER_DOWNLOAD_GRANTS``, asked only with a ``Subject`` naming the file or the release); it
 grants nothing else. An access request may be changed or withdrawn by
-the people it names and by the entry's owners.
+the people it names and by the entry's owners. Only owners export a model to a mirror (a token
+needs ``model:export``, and ``release:export`` for releases) and import into a mirrored model
+(``model:write``, since Bailo has no token action for it).
 """
 
 from __future__ import annotations
