@@ -529,3 +529,85 @@ def test_a_transfer_with_a_failure_says_so_in_the_email(
         _import(client_for(owner), url)
     [mail] = [m for m in mailoutbox if owner.email in m.to]
     assert "problems" in mail.subject and "not signed" in mail.body
+
+
+def file_tarball(model_id: str, file_id: str, content: bytes, export_id: str = "exp001") -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        store = FilesystemBlobStore(Path(folder), "t")
+        sink = tarballs.MultipartSink(store, "x")
+        writer = tarballs.TarballWriter(
+            sink,
+            {
+                "schemaVersion": 1,
+                "exporter": "someone",
+                "sourceModelId": SOURCE,
+                "mirroredModelId": model_id,
+                "exportId": export_id,
+                "importKind": "file",
+                "filePath": file_id,
+            },
+        )
+        writer.add_bytes(f"content/{file_id}", content)
+        writer.close()
+        sink.finish()
+        return b"".join(store.open("x"))
+
+
+FILE_ID = "f00000000000000000000001"
+
+
+def test_a_file_arrives_after_its_documents_and_downloads_with_its_sha256(
+    payload: str,
+    mirrored: Model,
+    owner: Any,
+    client_for: Any,
+    run_queued: Any,
+    signing_keys: tuple[str, str],
+) -> None:
+    client = client_for(owner)
+    url = put_payload(
+        f"{FILE_ID}.tar.gz", file_tarball(mirrored.pk, FILE_ID, b"bytes"), sign_with=signing_keys[0]
+    )
+    # Before its documents: nothing to attach the bytes to, so it fails (and can be retried).
+    with run_queued():
+        assert _import(client, url).status_code == 200
+    [artefact] = ModelTransfer.objects.get().artefacts
+    assert artefact["status"] == "failed" and "documents" in artefact["error"]
+    with run_queued():
+        _import(client, payload)
+    with run_queued():
+        retried = client.post(
+            "/api/v2/transfer/exp001/retry", data="{}", content_type="application/json"
+        )
+    assert retried.status_code == 200
+    transfer = client.get("/api/v2/transfer/exp001").json()["transfer"]
+    assert transfer["status"] == "completed" and transfer["completed"] is True
+    download = client.get(f"/api/v2/model/{mirrored.pk}/file/{FILE_ID}/download")
+    assert download.status_code == 200
+    assert (
+        hashlib.sha256(b"".join(download.streaming_content)).hexdigest()
+        == hashlib.sha256(b"bytes").hexdigest()
+    )
+
+
+def test_a_file_whose_bytes_do_not_match_its_record_is_refused_and_removed(
+    payload: str,
+    mirrored: Model,
+    owner: Any,
+    client_for: Any,
+    run_queued: Any,
+    signing_keys: tuple[str, str],
+) -> None:
+    client = client_for(owner)
+    with run_queued():
+        _import(client, payload)
+    url = put_payload(
+        f"{FILE_ID}.tar.gz", file_tarball(mirrored.pk, FILE_ID, b"other"), sign_with=signing_keys[0]
+    )
+    with run_queued():
+        _import(client, url)
+    [artefact] = [a for a in ModelTransfer.objects.get().artefacts if a["kind"] == "file"]
+    assert artefact["status"] == "failed" and "sha256" in artefact["error"]
+    file = File.objects.get(pk=FILE_ID)
+    assert not file.complete
+    assert not blob_store().exists(file.storage_key)
