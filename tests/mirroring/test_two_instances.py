@@ -290,6 +290,15 @@ def test_a_model_exported_from_one_instance_is_imported_into_another(
             json={"semver": "9.0.0", "notes": "local", "fileIds": [], "images": []},
         )
         assert refused.status_code == 403
+        # Whatever happens to the local card, the imported revisions stay as the source wrote them.
+        b.api(
+            "PUT",
+            f"/model/{mirror_id}/model-cards",
+            user="importer",
+            json={"metadata": {"overview": {"modelSummary": "local"}}},
+        )
+        card = b.api("GET", f"/model/{mirror_id}/model-card/3?mirrored=true", user="importer")
+        assert card.json()["modelCard"]["metadata"]["overview"]["modelSummary"] == "v3"
 
         # Someone who cannot see the private mirror cannot see its transfers.
         assert b.api("GET", f"/transfer/{first.pk}", user="bystander").status_code == 404
