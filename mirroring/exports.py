@@ -210,8 +210,16 @@ def _metadata(export: Export, kind: str, **extra: str) -> dict[str, Any]:
     }
 
 
+# How often (in bytes written) an export records its progress.
+PROGRESS_EVERY = 64 * 1024 * 1024
+
+
 def _write_object(
-    export: Export, object_key: str, size_hint: int, write: Callable[[Any], None]
+    export: Export,
+    object_key: str,
+    size_hint: int,
+    write: Callable[[Any], None],
+    artefact: tuple[str, str] | None = None,
 ) -> None:
     """Stream one tarball to the exports bucket; sign it when a signer is configured.
 
@@ -223,7 +231,14 @@ def _write_object(
     sign = signer()
     key = f"{STAGING_PREFIX}{export.pk}/{object_key}" if sign else object_key
     part_size = max(tarballs.PART_SIZE, _part_size_for(size_hint))
-    sink = tarballs.MultipartSink(store, key, part_size)
+    recorded = [0]
+
+    def progress(written: int) -> None:
+        if artefact is not None and written - recorded[0] >= PROGRESS_EVERY:
+            recorded[0] = written
+            _set_progress(export.pk, *artefact, written)
+
+    sink = tarballs.MultipartSink(store, key, part_size, on_part=progress)
     try:
         write(sink)
         _info, digest = sink.finish()
@@ -270,7 +285,9 @@ def _write_file(export: Export, file: File) -> None:
         )
         tar.close()
 
-    _write_object(export, tarballs.file_object(file.pk), file.size, write)
+    _write_object(
+        export, tarballs.file_object(file.pk), file.size, write, (file.pk, ArtefactKind.FILE)
+    )
 
 
 def _descriptors(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -314,8 +331,22 @@ def _write_image(export: Export, name: str, tag: str) -> None:
         tar.close()
 
     _write_object(
-        export, tarballs.image_object(export.model_id, name, tag), sum(blobs.values()), write
+        export,
+        tarballs.image_object(export.model_id, name, tag),
+        sum(blobs.values()),
+        write,
+        (f"{name}:{tag}", ArtefactKind.IMAGE),
     )
+
+
+def _set_progress(export_id: str, key: str, kind: str, written: int) -> None:
+    """Record how many bytes of a tarball have gone up so far."""
+    with transaction.atomic():
+        export = Export.objects.select_for_update().get(pk=export_id)
+        for artefact in export.artefacts:
+            if artefact["key"] == key and artefact["kind"] == kind:
+                artefact["bytesWritten"] = written
+        export.save(update_fields=["artefacts", "updated_at"])
 
 
 def _set_artefact(export_id: str, key: str, kind: str, status: str, error: str = "") -> None:

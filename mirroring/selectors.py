@@ -14,7 +14,7 @@ from models_app.selectors import iso
 
 # What a transfer shows of each artefact (the payloadUrl it came from is kept for retries and
 # shown too: the owner supplied it).
-_ARTEFACT_FIELDS = ("key", "name", "kind", "status", "error", "payloadUrl")
+_ARTEFACT_FIELDS = ("key", "name", "kind", "status", "error", "payloadUrl", "bytesWritten")
 
 
 def _artefacts(artefacts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import json
 import queue
 import tarfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from core.ports.storage import BlobInfo, BlobStore, UploadedPart
@@ -52,8 +52,16 @@ class MultipartSink:
     about three parts whatever the object's size.
     """
 
-    def __init__(self, store: BlobStore, key: str, part_size: int = PART_SIZE) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        key: str,
+        part_size: int = PART_SIZE,
+        on_part: Callable[[int], None] | None = None,
+    ) -> None:
         self.store = store
+        # Told the bytes written so far each time a part is queued (progress for the owner).
+        self.on_part = on_part
         self.key = key
         self.part_size = part_size
         self.size = 0
@@ -101,6 +109,8 @@ class MultipartSink:
     def _send(self, piece: bytes) -> None:
         self._count += 1
         self._queue.put((self._count, piece))
+        if self.on_part is not None:
+            self.on_part(self.size)
 
     def _stop_sender(self) -> None:
         if self._sender.is_alive():

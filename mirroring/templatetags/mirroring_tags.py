@@ -37,6 +37,9 @@ def _shown(export: Any) -> dict[str, Any]:
     body["done"] = sum(1 for a in artefacts if a["status"] == "completed")
     body["failed"] = [a for a in artefacts if a["status"] == "failed"]
     body["total"] = len(artefacts)
+    body["uploading"] = [
+        a for a in artefacts if a["status"] == "in_progress" and a.get("bytesWritten")
+    ]
     return body
 
 

@@ -291,3 +291,19 @@ def test_mirrored_models_cannot_be_exported(mirror_on: None, owner: Any, client_
     response = _export(client_for(owner), mirrored.pk)
     assert response.status_code == 400
     assert not Export.objects.exists()
+
+
+def test_export_records_the_bytes_each_tarball_has_sent(
+    source: Model, owner: Any, client_for: Any, run_queued: Any, monkeypatch: Any
+) -> None:
+    from mirroring import exports
+
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 1)
+    with run_queued():
+        response = _export(
+            client_for(owner), source.pk, {"disclaimerAgreement": True, "semvers": ["1.0.0"]}
+        )
+    export = Export.objects.get(pk=response.json()["exportId"])
+    [artefact] = [a for a in export.artefacts if a["kind"] == "file"]
+    stored = blob_store(settings.S3_BUCKET_EXPORTS).info(artefact["objectKey"])
+    assert artefact["bytesWritten"] == stored.size > 0
