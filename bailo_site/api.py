@@ -25,6 +25,7 @@ from core.errors import BailoError, error_body
 from core.openapi import BailoApi
 from core.throttle import TooManyFailures
 from inference.api import router as inference_router
+from mirroring.api import router as mirroring_router
 from models_app.api.entries import router as entries_router
 from models_app.api.schemas import router as schemas_router
 from models_app.api.search import router as search_router
@@ -142,6 +143,7 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("", core_router)
+api.add_router("", mirroring_router)
 api.add_router("", entries_router)
 api.add_router("", schemas_router)
 api.add_router("", search_router)

@@ -1,4 +1,4 @@
-"""The Celery application. Queues: default, scans, purge, webhooks. JSON only.
+"""The Celery application. Queues: default, scans, purge, webhooks, mirroring. JSON only.
 
 In the embedded default (no ``REDIS_URL``) tasks run eagerly in the calling process.
 """
@@ -16,7 +16,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bailo_site.settings")
 
 app = Celery("bailo_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in ("default", "scans", "purge", "webhooks")]
+app.conf.task_queues = [
+    Queue(name) for name in ("default", "scans", "purge", "webhooks", "mirroring")
+]
 app.conf.task_default_queue = "default"
 # The apps fill this mapping from their AppConfig.ready(); beat reads it when it starts.
 app.conf.beat_schedule = BEAT_SCHEDULE

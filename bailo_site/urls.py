@@ -52,6 +52,7 @@ urlpatterns: list[Any] = [
     path("", include("releases.urls")),
     path("", include("webhooks.urls")),
     path("", include("inference.urls")),
+    path("", include("mirroring.urls")),
     path("", include("deletion.urls")),
     path("", include("models_app.urls")),
     # Unknown API paths answer JSON in Bailo's error shape, whatever DEBUG says. Last, so every

@@ -72,6 +72,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("administration/helm", "Helm and Kubernetes"),
             ("administration/isolated-environments", "Isolated environments"),
             ("administration/federation", "Federation"),
+            ("administration/model-mirroring", "Model mirroring"),
         ],
     ),
     ("Schema", [("administration/schemas", "Schemas")]),

@@ -43,6 +43,7 @@ from deletion.models import Deletion
 from inference.models import InferenceService
 from inference.services import removals_abandon, removals_begin, removals_cancel
 from inference.tasks import queue_removals
+from mirroring.models import Export, ModelTransfer
 from models_app.models import Collaborator, Model, ModelCardRevision, ModelTag
 from releases.models import File, FilePart, Release, ReleaseFile, ScanResult
 from reviews.models import Response, Review
@@ -241,6 +242,11 @@ CASCADE: tuple[Table, ...] = (
         HIDE,
         Count("webhooks", "webhook", "webhooks", shown=10),
     ),
+    # A model's exports and a mirrored model's transfers are records of what moved: they stay
+    # with the hidden entry (unreachable: every read filters on a live entry) and go with it.
+    # The tarballs already in the exports bucket are the destination's business, not ours.
+    Table(Export, "mirrorExports", ("model_id",), WITH_PARENT),
+    Table(ModelTransfer, "mirrorTransfers", ("model_id",), WITH_PARENT),
     # A hidden service's deployment is removed from the deploy service in the background,
     # retried until it is gone; a restore before then keeps it running (inference/services.py).
     Table(

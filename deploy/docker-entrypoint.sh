@@ -4,7 +4,7 @@
 #   web      (default) apply database migrations (unless BAILO_MIGRATE_ON_START=0, where a separate
 #            step migrates, as deploy/kubernetes does), then serve HTTP with gunicorn on port 8000
 #   worker   a Celery worker consuming the queues in CELERY_QUEUES (comma-separated; default all:
-#            default, scans, purge, webhooks)
+#            default, scans, purge, webhooks, mirroring)
 #   beat     the Celery beat scheduler (run exactly one per deployment)
 #   <other>  executed as given, e.g. `python manage.py createsuperuser` or `bash`
 #
@@ -47,7 +47,7 @@ web)
 worker)
 	cd -- "$APP_DIR"
 	exec celery -A bailo_site worker \
-		-Q "${CELERY_QUEUES:-default,scans,purge,webhooks}" \
+		-Q "${CELERY_QUEUES:-default,scans,purge,webhooks,mirroring}" \
 		--loglevel "${LOG_LEVEL:-INFO}" \
 		"$@"
 	;;

@@ -25,7 +25,9 @@ reviews for that role and download the files of the releases that role is asked 
 cannot approve what they cannot read: a grant the reviews feature registers in
 ``REVIEWER_DOWNLOAD_GRANTS``, asked only with a ``Subject`` naming the file or the release); it
 grants nothing else. An access request may be changed or withdrawn by
-the people it names and by the entry's owners.
+the people it names and by the entry's owners. Only owners export a model to a mirror (a token
+needs ``model:export``, and ``release:export`` for releases) and import into a mirrored model
+(``model:write``, since Bailo has no token action for it).
 """
 
 from __future__ import annotations
@@ -51,11 +53,15 @@ class Action(StrEnum):
     MODEL_EDIT_SETTINGS = "model:edit_settings"
     MODEL_DELETE = "model:delete"
     MODEL_EXPORT = "model:export"
+    # Import into a mirrored model, and retry a failed transfer artefact.
+    MODEL_IMPORT = "model:import"
     RELEASE_VIEW = "release:view"
     RELEASE_VIEW_DRAFT = "release:view_draft"
     RELEASE_CREATE = "release:create"
     RELEASE_EDIT = "release:edit"
     RELEASE_DELETE = "release:delete"
+    # Export one release to a mirror (each release of an export is checked).
+    RELEASE_EXPORT = "release:export"
     FILE_VIEW = "file:view"
     FILE_UPLOAD = "file:upload"
     FILE_DELETE = "file:delete"
@@ -135,6 +141,8 @@ _ROLE_RULES: dict[Action, frozenset[str]] = {
     Action.MODEL_EDIT_SETTINGS: frozenset({OWNER}),
     Action.MODEL_DELETE: frozenset({OWNER}),
     Action.MODEL_EXPORT: frozenset({OWNER}),
+    Action.MODEL_IMPORT: frozenset({OWNER}),
+    Action.RELEASE_EXPORT: frozenset({OWNER}),
     Action.RELEASE_VIEW_DRAFT: frozenset({OWNER, CONTRIBUTOR}),
     Action.RELEASE_CREATE: frozenset({OWNER, CONTRIBUTOR}),
     Action.RELEASE_EDIT: frozenset({OWNER}),
@@ -180,6 +188,10 @@ TOKEN_ACTIONS: dict[Action, TokenAction] = {
     Action.MODEL_EDIT_SETTINGS: TokenAction.MODEL_WRITE,
     Action.MODEL_DELETE: TokenAction.MODEL_WRITE,
     Action.MODEL_EXPORT: TokenAction.MODEL_EXPORT,
+    # Bailo maps no token action to its model:import (so tokens can never import there): the
+    # import writes the entry's content, which is what model:write allows.
+    Action.MODEL_IMPORT: TokenAction.MODEL_WRITE,
+    Action.RELEASE_EXPORT: TokenAction.RELEASE_EXPORT,
     Action.RELEASE_VIEW: TokenAction.RELEASE_READ,
     Action.RELEASE_VIEW_DRAFT: TokenAction.RELEASE_READ,
     Action.RELEASE_CREATE: TokenAction.RELEASE_WRITE,

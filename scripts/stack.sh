@@ -742,7 +742,7 @@ up_celery() {
 		[[ -f $dir/$role.log ]] && mv -f "$dir/$role.log" "$dir/$role.log.1"
 		if [[ $role == worker ]]; then
 			start_bg "$name" "$dir/worker.log" env "${APP_ENV[@]}" "$CELERY" -A "$APP" worker \
-				-Q default,scans,purge,webhooks --pool=solo --without-gossip --without-mingle \
+				-Q default,scans,purge,webhooks,mirroring --pool=solo --without-gossip --without-mingle \
 				--without-heartbeat --loglevel=INFO
 		else
 			start_bg "$name" "$dir/beat.log" env "${APP_ENV[@]}" "$CELERY" -A "$APP" beat \

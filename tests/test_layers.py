@@ -3,10 +3,10 @@
 Floors, from the ground up: ``core`` (bases, errors, audit, hooks, ports and adapters) -> the
 entries (``models_app``: entries, cards, schemas, the permission policy, the entry-page frame) ->
 ``releases`` (releases, files, scanning, images) -> ``reviews`` -> ``access`` (tokens, access
-requests) -> ``webhooks`` -> ``inference`` -> ``deletion`` (knows every feature through the
-cascade) -> ``bailo_site`` (the roof: settings, URLs, the API assembly, Celery). A floor imports
-only from floors below it; a lower floor reaches a higher one only through a hook the higher one
-registers in ``AppConfig.ready()`` (``core.hooks``).
+requests) -> ``webhooks`` -> ``inference`` -> ``mirroring`` -> ``deletion`` (knows every feature
+through the cascade) -> ``bailo_site`` (the roof: settings, URLs, the API assembly, Celery). A
+floor imports only from floors below it; a lower floor reaches a higher one only through a hook
+the higher one registers in ``AppConfig.ready()`` (``core.hooks``).
 
 Imports are read from the source with ``ast``, including imports inside functions and under
 ``TYPE_CHECKING`` (a deferred import is still a dependency). Migrations are left out: they name
@@ -33,6 +33,7 @@ FLOORS = [
     "access",
     "webhooks",
     "inference",
+    "mirroring",
     "deletion",
     "bailo_site",
 ]

@@ -12,6 +12,7 @@ the request stopped later for another reason, which proves the check without cha
 Adding an endpoint is adding a row. Placeholders in paths and bodies:
 ``{model}`` (the entry of the column), ``{file}`` (its file, shipped by its release 1.0.0),
 ``{webhook}`` (its webhook), ``{other_webhook}`` (the other column's entry's webhook),
+``{transfer}`` (the export id of its mirror transfer),
 the inference service ``app:v1`` (each entry has one),
 ``{review}`` (the msro review of release 2.0.0, with one request for changes), ``{lifecycle}`` (the
 entry's open lifecycle review) and ``{next_due}`` (a date 60 days ahead),
@@ -41,6 +42,7 @@ from access.access_requests.services import access_request_create
 from access.models import Token
 from core.ports.storage import blob_store
 from inference.models import InferenceService
+from mirroring.models import ModelTransfer
 from models_app.models import Model, Schema, SchemaMigration
 from models_app.policy import Actor
 from models_app.services import card_from_schema, card_update
@@ -512,6 +514,36 @@ ROWS: list[Row] = [
             ("DELETE", None),
         )
     ],
+    # --- mirroring (mirroring/api.py; export and import on in this module) ---------------------
+    # Owners export: the world's entries have no destination model id, so the owner gets the 400
+    # that earns once the permission check has passed (tests/mirroring shows the 200).
+    Row(
+        "POST",
+        "/model/{model}/export/s3",
+        body={"disclaimerAgreement": True},
+        private=(400, 403, 403, 403, 404, 403, 401),
+        public=(400, 403, 403, 403, 403, 403, 401),
+    ),
+    # Who may import depends on the mirrored model the tarball names; a payload on a host that is
+    # not allowed is refused before anything is fetched (tests/mirroring/test_import_api.py has
+    # every persona against a real tarball).
+    Row(
+        "POST",
+        "/model/import/s3",
+        body={"payloadUrl": "https://example.org/x.tar.gz"},
+        anywhere=(400, 400, 400, 400, 400, 400, 401),
+    ),
+    # {transfer} is the entry's transfer (see world); anyone who can view reads it.
+    Row("GET", "/transfer/{transfer}", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    Row("GET", "/model/{model}/transfers", private=VIEW_PRIVATE, public=VIEW_PUBLIC),
+    # Owners retry; the world's transfer has no failed artefact, so the owner gets 400.
+    Row(
+        "POST",
+        "/transfer/{transfer}/retry",
+        body={},
+        private=(400, 403, 403, 403, 404, 403, 401),
+        public=(400, 403, 403, 403, 403, 403, 401),
+    ),
     # --- access requests (access/access_requests/api.py) ------------------------------------------
     Row(
         "POST",
@@ -595,6 +627,23 @@ class TokenRow:
 
 TOKEN_ROWS: list[TokenRow] = [
     TokenRow("a token with the actions works", "GET", "/model/{private}", 200),
+    TokenRow(
+        "a token without model:export cannot export",
+        "POST",
+        "/model/{private}/export/s3",
+        403,
+        actions=("model:read", "model:write"),
+        body={"disclaimerAgreement": True},
+    ),
+    # Past the permission check: the world's entry has no destination model id.
+    TokenRow(
+        "a token with model:export may export",
+        "POST",
+        "/model/{private}/export/s3",
+        400,
+        actions=("model:read", "model:export"),
+        body={"disclaimerAgreement": True},
+    ),
     TokenRow(
         "a token without model:read cannot read",
         "GET",
@@ -795,6 +844,8 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, A
             WEBHOOK_ALLOWED_HOSTS=["hooks.table.test"],
             INFERENCE_ENABLED=True,
             INFERENCE_HOST="",
+            MIRROR_EXPORT_ENABLED=True,
+            MIRROR_IMPORT_ENABLED=True,
         ),
         transaction.atomic(),
     ):
@@ -899,6 +950,14 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
         lifecycles[column] = lifecycle_review_create(
             actor=owner, model=model, due_date=(timezone.now() + timedelta(days=30)).isoformat()
         )
+    transfers = {
+        column: ModelTransfer.objects.create(
+            export_id=f"table-{column}",
+            model=model,
+            artefacts=[{"key": model.pk, "kind": "documents", "status": "completed"}],
+        )
+        for column, model in (("private", entry), ("public", public_entry))
+    }
     clients = {name: Client() for name in personas}
     for name, user in personas.items():
         if user is not None:
@@ -911,6 +970,7 @@ def build_world(personas: dict[str, Any]) -> dict[str, Any]:
         "reviews": reviews,
         "lifecycles": lifecycles,
         "webhooks": hooks,
+        "transfers": transfers,
         "files": files,
         "template": template,
         "spare_schema": spare.id,
@@ -979,6 +1039,7 @@ def test_each_persona_gets_exactly_the_expected_status(
             values["webhook"] = world["webhooks"][column].id
             other = "public" if column == "private" else "private"
             values["other_webhook"] = world["webhooks"][other].id
+            values["transfer"] = world["transfers"][column].export_id
         for persona, status in zip(PERSONAS, expected, strict=True):
             if tokens:
                 values |= {"my_token": tokens[persona], "owner_token": tokens["owner"]}

@@ -6,8 +6,8 @@ its write has committed (``core.hooks.fire_after_commit``), and builds the body 
 ``release``, ``review``, ``accessRequest`` or ``transfer`` in the shape the API gives it. The
 object is only built when some webhook listens.
 
-``importModel`` fires when a mirrored model's import completes; this project has no mirroring
-yet, so ``model_imported`` is ready for it and registered nowhere.
+``importModel`` fires when a mirrored model's import completes: the mirroring feature, a floor
+above, calls ``model_imported`` itself (``mirroring.notifications``).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def access_request_created(access_request: AccessRequest) -> None:
 
 
 def model_imported(model_id: str, transfer: dict[str, Any]) -> None:
-    """For the mirroring feature, once it exists: a mirrored model's import has completed;
+    """A mirrored model's import has completed (called by ``mirroring.notifications``);
     ``transfer`` is the transfer record in its API shape."""
     event_dispatch(
         model_id=model_id,

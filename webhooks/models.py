@@ -23,8 +23,7 @@ class WebhookEvent(models.TextChoices):
     UPDATE_RELEASE = "updateRelease", "A release is changed"
     CREATE_REVIEW_RESPONSE = "createReviewResponse", "A reviewer responds to a review"
     CREATE_ACCESS_REQUEST = "createAccessRequest", "Someone asks for access"
-    # Fires when a mirrored model's import completes; this project has no mirroring yet, so
-    # nothing sends it (see docs/programmatic/webhooks.md).
+    # Fires when a mirrored model's import completes (mirroring.notifications).
     IMPORT_MODEL = "importModel", "A mirrored model is imported"
 
 

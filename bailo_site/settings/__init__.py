@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "access",
     "webhooks",
     "inference",
+    "mirroring",
     "deletion",
 ]
 
@@ -251,7 +252,9 @@ REDIS_URL = env.string("REDIS_URL")
 # pytest-xdist runs the test suite in several processes at once, each with its own test database
 # but all on one Redis database: each keeps its cache entries and its Celery queues under its own
 # key prefix, so no process reads another's cache or takes another's tasks. Empty otherwise.
-_REDIS_KEY_PREFIX = os.environ.get("PYTEST_XDIST_WORKER", "")
+# REDIS_KEY_PREFIX does the same for a second instance sharing one Redis database (the
+# two-instance mirroring test).
+_REDIS_KEY_PREFIX = env.string("REDIS_KEY_PREFIX", os.environ.get("PYTEST_XDIST_WORKER", ""))
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
@@ -417,6 +420,43 @@ if "cpu" in INFERENCE_GPUS:
 # sign-in uses.
 INFERENCE_TOKEN_NAME = env.string("INFERENCE_TOKEN_NAME", "inferencing-token")
 
+# --- Model mirroring (Bailo's modelMirror.* and ui.modelMirror.*) ---------------------------------
+# Off by default, as in Bailo. Export: the "Mirrored models" settings section and
+# POST /model/{id}/export/s3. Import: POST /model/import/s3 and the transfers of mirrored models.
+MIRROR_EXPORT_ENABLED = env.boolean("MIRROR_EXPORT_ENABLED", False)
+MIRROR_IMPORT_ENABLED = env.boolean("MIRROR_IMPORT_ENABLED", False)
+# Markdown the exporter must agree to before an export starts.
+MIRROR_EXPORT_DISCLAIMER = env.string(
+    "MIRROR_EXPORT_DISCLAIMER",
+    "## Exporting uploaded files\n\nModel files and images are exported to another instance. "
+    "Check that the destination may hold them before you agree.",
+)
+# The most bytes one export may ship (each file, and the files of its releases together).
+MIRROR_EXPORT_MAX_SIZE = env.integer("MIRROR_EXPORT_MAX_SIZE", 100 * 1024**3)
+if MIRROR_EXPORT_MAX_SIZE < 1:
+    raise ImproperlyConfigured("MIRROR_EXPORT_MAX_SIZE must be a positive number of bytes")
+# Hosts (host or host:port) a payloadUrl may name besides our own S3 endpoint's exports bucket.
+MIRROR_IMPORT_ALLOWED_HOSTS = [h.lower() for h in env.strings("MIRROR_IMPORT_ALLOWED_HOSTS", [])]
+# The largest documents tarball (uncompressed card revisions, releases and file records) read.
+MIRROR_IMPORT_DOCUMENTS_MAX_SIZE = env.integer("MIRROR_IMPORT_DOCUMENTS_MAX_SIZE", 64 * 1024**2)
+# Signing exports: a PEM ECDSA P-256 private key file, or an AWS KMS key (MIRROR_KMS_KEY_ID,
+# which wins when both are set). Neither: exports are unsigned.
+MIRROR_SIGNING_KEY_FILE = env.string("MIRROR_SIGNING_KEY_FILE")
+MIRROR_KMS_KEY_ID = env.string("MIRROR_KMS_KEY_ID")
+MIRROR_KMS_REGION = env.string("MIRROR_KMS_REGION", S3_REGION)
+MIRROR_KMS_ENDPOINT = env.string("MIRROR_KMS_ENDPOINT")
+# Verifying imports: PEM public keys (comma-separated paths); a tarball must be signed by one.
+MIRROR_VERIFY_PUBLIC_KEYS = env.strings("MIRROR_VERIFY_PUBLIC_KEYS", [])
+MIRROR_REQUIRE_SIGNATURE = env.boolean("MIRROR_REQUIRE_SIGNATURE", bool(MIRROR_VERIFY_PUBLIC_KEYS))
+if MIRROR_REQUIRE_SIGNATURE and not MIRROR_VERIFY_PUBLIC_KEYS:
+    raise ImproperlyConfigured("MIRROR_REQUIRE_SIGNATURE needs MIRROR_VERIFY_PUBLIC_KEYS")
+# The headings over a mirrored card's answers (ui.modelMirror.import.originalAnswerHeading and
+# additionalInfoHeading): the source's answer, then what people here added.
+MIRROR_ORIGINAL_ANSWER_HEADING = env.string("MIRROR_ORIGINAL_ANSWER_HEADING", "Original answer")
+MIRROR_ADDITIONAL_INFO_HEADING = env.string(
+    "MIRROR_ADDITIONAL_INFO_HEADING", "Additional information"
+)
+
 # --- Importing a card from text ----------------------------------------------------------------
 # An OpenAI-compatible chat completions URL (e.g. https://llm.example/v1/chat/completions). Unset,
 # "Import from text" maps Markdown headings and "Question: answer" lines onto the card's questions
@@ -440,17 +480,6 @@ if CARD_IMPORT_LLM_MAX_TOKENS < 1:
     raise ImproperlyConfigured("CARD_IMPORT_LLM_MAX_TOKENS must be 1 or more")
 # The most text one import may send (Bailo limits the request to 500 kB).
 CARD_IMPORT_MAX_CHARS = env.integer("CARD_IMPORT_MAX_CHARS", 200_000)
-
-# --- Model mirroring: the import side (mirrored models) ----------------------------------------
-# Whether people may create mirrored models here (Bailo's ui.modelMirror.import.enabled): entries
-# whose card, releases and files arrive from a source instance by import.
-MIRROR_IMPORT_ENABLED = env.boolean("MIRROR_IMPORT_ENABLED", False)
-# The headings over a mirrored card's answers (ui.modelMirror.import.originalAnswerHeading and
-# additionalInfoHeading): the source's answer, then what people here added.
-MIRROR_ORIGINAL_ANSWER_HEADING = env.string("MIRROR_ORIGINAL_ANSWER_HEADING", "Original answer")
-MIRROR_ADDITIONAL_INFO_HEADING = env.string(
-    "MIRROR_ADDITIONAL_INFO_HEADING", "Additional information"
-)
 
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST")
@@ -516,6 +545,7 @@ BAILO_UI: dict[str, Any] = {
             "originalAnswerHeading": MIRROR_ORIGINAL_ANSWER_HEADING,
             "additionalInfoHeading": MIRROR_ADDITIONAL_INFO_HEADING,
         },
+        "export": {"enabled": MIRROR_EXPORT_ENABLED, "disclaimer": MIRROR_EXPORT_DISCLAIMER},
     },
     # Bailo gives a human interval ("1 year"); this is its length in days, as a string too.
     "lifecycle": {"maxReviewInterval": f"{LIFECYCLE_MAX_REVIEW_INTERVAL.days} days"},

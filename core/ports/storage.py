@@ -8,6 +8,7 @@ nothing here reads a whole object into memory.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -144,6 +145,14 @@ class BlobStore(Protocol):
 
     def check(self) -> str:
         """Raise when the bucket cannot be reached; otherwise a short description of it."""
+        ...
+
+    def metadata(self, key: str) -> dict[str, str]:
+        """The blob's user metadata (S3 ``x-amz-meta-*``), names in lower case."""
+        ...
+
+    def copy(self, key: str, dest_key: str, metadata: dict[str, str]) -> None:
+        """Copy a blob within the bucket, replacing its metadata with ``metadata``."""
         ...
 
 
@@ -297,6 +306,28 @@ class FilesystemBlobStore:
             if key.startswith(prefix):
                 yield OpenUpload(key=key, upload_id=entry.name, started=started)
 
+    def _metadata_path(self, key: str) -> Path:
+        self._path(key)  # validates the key
+        return self.root / ".metadata" / self.bucket / f"{key}.json"
+
+    def metadata(self, key: str) -> dict[str, str]:
+        if not self.exists(key):
+            raise BlobNotFound(key)
+        try:
+            return dict(json.loads(self._metadata_path(key).read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return {}
+
+    def copy(self, key: str, dest_key: str, metadata: dict[str, str]) -> None:
+        source = self._path(key)
+        if not source.is_file():
+            raise BlobNotFound(key)
+        with source.open("rb") as handle:
+            self.put(dest_key, iter(lambda: handle.read(READ_CHUNK), b""))
+        marker = self._metadata_path(dest_key)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({k.lower(): v for k, v in metadata.items()}), "utf-8")
+
     def check(self) -> str:
         self._base.mkdir(parents=True, exist_ok=True)
         if not os.access(self._base, os.W_OK):
@@ -398,6 +429,33 @@ class S3BlobStore:
         except BlobNotFound:
             return False
         return True
+
+    def metadata(self, key: str) -> dict[str, str]:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                raise BlobNotFound(key) from exc
+            raise
+        return {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+
+    def copy(self, key: str, dest_key: str, metadata: dict[str, str]) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        # A plain CopyObject up to S3's 5 GiB limit; above it boto3 copies part by part
+        # (server side either way: the bytes never come here).
+        with _s3_outages():
+            self.client.copy(
+                CopySource={"Bucket": self.bucket, "Key": key},
+                Bucket=self.bucket,
+                Key=dest_key,
+                ExtraArgs={"Metadata": metadata, "MetadataDirective": "REPLACE"},
+                Config=TransferConfig(
+                    multipart_threshold=5 * 1024**3, multipart_chunksize=512 * 1024**2
+                ),
+            )
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -45,6 +45,7 @@ from deletion.services import (
     model_delete,
     model_deletion_preview,
 )
+from mirroring.models import Export, ModelTransfer
 from models_app.models import Model
 from models_app.policy import Actor
 from releases.files.services import multipart_part, multipart_start
@@ -279,11 +280,15 @@ def registry_answers() -> bool:
 
 
 def fill_every_table(full: FullModel, owner: Any) -> list[tuple[str, str]]:
-    """Add to ``full`` what ``build_full_model`` leaves out: a tag, an open multipart upload
-    with one stored part, and (with a registry) an image; returns its (name, tag)."""
+    """Add to ``full`` what ``build_full_model`` leaves out: a tag, an export and a transfer, an
+    open multipart upload with one stored part, and (with a registry) an image; returns its
+    (name, tag)."""
     actor = Actor(user=owner)
     model = full.model
     model.tag_rows.create(name="cascade")
+    # A mirroring record of each kind (the feature's own tests make them for real).
+    Export.objects.create(id="cascade-export", model=model, destination_model_id="m-000001")
+    ModelTransfer.objects.create(export_id="cascade-transfer", model=model)
     upload, _ = multipart_start(
         actor=actor, model=model, name="open.bin", mime="", size=10, tags=None
     )

@@ -42,7 +42,7 @@ def test_web_leaves_migrations_to_a_separate_step_when_told(bin_dir: Path) -> No
 
 def test_a_worker_consumes_every_queue_by_default_or_those_named(bin_dir: Path) -> None:
     assert run(bin_dir, "worker")[-1].startswith(
-        "celery -A bailo_site worker -Q default,scans,purge,webhooks"
+        "celery -A bailo_site worker -Q default,scans,purge,webhooks,mirroring"
     )
     calls = run(bin_dir, "worker", "--concurrency", "4", CELERY_QUEUES="scans")
     assert calls[-1].startswith("celery -A bailo_site worker -Q scans ")

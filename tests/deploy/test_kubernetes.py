@@ -94,6 +94,7 @@ def test_the_topology_is_complete(overlay: str) -> None:
         "bailo-worker-scans",
         "bailo-worker-purge",
         "bailo-worker-webhooks",
+        "bailo-worker-mirroring",
         "bailo-beat",
         "bailo-registry",
     }
@@ -274,8 +275,10 @@ def test_every_celery_queue_has_a_worker_and_every_worker_a_queue() -> None:
         assert served == queues, overlay
     # The entrypoint passes CELERY_QUEUES to the worker.
     entrypoint = (ROOT / "deploy" / "docker-entrypoint.sh").read_text()
-    assert '-Q "${CELERY_QUEUES:-default,scans,purge,webhooks}"' in entrypoint
-    assert ",".join(sorted(queues)) == ",".join(sorted(["default", "scans", "purge", "webhooks"]))
+    assert '-Q "${CELERY_QUEUES:-default,scans,purge,webhooks,mirroring}"' in entrypoint
+    assert ",".join(sorted(queues)) == ",".join(
+        sorted(["default", "scans", "purge", "webhooks", "mirroring"])
+    )
 
 
 def test_ports_probes_services_and_the_ingress_agree_with_the_app() -> None:

@@ -214,7 +214,7 @@ def test_an_import_would_post_import_model_with_the_transfer(
     entry: Model,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    """Nothing sends importModel yet (no mirroring); the event and its body are ready for it."""
+    """The body of importModel (tests/mirroring shows an import sending it)."""
     transfer = {"exportId": "e1", "modelId": entry.pk, "status": "completed"}
     with django_capture_on_commit_callbacks(execute=True):
         events.model_imported(entry.pk, transfer)

@@ -2,6 +2,8 @@
 trusts) and ``client`` (the HTTP adapter). Callers use the names below as ``registry.<name>``."""
 
 from core.ports.registry.client import (
+    blob_chunks,
+    blob_exists,
     delete_manifest,
     get_manifest_bytes,
     get_tag,
@@ -9,6 +11,7 @@ from core.ports.registry.client import (
     manifest_digest,
     mount_blob,
     ping,
+    push_blob,
     put_manifest,
     repository_tags,
     tag_exists,
@@ -43,6 +46,8 @@ __all__ = [
     "RegistryNotConfigured",
     "RegistryUnavailable",
     "admin_token",
+    "blob_chunks",
+    "blob_exists",
     "delete_manifest",
     "get_manifest_bytes",
     "get_tag",
@@ -54,6 +59,7 @@ __all__ = [
     "manifest_digest",
     "mount_blob",
     "ping",
+    "push_blob",
     "put_manifest",
     "repository_name",
     "repository_tags",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -419,3 +420,88 @@ def ping() -> str:
     if response.status_code not in {200, 401}:
         raise RegistryUnavailable(f"The registry answered {response.status_code}")
     return f"HTTP {response.status_code}"
+
+
+# --- blobs (mirroring: export reads them, import pushes them) -------------------------------------
+
+BLOB_CHUNK = 1024 * 1024
+
+
+def blob_chunks(repository: str, digest: str) -> Iterator[bytes]:
+    """A blob's bytes as they arrive, never held whole. Raises ``ManifestNotFound`` when the
+    repository does not hold it."""
+    headers = _internal_headers(f"repository:{repository}:pull")
+    try:
+        response = requests.get(
+            _url(f"{repository}/blobs/{digest}"), headers=headers, timeout=TIMEOUT, stream=True
+        )
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be reached: {exc}") from exc
+    if response.status_code == 404:
+        response.close()
+        raise ManifestNotFound(f"{repository} holds no blob {digest}")
+    if response.status_code != 200:
+        response.close()
+        raise RegistryUnavailable(f"The registry answered {response.status_code} for {digest}")
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            yield from response.iter_content(BLOB_CHUNK)
+        except requests.RequestException as exc:
+            raise RegistryUnavailable(f"The registry stopped sending {digest}: {exc}") from exc
+        finally:
+            response.close()
+
+    return chunks()
+
+
+def blob_exists(repository: str, digest: str) -> bool:
+    headers = _internal_headers(f"repository:{repository}:pull")
+    try:
+        response = requests.head(
+            _url(f"{repository}/blobs/{digest}"), headers=headers, timeout=TIMEOUT
+        )
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be reached: {exc}") from exc
+    return response.status_code == 200
+
+
+def push_blob(repository: str, digest: str, chunks: Iterable[bytes]) -> None:
+    """Upload a blob, streaming ``chunks`` in one PATCH, then close the upload with its digest
+    (the registry checks the bytes against it and refuses a mismatch)."""
+    headers = _internal_headers(f"repository:{repository}:push,pull")
+    base = settings.REGISTRY_URL.rstrip("/")
+    try:
+        opened = requests.post(
+            _url(f"{repository}/blobs/uploads/"), headers=headers, timeout=TIMEOUT
+        )
+        if opened.status_code != 202 or not opened.headers.get("Location"):
+            raise RegistryUnavailable(
+                f"The registry did not open an upload in {repository} ({opened.status_code})"
+            )
+        location = opened.headers["Location"]
+        location = base + location if location.startswith("/") else location
+        sent = requests.patch(
+            location,
+            data=iter(chunks),
+            headers={**headers, "Content-Type": "application/octet-stream"},
+            timeout=(TIMEOUT, 300),
+        )
+        if sent.status_code != 202:
+            raise RegistryUnavailable(
+                f"The registry refused the bytes of {digest} ({sent.status_code})"
+            )
+        location = sent.headers.get("Location") or location
+        location = base + location if location.startswith("/") else location
+        closed = requests.put(
+            location,
+            params={"digest": digest},
+            headers={**headers, "Content-Length": "0"},
+            timeout=TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(f"The registry could not be reached: {exc}") from exc
+    if closed.status_code != 201:
+        raise RegistryUnavailable(
+            f"The registry refused blob {digest} ({closed.status_code}: {closed.text[:200]})"
+        )
