@@ -1,5 +1,5 @@
 """Two instances federated for real: this test's instance (east) searches a second instance of
-the app (west: its own process, database and settings; tests/federation/second_instance.py)
+the app (west: its own process, database and settings; tests/two_instances.py)
 configured as a ``bailo`` peer, through the API and the marketplace page.
 
 West holds a public and a private match and an unrelated public entry, all owned by ``bob``;
@@ -18,7 +18,7 @@ import requests
 
 from tests.conftest import stack_required
 from tests.federation.conftest import Federate, bailo_peer
-from tests.federation.second_instance import Instance, second_instance
+from tests.two_instances import Instance, second_instance
 
 pytestmark = [
     pytest.mark.django_db,
@@ -26,7 +26,6 @@ pytestmark = [
 ]
 
 SETUP = """
-import json
 from django.contrib.auth.models import User
 from access.models import Token
 from access.tokens.credentials import hash_secret, new_access_key, new_secret
@@ -50,7 +49,7 @@ for key, name, visibility in [
         actor=Actor(user=bob), name=name, description=f"{name}, made by bob",
         visibility=visibility,
     ).pk
-print(json.dumps({"accessKey": token.access_key, "secretKey": secret, **made}))
+result = {"accessKey": token.access_key, "secretKey": secret, **made}
 """
 
 WEST_PEERS = {
@@ -69,7 +68,7 @@ def west(django_db_setup: None) -> Iterator[Instance]:
         "BAILO_FEDERATION_ESCALATION": "1",
         "BAILO_FEDERATION_PEERS": json.dumps(WEST_PEERS),
     }
-    with second_instance(name="west", env=env, setup=SETUP) as instance:
+    with second_instance(name="west", extra_env=env, worker=False, setup=SETUP) as instance:
         yield instance
 
 
