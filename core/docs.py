@@ -42,6 +42,7 @@ TREE: list[tuple[str, list[tuple[str, str]]]] = [
             ("users/deleting-a-model", "Deleting a model"),
             ("users/soft-deletion", "Soft deletion"),
             ("#mirroring", "Model mirroring"),
+            ("users/model-mirroring", "Exporting, importing and transfers"),
             ("users/mirrored-models", "Creating and editing a mirrored model"),
             ("#reviews", "Reviews"),
             ("users/reviews", "Reviews"),
