@@ -30,6 +30,7 @@ from deletion.models import Deletion
 from deletion.purge import ACTIVE
 from deletion.soft_delete import deletion_record_create, hide, schedule_purge_if_due
 from deletion.tasks import purge_deletion
+from models_app.listing_cache import entries_changed
 from models_app.models import Model
 from models_app.policy import Action, Actor, check, get_model_for, require_admin
 
@@ -181,6 +182,7 @@ def model_delete(
             subject=model.pk,
             detail={"deletion": deletion.pk, "counts": counts},
         )
+        entries_changed()
         schedule_purge_if_due(deletion)
     return deletion
 
@@ -243,6 +245,8 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
                 _restore_tokens(deletion)
         if deletion.kind == Deletion.Kind.FILE:
             file_links_restore(deletion)
+        if deletion.kind == Deletion.Kind.MODEL:
+            entries_changed()
         deletion.state = Deletion.State.RESTORED
         deletion.restored_at = timezone.now()
         deletion.restored_by = actor.user

@@ -37,8 +37,9 @@ from django.db.models import (
 
 from core.entities import entity_filter
 from core.errors import BadRequest
-from models_app.models import Collaborator, EntryKind, Model, ModelTag, SystemRole
-from models_app.policy import Actor, visible_to
+from models_app.listing_cache import live_entry_count
+from models_app.models import Collaborator, EntryKind, Model, ModelTag, SystemRole, Visibility
+from models_app.policy import Actor, visible_split, visible_to
 from models_app.roles import review_role_names
 from models_app.selectors import collaborators_of, iso, tags_of
 
@@ -338,6 +339,44 @@ def roles_on_entries(user: Any, model_ids: Sequence[str]) -> dict[str, list[str]
     return dict(found)
 
 
+# Up to this many entries with a role, the caller's own non-public entries are counted by id.
+OWN_IDS_LIMIT = 5000
+
+
+def _total(actor: Actor, spec: SearchSpec, unranked: QuerySet[Model]) -> int:
+    """How many entries ``unranked`` holds.
+
+    Unfiltered lists (the marketplace's tabs, a search without text) count the public part from
+    the cache (``listing_cache``: the same for everyone, and most of a large catalogue) and the
+    caller's own non-public entries by their ids: two index lookups instead of a count over every
+    visible entry. Anything else is counted as it stands.
+    """
+    narrowed = (
+        spec.text
+        or spec.organisations
+        or spec.states
+        or spec.tags
+        or spec.roles
+        or spec.schema_id
+        or spec.allow_templating
+    )
+    split = None if narrowed else visible_split(actor)
+    if split is None:
+        return unranked.count()
+    kinds = spec.kinds or tuple(EntryKind.values)
+    if split.everything:
+        return live_entry_count(kinds, public_only=False)
+    public = live_entry_count(kinds, public_only=True)
+    assert split.own is not None
+    own_ids = list(split.own[: OWN_IDS_LIMIT + 1])
+    if not own_ids:
+        return public
+    own = Model.objects.filter(kind__in=kinds).exclude(visibility=Visibility.PUBLIC)
+    if len(own_ids) > OWN_IDS_LIMIT:
+        return public + own.filter(pk__in=split.own).count()
+    return public + own.filter(pk__in=own_ids).count()
+
+
 def model_search(
     *,
     actor: Actor,
@@ -375,7 +414,7 @@ def model_search(
         allow_templating=allow_templating,
     )
     unranked = model_search_queryset(actor=actor, spec=spec, rank=False)
-    total = unranked.count()
+    total = _total(actor, spec, unranked)
     start = (page - 1) * page_size
     entries: list[Model] = []
     if start < total:
