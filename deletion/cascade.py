@@ -163,6 +163,68 @@ def _any_of(lookups: tuple[str, ...], value: Any) -> Q:
     return condition
 
 
+@dataclass
+class EntryRows:
+    """The primary keys of one entry's rows in its soft-deletable tables, read before a deletion
+    hides them: every row (``every``, hidden ones included), the live ones (``live``) and the bytes
+    the live rows' blobs hold (``live_bytes``).
+
+    Each table is read by an indexed equality on its entry's id or by the keys of its parents'
+    rows (a scan through its file's key, not by joining every scan to every file), and each
+    hiding ``UPDATE`` then names its rows by primary key. Those plans are the same with fresh,
+    stale or no statistics; an ``UPDATE`` that joins to find its rows is not (without statistics
+    PostgreSQL compared every scan with every file of the entry: 400 ms at 2,000 files).
+    """
+
+    every: dict[type[models.Model], list[Any]] = field(default_factory=dict)
+    live: dict[type[models.Model], list[Any]] = field(default_factory=dict)
+    live_bytes: int = 0
+
+
+def _by_parent_keys(table: Table, model_id: str, known: EntryRows) -> Q | None:
+    """The condition ``rows_of_entry`` means, with each path through a parent replaced by that
+    parent's keys (``known`` must hold them: ``entry_rows`` reads parents first). None: no rows."""
+    condition = Q()
+    matched = False
+    for lookup in table.lookups:
+        if lookup in ("model_id", "pk"):
+            condition |= Q(**{lookup: model_id})
+            matched = True
+            continue
+        parent_field, _, rest = lookup.partition("__")
+        if rest != "model_id":
+            raise ValueError(f"{table.name}: cannot follow {lookup} by keys")
+        parent = table.model._meta.get_field(parent_field).related_model
+        keys = known.every[parent]  # type: ignore[index]
+        if keys:
+            condition |= Q(**{f"{parent_field}_id__in": keys})
+            matched = True
+    return condition if matched else None
+
+
+def entry_rows(model_id: str) -> EntryRows:
+    """Read the keys of the entry's rows, table by table, parents first: one query per
+    soft-deletable table that can have rows."""
+    found = EntryRows()
+    for table in reversed(CASCADE):
+        if table.treatment is not Treatment.HIDE:
+            continue
+        condition = _by_parent_keys(table, model_id, found)
+        every: list[Any] = []
+        live: list[Any] = []
+        if condition is not None:
+            fields = ["pk", "deleted_at"] + ([table.blobs.size_field] if table.blobs else [])
+            for row in table.all_rows().filter(condition).order_by().values_list(*fields):
+                every.append(row[0])
+                if row[1] is None:
+                    live.append(row[0])
+                    if table.blobs is not None:
+                        found.live_bytes += int(row[2] or 0)
+        found.every[table.model] = every
+        found.live[table.model] = live
+    return found
+
+
 HIDE, WITH_PARENT, DETACH = Treatment.HIDE, Treatment.WITH_PARENT, Treatment.DETACH
 FILE, RELEASE = Deletion.Kind.FILE.value, Deletion.Kind.RELEASE.value
 

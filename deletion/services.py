@@ -25,7 +25,7 @@ from access.models import Token
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, Conflict, NotFound
 from deletion.artefacts import file_links_restore, image_restore
-from deletion.cascade import CASCADE, Treatment, blob_tables, counted
+from deletion.cascade import CASCADE, Treatment, blob_tables, counted, entry_rows
 from deletion.models import Deletion
 from deletion.purge import ACTIVE
 from deletion.soft_delete import deletion_record_create, hide, schedule_purge_if_due
@@ -145,6 +145,7 @@ def model_delete(
             _check_confirmation(model, confirm_name)
         now = timezone.now()
         user = actor.user
+        rows = entry_rows(model.pk)
         deletion = deletion_record_create(
             kind=Deletion.Kind.MODEL,
             subject=model.pk,
@@ -152,17 +153,19 @@ def model_delete(
             model_id=model.pk,
             by=user,
             now=now,
-            total_bytes=sum(
-                _total(table.live_rows_of_entry(model.pk), blobs.size_field)
-                for table, blobs in blob_tables()
-            ),
+            total_bytes=rows.live_bytes,
         )
         counts: dict[str, Any] = {}
         progress: dict[str, Any] = {}
         # In the cascade's order, so the entry itself is hidden last.
         for table in CASCADE:
             if table.treatment is Treatment.HIDE:
-                done = hide(table.rows_of_entry(model.pk), deletion=deletion, by=user, now=now)
+                live = rows.live[table.model]
+                done = (
+                    hide(table.all_rows().filter(pk__in=live), deletion=deletion, by=user, now=now)
+                    if live
+                    else 0
+                )
                 if table.outside is not None:
                     table.outside.hidden(deletion)
             elif table.treatment is Treatment.DETACH:

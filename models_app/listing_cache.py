@@ -12,6 +12,7 @@ past the commit. Writes elsewhere (bulk imports) are seen once the figures expir
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from functools import partial
 from itertools import combinations
 from typing import Any, TypeVar
 
@@ -82,8 +83,13 @@ def live_entry_count(kinds: Collection[str], *, public_only: bool) -> int:
     return _cached(_count_name(PUBLIC if public_only else ALL, kinds), compute)
 
 
+def forget(keys: list[str]) -> None:
+    """Drop cached figures (``entries_changed`` runs it now and on commit)."""
+    cache.delete_many(keys)
+
+
 def entries_changed() -> None:
     """Drop the cached figures now and once the current transaction commits."""
     keys = [_key(name) for name in _all_names()]
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys), robust=True)
+    forget(keys)
+    transaction.on_commit(partial(forget, keys), robust=True)
