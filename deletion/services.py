@@ -25,7 +25,7 @@ from access.models import Token
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, Conflict, NotFound
 from deletion.artefacts import file_links_restore, image_restore
-from deletion.cascade import CASCADE, Treatment, blob_tables, counted, entry_rows
+from deletion.cascade import CASCADE, Treatment, counted, entry_rows
 from deletion.models import Deletion
 from deletion.purge import ACTIVE
 from deletion.soft_delete import deletion_record_create, hide, schedule_purge_if_due
