@@ -339,6 +339,30 @@ def roles_on_entries(user: Any, model_ids: Sequence[str]) -> dict[str, list[str]
     return dict(found)
 
 
+def _page_ids_and_total(
+    unranked: QuerySet[Model], spec: SearchSpec, start: int, size: int
+) -> tuple[list[str], int]:
+    """The ids of one page of a text search, in result order (newest first, name matches before
+    full-text ones), and the number of matches, from one query: ``count(*) OVER ()`` counts
+    the matches while the page is picked, so they are read once rather than once to count and
+    again to page. Only the keys travel; the page's rows are read by key afterwards."""
+    order = ["name_first DESC"] if not spec.title_only else []
+    columns = ["pk", "name_first", "updated_at"] if not spec.title_only else ["pk", "updated_at"]
+    inner = unranked.order_by().values_list(*columns)
+    sql, params = inner.query.sql_with_params()
+    # MATERIALIZED: every match is read anyway (to count them), so the planner must not walk the
+    # newest-first index hoping to stop after one page (at 100,000 entries that read every row).
+    query = (
+        f"WITH u({', '.join(columns)}) AS MATERIALIZED ({sql}) "  # noqa: S608
+        f"SELECT u.pk, count(*) OVER () FROM u "
+        f"ORDER BY {', '.join([*order, 'updated_at DESC', 'pk'])} LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*params, size, start])
+        rows = cursor.fetchall()
+    return [row[0] for row in rows], (int(rows[0][1]) if rows else 0)
+
+
 # Up to this many entries with a role, the caller's own non-public entries are counted by id.
 OWN_IDS_LIMIT = 5000
 
@@ -414,13 +438,25 @@ def model_search(
         allow_templating=allow_templating,
     )
     unranked = model_search_queryset(actor=actor, spec=spec, rank=False)
-    total = _total(actor, spec, unranked)
     start = (page - 1) * page_size
     entries: list[Model] = []
-    if start < total:
+    if spec.text and is_postgresql():
+        # One pass over the matches gives the page's ids and the total together.
+        ids, total = _page_ids_and_total(unranked, spec, start, page_size)
+        if not ids and start > 0:
+            total = unranked.count()  # past the last page: the window had no row to count on
+        if total <= RANK_LIMIT and not spec.title_only:
+            ids = []  # relevance decides the order: read the page ranked, below
+        elif ids:
+            found = Model.objects.in_bulk(ids)
+            entries = [found[pk] for pk in ids if pk in found]
+    else:
+        total = _total(actor, spec, unranked)
+    if start < total and not entries:
         ranked = total <= RANK_LIMIT and spec.text and not spec.title_only
         qs = model_search_queryset(actor=actor, spec=spec) if ranked else unranked
         entries = list(qs[start : start + page_size])
+    if entries:
         lookups: list[Any] = [Prefetch("tag_rows", queryset=ModelTag.objects.order_by("id"))]
         if with_collaborators:
             lookups.append(Prefetch("collaborators", queryset=Collaborator.objects.order_by("id")))
