@@ -160,10 +160,10 @@ def model_delete(
         # In the cascade's order, so the entry itself is hidden last.
         for table in CASCADE:
             if table.treatment is Treatment.HIDE:
-                live = rows.live[table.model]
+                condition = rows.condition(table)
                 done = (
-                    hide(table.all_rows().filter(pk__in=live), deletion=deletion, by=user, now=now)
-                    if live
+                    hide(table.all_rows().filter(condition), deletion=deletion, by=user, now=now)
+                    if condition is not None
                     else 0
                 )
                 if table.outside is not None:

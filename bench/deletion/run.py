@@ -297,6 +297,16 @@ def _entry_tables() -> list[str]:
     return [table.model._meta.db_table for table in CASCADE] + [Deletion._meta.db_table]
 
 
+def vacuum() -> None:
+    """Clear the dead rows earlier runs' purges left (the shared server runs no autovacuum), so
+    every run starts from the same tables."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for name in _entry_tables():
+            cursor.execute(f'VACUUM "{name}"')
+
+
 def analyze() -> None:
     from django.db import connection
 
@@ -359,6 +369,7 @@ def main() -> None:
     print(f"database {args.database}; blobs: {blobs} ({settings.S3_ENDPOINT or blob_root})")
     people = users()
     owner = people["bench-owner"]
+    vacuum()
 
     def build_pair(label: str) -> tuple[Any, Any]:
         small, _ = build_entry(
