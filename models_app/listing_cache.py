@@ -11,6 +11,7 @@ past the commit. Writes elsewhere (bulk imports) are seen once the figures expir
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 from functools import partial
 from itertools import combinations
@@ -20,9 +21,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count
+from redis.exceptions import RedisError
 
 from models_app.models import EntryKind, Model, ModelTag, Visibility
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 POPULAR_TAGS = 10
 PUBLIC, ALL = "public", "all"
@@ -36,15 +39,33 @@ def _count_name(scope: str, kinds: Collection[str]) -> str:
     return f"count:{scope}:{','.join(sorted(kinds))}"
 
 
+# --- the cache, when it cannot be reached, is skipped: the page is slower, not broken ------------
+
+
+def cache_get_many(keys: list[str]) -> dict[str, Any]:
+    try:
+        return dict(cache.get_many(keys))
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unavailable, computing instead: %s", exc)
+        return {}
+
+
+def cache_set_many(values: dict[str, Any], seconds: int) -> None:
+    try:
+        cache.set_many(values, seconds)
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unavailable, not kept: %s", exc)
+
+
 def _cached(name: str, compute: Callable[[], T]) -> T:
     seconds = settings.MARKETPLACE_CACHE_SECONDS
     if seconds <= 0:
         return compute()
     key = _key(name)
-    found: Any = cache.get(key)
+    found: Any = cache_get_many([key]).get(key)
     if found is None:
         found = compute()
-        cache.set(key, found, seconds)
+        cache_set_many({key: found}, seconds)
     return found  # type: ignore[no-any-return]
 
 
@@ -84,8 +105,12 @@ def live_entry_count(kinds: Collection[str], *, public_only: bool) -> int:
 
 
 def forget(keys: list[str]) -> None:
-    """Drop cached figures (``entries_changed`` runs it now and on commit)."""
-    cache.delete_many(keys)
+    """Drop cached figures (``entries_changed`` runs it now and on commit). If the cache cannot
+    be reached it keeps them until they expire (``MARKETPLACE_CACHE_SECONDS``)."""
+    try:
+        cache.delete_many(keys)
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unavailable, cached marketplace figures not cleared: %s", exc)
 
 
 def entries_changed() -> None:

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import path
@@ -22,7 +21,7 @@ from django.utils.html import strip_tags
 
 from core.errors import BadRequest, BailoError
 from core.markdown import render_markdown
-from models_app.listing_cache import public_tags
+from models_app.listing_cache import cache_get_many, cache_set_many, public_tags
 from models_app.models import EntryKind, Model, SystemRole
 from models_app.policy import Actor
 from models_app.search import MINE, SearchPage, model_search
@@ -188,14 +187,14 @@ def _excerpts(entries: list[Model]) -> dict[str, str]:
         e.pk: "excerpt:" + hashlib.sha256(e.description[: EXCERPT_LENGTH * 4].encode()).hexdigest()
         for e in entries
     }
-    found = cache.get_many(list(set(keys.values())))
+    found = cache_get_many(list(set(keys.values())))
     made: dict[str, str] = {}
     for entry in entries:
         key = keys[entry.pk]
         if key not in found and key not in made:
             made[key] = description_excerpt(entry.description)
     if made:
-        cache.set_many(made, EXCERPT_CACHE_SECONDS)
+        cache_set_many(made, EXCERPT_CACHE_SECONDS)
     return {pk: found.get(key, made.get(key, "")) for pk, key in keys.items()}
 
 

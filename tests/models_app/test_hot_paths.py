@@ -269,3 +269,23 @@ def test_a_created_entry_answers_with_what_a_read_finds(client_for: Any, owner: 
     model = created.json()["model"]
     read = client.get(f"/api/v2/model/{model['id']}").json()["model"]
     assert model == read
+
+
+def test_the_marketplace_works_while_the_cache_cannot_be_reached(
+    client_for: Any, owner: Any, settings: Any
+) -> None:
+    make(owner, "Still listed", tags=["shown"])
+    client = client_for(owner)  # signing in clears failed-attempt counters in the cache
+    # A Redis address nothing listens on: every cache call fails at once.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Still listed" in html and 'value="shown"' in html
+    make(owner, "Made while the cache is down")  # clearing the cache fails quietly
+    assert total(owner) == 2
