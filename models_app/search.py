@@ -34,6 +34,7 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
+from django.db.models.expressions import RawSQL
 
 from core.entities import entity_filter
 from core.errors import BadRequest
@@ -339,28 +340,95 @@ def roles_on_entries(user: Any, model_ids: Sequence[str]) -> dict[str, list[str]
     return dict(found)
 
 
-def _page_ids_and_total(
-    unranked: QuerySet[Model], spec: SearchSpec, start: int, size: int
-) -> tuple[list[str], int]:
-    """The ids of one page of a text search, in result order (newest first, name matches before
-    full-text ones), and the number of matches, from one query: ``count(*) OVER ()`` counts
-    the matches while the page is picked, so they are read once rather than once to count and
-    again to page. Only the keys travel; the page's rows are read by key afterwards."""
-    order = ["name_first DESC"] if not spec.title_only else []
-    columns = ["pk", "name_first", "updated_at"] if not spec.title_only else ["pk", "updated_at"]
-    inner = unranked.order_by().values_list(*columns)
-    sql, params = inner.query.sql_with_params()
-    # MATERIALIZED: every match is read anyway (to count them), so the planner must not walk the
-    # newest-first index hoping to stop after one page (at 100,000 entries that read every row).
-    query = (
-        f"WITH u({', '.join(columns)}) AS MATERIALIZED ({sql}) "  # noqa: S608
-        f"SELECT u.pk, count(*) OVER () FROM u "
-        f"ORDER BY {', '.join([*order, 'updated_at DESC', 'pk'])} LIMIT %s OFFSET %s"
+@dataclass(frozen=True)
+class _TextMatches:
+    """A text search on PostgreSQL as ``WITH`` clauses: ``hits(id, name_first)``, the entries whose
+    name or text matches (name matches first), read through the trigram and full-text indexes
+    alone; and ``u(pk, updated_at)``, those the caller may see and the filters keep.
+
+    Both are MATERIALIZED: the matches are found by their indexes first whatever the planner
+    guesses. Without statistics it guessed the kind and deleted_at indexes narrower, read every
+    entry through them and computed the full-text document of each (4-10 s at 100,000 entries).
+    """
+
+    sql: str
+    params: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, actor: Actor, spec: SearchSpec) -> _TextMatches:
+        name_hit = Q(name__icontains=spec.text)
+        hits: QuerySet[Any] = (
+            Model.all_objects.filter(name_hit)
+            .order_by()
+            .annotate(name_first=Value(1))
+            .values_list("id", "name_first")
+        )
+        if not spec.title_only:
+            query = SearchQuery(spec.text, config=FTS_CONFIG, search_type="websearch")
+            by_text = (
+                Model.all_objects.filter(Matches(EntryDocument(), query))
+                .exclude(name_hit)
+                .order_by()
+                .annotate(name_first=Value(0))
+                .values_list("id", "name_first")
+            )
+            hits = hits.union(by_text, all=True)
+        hits_sql, hits_params = hits.query.sql_with_params()
+        kept = (
+            _filtered(actor, spec)
+            .filter(pk__in=RawSQL("SELECT hits.id FROM hits", []))
+            .order_by()
+            .values_list("pk", "updated_at")
+        )
+        kept_sql, kept_params = kept.query.sql_with_params()
+        return cls(
+            f"WITH hits(id, name_first) AS MATERIALIZED ({hits_sql}), "
+            f"u(pk, updated_at) AS MATERIALIZED ({kept_sql}) ",
+            (*hits_params, *kept_params),
+        )
+
+    def page_and_total(self, start: int, size: int) -> tuple[list[str], int]:
+        """One page of keys in result order (name matches first, then newest first) and the
+        number of matches, in one pass: ``count(*) OVER ()`` counts while the page is picked."""
+        rows = self._fetch(
+            "SELECT u.pk, count(*) OVER () FROM u JOIN hits ON hits.id = u.pk "
+            "ORDER BY hits.name_first DESC, u.updated_at DESC, u.pk LIMIT %s OFFSET %s",
+            size,
+            start,
+        )
+        return [row[0] for row in rows], (int(rows[0][1]) if rows else 0)
+
+    def total(self) -> int:
+        return int(self._fetch("SELECT count(*) FROM u")[0][0])
+
+    def keys(self) -> RawSQL:
+        """Every match's key, as a subquery."""
+        # The SQL is Django's own compilation; the search text is only ever a parameter.
+        return RawSQL(self.sql + "SELECT u.pk FROM u", self.params)  # noqa: S608, S611
+
+    def _fetch(self, tail: str, *extra: Any) -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql + tail, [*self.params, *extra])
+            return list(cursor.fetchall())
+
+
+def _ranked_page(matches: _TextMatches, spec: SearchSpec, start: int, size: int) -> list[Model]:
+    """A page of at most ``RANK_LIMIT`` matches by relevance: name matches first, then the best
+    full-text matches; ranks are computed for the matches only."""
+    query = SearchQuery(spec.text, config=FTS_CONFIG, search_type="websearch")
+    rows = (
+        Model.objects.filter(pk__in=matches.keys())
+        .alias(
+            name_first=Case(
+                When(name__icontains=spec.text, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+            text_rank=SearchRank(EntryDocument(), query),
+        )
+        .order_by("-name_first", "-text_rank", *NEWEST_FIRST)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(query, [*params, size, start])
-        rows = cursor.fetchall()
-    return [row[0] for row in rows], (int(rows[0][1]) if rows else 0)
+    return list(rows[start : start + size])
 
 
 # Up to this many entries with a role, the caller's own non-public entries are counted by id.
@@ -441,21 +509,19 @@ def model_search(
     start = (page - 1) * page_size
     entries: list[Model] = []
     if spec.text and is_postgresql():
-        # One pass over the matches gives the page's ids and the total together.
-        ids, total = _page_ids_and_total(unranked, spec, start, page_size)
+        matches = _TextMatches.of(actor, spec)
+        ids, total = matches.page_and_total(start, page_size)
         if not ids and start > 0:
-            total = unranked.count()  # past the last page: the window had no row to count on
-        if total <= RANK_LIMIT and not spec.title_only:
-            ids = []  # relevance decides the order: read the page ranked, below
+            total = matches.total()  # past the last page: the window had no row to count on
+        if start < total and total <= RANK_LIMIT and not spec.title_only:
+            entries = _ranked_page(matches, spec, start, page_size)
         elif ids:
             found = Model.objects.in_bulk(ids)
             entries = [found[pk] for pk in ids if pk in found]
     else:
         total = _total(actor, spec, unranked)
-    if start < total and not entries:
-        ranked = total <= RANK_LIMIT and spec.text and not spec.title_only
-        qs = model_search_queryset(actor=actor, spec=spec) if ranked else unranked
-        entries = list(qs[start : start + page_size])
+        if start < total:
+            entries = list(unranked[start : start + page_size])
     if entries:
         lookups: list[Any] = [Prefetch("tag_rows", queryset=ModelTag.objects.order_by("id"))]
         if with_collaborators:
