@@ -344,7 +344,7 @@ def roles_on_entries(user: Any, model_ids: Sequence[str]) -> dict[str, list[str]
 class _TextMatches:
     """A text search on PostgreSQL as ``WITH`` clauses: ``hits(id, name_first)``, the entries whose
     name or text matches (name matches first), read through the trigram and full-text indexes
-    alone; and ``u(pk, updated_at)``, those the caller may see and the filters keep.
+    alone; and ``u(pk, updated_at, name_first)``, those the caller may see and the filters keep.
 
     Both are MATERIALIZED: the matches are found by their indexes first whatever the planner
     guesses. Without statistics it guessed the kind and deleted_at indexes narrower, read every
@@ -374,16 +374,22 @@ class _TextMatches:
             )
             hits = hits.union(by_text, all=True)
         hits_sql, hits_params = hits.query.sql_with_params()
+        # Each match is then looked up by its key (LATERAL: one primary-key lookup per match)
+        # and kept if the caller may see it and the filters keep it. A semi-join here was planned
+        # as a scan of every entry, with statistics or without.
         kept = (
             _filtered(actor, spec)
-            .filter(pk__in=RawSQL("SELECT hits.id FROM hits", []))
+            .filter(pk=RawSQL("hits.id", []))
             .order_by()
             .values_list("pk", "updated_at")
         )
         kept_sql, kept_params = kept.query.sql_with_params()
+        # Django compiled both parts; the search text and every filter value are parameters.
         return cls(
-            f"WITH hits(id, name_first) AS MATERIALIZED ({hits_sql}), "
-            f"u(pk, updated_at) AS MATERIALIZED ({kept_sql}) ",
+            f"WITH hits(id, name_first) AS MATERIALIZED ({hits_sql}), "  # noqa: S608
+            "u(pk, updated_at, name_first) AS MATERIALIZED ("
+            "SELECT k.pk, k.updated_at, hits.name_first FROM hits "
+            f"CROSS JOIN LATERAL ({kept_sql}) AS k(pk, updated_at)) ",
             (*hits_params, *kept_params),
         )
 
@@ -391,8 +397,8 @@ class _TextMatches:
         """One page of keys in result order (name matches first, then newest first) and the
         number of matches, in one pass: ``count(*) OVER ()`` counts while the page is picked."""
         rows = self._fetch(
-            "SELECT u.pk, count(*) OVER () FROM u JOIN hits ON hits.id = u.pk "
-            "ORDER BY hits.name_first DESC, u.updated_at DESC, u.pk LIMIT %s OFFSET %s",
+            "SELECT u.pk, count(*) OVER () FROM u "
+            "ORDER BY u.name_first DESC, u.updated_at DESC, u.pk LIMIT %s OFFSET %s",
             size,
             start,
         )
