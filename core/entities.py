@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import CharField, Q, Value
+from django.db import connection
+from django.db.models import BooleanField, CharField, F, Func, Q, Subquery, Value
 from django.db.models.functions import Concat
 
 USER_PREFIX = "user:"
@@ -29,6 +30,22 @@ def entities_of(user: Any) -> list[str]:
     return names
 
 
+class _GroupsAndOwn(Func):
+    """``ARRAY(groups)::text[] || own::text``: the user's group entities and their own."""
+
+    template = "(ARRAY%(expressions)s::text)"
+    arg_joiner = "::text[] || "
+    output_field = CharField()
+
+
+class _OneOf(Func):
+    """``field = ANY(array)``."""
+
+    template = "%(expressions)s"
+    arg_joiner = " = ANY"
+    output_field = BooleanField()
+
+
 def entity_filter(user: Any, field: str = "entity") -> Q:
     """A condition on rows whose ``field`` names this user or one of their groups.
 
@@ -44,7 +61,14 @@ def entity_filter(user: Any, field: str = "entity") -> Q:
         .annotate(entity_name=Concat(Value(GROUP_PREFIX), "name", output_field=CharField()))
         .values("entity_name")
     )
-    return Q(**{field: user_entity(user)}) | Q(**{f"{field}__in": groups})
+    if connection.vendor != "postgresql":
+        return Q(**{field: user_entity(user)}) | Q(**{f"{field}__in": groups})
+    # ``field = ANY(ARRAY(groups) || own)``: the array is computed once (an InitPlan), so this is
+    # an index lookup on ``field``. The plainer ``field = own OR field IN (groups)`` cannot use an
+    # index for the OR and reads the whole table: every collaborator row on each list and search
+    # (23 ms at 130,000 rows).
+    own = Value(user_entity(user), output_field=CharField())
+    return Q(_OneOf(F(field), _GroupsAndOwn(Subquery(groups), own)))
 
 
 def is_admin(user: Any) -> bool:

@@ -164,6 +164,77 @@ def _any_of(lookups: tuple[str, ...], value: Any) -> Q:
     return condition
 
 
+@dataclass
+class EntryRows:
+    """What a deletion reads of one entry before hiding it: the primary keys of every row of the
+    tables other tables reach the entry through (``parents``: files, releases, reviews, access
+    requests...), and the bytes the live rows' blobs hold (``live_bytes``).
+
+    With them each hiding ``UPDATE`` names its rows by an indexed equality: on the entry's id, or
+    on its parents' keys (a scan by its file's key) rather than a join from every scan to every
+    file. A join's plan depends on the statistics: without them PostgreSQL compared every scan with
+    every file of the entry (400 ms at 2,000 files). These plans do not.
+    """
+
+    model_id: str
+    parents: dict[type[models.Model], list[Any]] = field(default_factory=dict)
+    live_bytes: int = 0
+
+    def condition(self, table: Table) -> Q | None:
+        """The rows of ``table`` that belong to the entry (hidden or not), by keys; None: none."""
+        condition = Q()
+        matched = False
+        for lookup in table.lookups:
+            if lookup in ("model_id", "pk"):
+                condition |= Q(**{lookup: self.model_id})
+                matched = True
+                continue
+            parent_field, parent = _parent_of(table, lookup)
+            keys = self.parents[parent]
+            if keys:
+                condition |= Q(**{f"{parent_field}_id__in": keys})
+                matched = True
+        return condition if matched else None
+
+
+def _parent_of(table: Table, lookup: str) -> tuple[str, type[models.Model]]:
+    """``"file__model_id"`` -> ``("file", File)``: the relation a lookup reaches the entry by."""
+    parent_field, _, rest = lookup.partition("__")
+    if rest != "model_id":
+        raise ValueError(f"{table.name}: {lookup} does not reach the entry through one parent")
+    parent = table.model._meta.get_field(parent_field).related_model
+    assert isinstance(parent, type)
+    return parent_field, parent
+
+
+def entry_rows(model_id: str) -> EntryRows:
+    """Read the keys of the entry's parent rows, parents before children, and its live blob
+    bytes: one query per soft-deletable table that is a parent or holds blobs."""
+    found = EntryRows(model_id=model_id)
+    parents = {
+        _parent_of(table, lookup)[1]
+        for table in CASCADE
+        if table.treatment is Treatment.HIDE
+        for lookup in table.lookups
+        if lookup not in ("model_id", "pk")
+    }
+    for table in reversed(CASCADE):
+        if table.treatment is not Treatment.HIDE:
+            continue
+        if table.model not in parents and table.blobs is None:
+            continue
+        condition = found.condition(table)
+        keys: list[Any] = []
+        if condition is not None:
+            fields = ["pk", "deleted_at"] + ([table.blobs.size_field] if table.blobs else [])
+            for row in table.all_rows().filter(condition).order_by().values_list(*fields):
+                keys.append(row[0])
+                if table.blobs is not None and row[1] is None:
+                    found.live_bytes += int(row[2] or 0)
+        found.parents[table.model] = keys
+    return found
+
+
 HIDE, WITH_PARENT, DETACH = Treatment.HIDE, Treatment.WITH_PARENT, Treatment.DETACH
 FILE, RELEASE = Deletion.Kind.FILE.value, Deletion.Kind.RELEASE.value
 

@@ -25,11 +25,12 @@ from access.models import Token
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, Conflict, NotFound
 from deletion.artefacts import file_links_restore, image_restore
-from deletion.cascade import CASCADE, Treatment, blob_tables, counted
+from deletion.cascade import CASCADE, Treatment, counted, entry_rows
 from deletion.models import Deletion
 from deletion.purge import ACTIVE
 from deletion.soft_delete import deletion_record_create, hide, schedule_purge_if_due
 from deletion.tasks import purge_deletion
+from models_app.listing_cache import entries_changed
 from models_app.models import Model
 from models_app.policy import Action, Actor, check, get_model_for, require_admin
 
@@ -144,6 +145,7 @@ def model_delete(
             _check_confirmation(model, confirm_name)
         now = timezone.now()
         user = actor.user
+        rows = entry_rows(model.pk)
         deletion = deletion_record_create(
             kind=Deletion.Kind.MODEL,
             subject=model.pk,
@@ -151,17 +153,19 @@ def model_delete(
             model_id=model.pk,
             by=user,
             now=now,
-            total_bytes=sum(
-                _total(table.live_rows_of_entry(model.pk), blobs.size_field)
-                for table, blobs in blob_tables()
-            ),
+            total_bytes=rows.live_bytes,
         )
         counts: dict[str, Any] = {}
         progress: dict[str, Any] = {}
         # In the cascade's order, so the entry itself is hidden last.
         for table in CASCADE:
             if table.treatment is Treatment.HIDE:
-                done = hide(table.rows_of_entry(model.pk), deletion=deletion, by=user, now=now)
+                condition = rows.condition(table)
+                done = (
+                    hide(table.all_rows().filter(condition), deletion=deletion, by=user, now=now)
+                    if condition is not None
+                    else 0
+                )
                 if table.outside is not None:
                     table.outside.hidden(deletion)
             elif table.treatment is Treatment.DETACH:
@@ -181,6 +185,7 @@ def model_delete(
             subject=model.pk,
             detail={"deletion": deletion.pk, "counts": counts},
         )
+        entries_changed()
         schedule_purge_if_due(deletion)
     return deletion
 
@@ -243,6 +248,8 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
                 _restore_tokens(deletion)
         if deletion.kind == Deletion.Kind.FILE:
             file_links_restore(deletion)
+        if deletion.kind == Deletion.Kind.MODEL:
+            entries_changed()
         deletion.state = Deletion.State.RESTORED
         deletion.restored_at = timezone.now()
         deletion.restored_by = actor.user

@@ -493,6 +493,34 @@ def visible_to(
     return rows.filter(prefixed, **{f"{prefix}deleted_at__isnull": True})
 
 
+@dataclass(frozen=True)
+class VisibleSplit:
+    """What ``visible_to(actor)`` lets through, in parts that can be counted one by one: every live
+    entry (``everything``), or the live public entries plus the live non-public ones whose id is
+    in ``own`` (the entries where the actor or a group of theirs holds a role)."""
+
+    everything: bool
+    own: QuerySet[Any] | None = None
+
+
+def visible_split(actor: Actor) -> VisibleSplit | None:
+    """``visible_to(actor)`` (viewing entries) as a ``VisibleSplit``, or None for the actors whose
+    rule has more to it (anonymous people, tokens: each narrows it further). Lists count the
+    public part once for everyone (it is the bulk of a large catalogue) and the rest per person.
+    ``tests/models_app/test_policy.py`` checks the parts add up to ``visible_to``."""
+    if not actor.user.is_authenticated or actor.token is not None:
+        return None
+    if actor.is_admin:
+        return VisibleSplit(everything=True)
+    own = (
+        Collaborator.objects.filter(entity_filter(actor.user))
+        .order_by()
+        .values_list("model_id", flat=True)
+        .distinct()
+    )
+    return VisibleSplit(everything=False, own=own)
+
+
 def _prefix(condition: Q, prefix: str) -> Q:
     """``condition`` on entries, rewritten for rows that reach their entry through ``prefix``."""
     rewritten = Q()

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from core.audit import AuditAction, audit_record
 from core.bad_input import has_control_characters
@@ -21,6 +21,7 @@ from core.entities import parse_entity, user_entity
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.hooks import Hook
 from models_app.ids import new_entry_id, slugify_name
+from models_app.listing_cache import entries_changed
 from models_app.models import (
     Collaborator,
     EntryKind,
@@ -131,7 +132,25 @@ def clean_collaborators(collaborators: Any, *, creator: Any = None) -> list[tupl
         collaborators = []
     if not isinstance(collaborators, list):
         raise BadRequest("collaborators must be a list of {entity, roles}")
-    roles_known = known_roles()
+    roles_known: set[str] = set(SystemRole.values)
+    review_roles_read = False
+    # Every user named, looked up at once (the checks below still run in the list's order).
+    named = {
+        item["entity"].strip().removeprefix("user:")
+        for item in collaborators
+        if isinstance(item, dict)
+        and isinstance(item.get("entity"), str)
+        and item["entity"].strip().startswith("user:")
+    }
+    active_users = (
+        set(
+            User.objects.filter(username__in=named, is_active=True).values_list(
+                "username", flat=True
+            )
+        )
+        if named
+        else set()
+    )
     seen: dict[str, list[str]] = {}
     for item in collaborators:
         if not isinstance(item, dict) or not isinstance(item.get("entity"), str):
@@ -143,12 +162,16 @@ def clean_collaborators(collaborators: Any, *, creator: Any = None) -> list[tupl
             raise BadRequest(str(exc)) from exc
         if entity in seen:
             raise BadRequest(f"Collaborator {entity} is listed more than once")
-        if kind == "user" and not User.objects.filter(username=name, is_active=True).exists():
+        if kind == "user" and name not in active_users:
             raise BadRequest(f"Unknown user '{name}'", {"entity": entity})
         roles = item.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise BadRequest(f"roles of {entity} must be a list of role names")
         unknown = sorted(set(roles) - roles_known)
+        if unknown and not review_roles_read:
+            # Only now ask the database: most collaborators hold system roles only.
+            roles_known, review_roles_read = known_roles(), True
+            unknown = sorted(set(roles) - roles_known)
         if unknown:
             raise BadRequest(f"Unknown role(s) for {entity}: {', '.join(unknown)}")
         if len(set(roles)) != len(roles):
@@ -237,24 +260,38 @@ def _apply_settings(model: Model, cleaned: dict[str, Any]) -> None:
         model.mirror_destination_model_id = cleaned["mirror_destination_model_id"]
 
 
-def _write_collaborators(model: Model, collaborators: list[tuple[str, list[str]]]) -> None:
-    Collaborator.objects.filter(model=model).delete()
-    Collaborator.objects.bulk_create(
+def _write_collaborators(
+    model: Model, collaborators: list[tuple[str, list[str]]], *, new: bool = False
+) -> list[Collaborator]:
+    """Replace the entry's collaborator rows (``new``: it has none yet); the rows, by id."""
+    if not new:
+        Collaborator.objects.filter(model=model).delete()
+    rows = Collaborator.objects.bulk_create(
         Collaborator(model=model, entity=entity, role=role)
         for entity, roles in collaborators
         for role in roles
     )
     # An entity with no roles is still recorded, as a row with an empty role, so it is listed.
-    Collaborator.objects.bulk_create(
+    rows += Collaborator.objects.bulk_create(
         Collaborator(model=model, entity=entity, role="")
         for entity, roles in collaborators
         if not roles
     )
+    return rows
 
 
-def _write_tags(model: Model, tags: Iterable[str]) -> None:
-    ModelTag.objects.filter(model=model).delete()
-    ModelTag.objects.bulk_create(ModelTag(model=model, name=t) for t in tags)
+def _write_tags(model: Model, tags: Iterable[str], *, new: bool = False) -> list[ModelTag]:
+    """Replace the entry's tags (``new``: it has none yet); the rows, by id."""
+    if not new:
+        ModelTag.objects.filter(model=model).delete()
+    return ModelTag.objects.bulk_create(ModelTag(model=model, name=t) for t in tags)
+
+
+def _as_fetched(rows: QuerySet[Any], found: list[Any]) -> QuerySet[Any]:
+    """``rows`` as if already read, holding ``found`` (what a prefetch leaves behind)."""
+    rows._result_cache = found  # type: ignore[attr-defined]
+    rows._prefetch_done = True  # type: ignore[attr-defined]
+    return rows
 
 
 # --- entries ----------------------------------------------------------------------------------
@@ -314,9 +351,16 @@ def model_create(
         )
         _apply_settings(model, cleaned_settings)
         model.save(force_insert=True)
-        _write_collaborators(model, people)
-        _write_tags(model, tag_list)
+        collaborator_rows = _write_collaborators(model, people, new=True)
+        tag_rows = _write_tags(model, tag_list, new=True)
         audit_record(action=AuditAction.MODEL_CREATE, actor=actor.user, subject=model.id)
+        entries_changed()
+    # What was just written is what a read would find: callers answering with the entry's JSON
+    # (``selectors.model_json``) need not read it back.
+    model._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "collaborators": _as_fetched(Collaborator.objects.filter(model=model), collaborator_rows),
+        "tag_rows": _as_fetched(ModelTag.objects.filter(model=model), tag_rows),
+    }
     return model
 
 
@@ -380,6 +424,8 @@ def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Mode
         if "collaborators" in changes:
             _write_collaborators(locked, clean_collaborators(changes["collaborators"]))
         locked.save()
+        if "visibility" in changes or "tags" in changes:
+            entries_changed()
         audit_record(
             action=AuditAction.MODEL_UPDATE,
             actor=actor.user,

@@ -175,6 +175,13 @@ def _fresh_failure_counts(settings: Any) -> None:
     settings.FAILURE_LIMIT_NAMESPACE = uuid.uuid4().hex[:16]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_marketplace_cache(settings: Any) -> None:
+    """The marketplace's cached tags and counts (models_app/listing_cache.py) live in the shared
+    Redis cache too: each test reads and writes its own, so none sees another's entries."""
+    settings.MARKETPLACE_CACHE_NAMESPACE = uuid.uuid4().hex[:16]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_token_hashing() -> Iterator[None]:
     """Token secrets are Argon2 hashes at production cost: about 0.1 s of both cores and 64 MiB for

@@ -184,6 +184,11 @@ for _name, (_failures, _window, _lockout) in FAILURE_LIMITS.items():
 CLIENT_ADDRESS_HEADER = env.string("CLIENT_ADDRESS_HEADER", "")
 # Tests give each case its own namespace, so counters never carry over between them.
 FAILURE_LIMIT_NAMESPACE = ""
+# How long the marketplace keeps its popular tags and its counts of public entries in the cache
+# (models_app/listing_cache.py); entry writes clear them sooner. 0 turns the cache off.
+MARKETPLACE_CACHE_SECONDS = env.integer("MARKETPLACE_CACHE_SECONDS", 60)
+# Tests give each case its own namespace, so one test never reads another's cached figures.
+MARKETPLACE_CACHE_NAMESPACE = ""
 
 ROOT_URLCONF = "bailo_site.urls"
 WSGI_APPLICATION = "bailo_site.wsgi.application"

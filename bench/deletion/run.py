@@ -289,6 +289,58 @@ def delete_request(model: Any, owner: Any) -> tuple[int, float, int]:
     return len(queries), seconds, answer.status_code
 
 
+def _entry_tables() -> list[str]:
+    """The tables of the cascade, plus the deletion records."""
+    from deletion.cascade import CASCADE
+    from deletion.models import Deletion
+
+    return [table.model._meta.db_table for table in CASCADE] + [Deletion._meta.db_table]
+
+
+def vacuum() -> None:
+    """Clear the dead rows earlier runs' purges left (the shared server runs no autovacuum), so
+    every run starts from the same tables."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for name in _entry_tables():
+            cursor.execute(f'VACUUM "{name}"')
+
+
+def analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for name in _entry_tables():
+            cursor.execute(f'ANALYZE "{name}"')
+
+
+def forget_statistics() -> None:
+    """Make the cascade's tables look never analysed: no column statistics, no row estimate.
+    Needs a superuser (the benchmark connects as ``postgres``)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for name in _entry_tables():
+            cursor.execute("DELETE FROM pg_statistic WHERE starelid = %s::regclass", [f'"{name}"'])
+            cursor.execute(
+                "UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = %s::regclass",
+                [f'"{name}"'],
+            )
+
+
+def purge_now(model: Any) -> None:
+    """Purge a deleted entry at once (its blobs too), as the worker would once it is due."""
+    from django.utils import timezone
+
+    from deletion.models import Deletion
+    from deletion.purge import deletion_purge
+
+    deletion = Deletion.objects.get(subject=model.pk, kind=Deletion.Kind.MODEL)
+    Deletion.objects.filter(pk=deletion.pk).update(purge_due=timezone.now())
+    deletion_purge(deletion_id=deletion.pk)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="bailo_bench_deletion")
@@ -317,42 +369,58 @@ def main() -> None:
     print(f"database {args.database}; blobs: {blobs} ({settings.S3_ENDPOINT or blob_root})")
     people = users()
     owner = people["bench-owner"]
+    vacuum()
 
-    small, _ = build_entry(
-        people,
-        name=f"Small bench {uuid.uuid4().hex[:6]}",
-        releases=1,
-        files=1,
-        access_requests=1,
-        tokens=1,
-        blobs=blobs,
-    )
-    started = time.monotonic()
-    large, blob_seconds = build_entry(
-        people,
-        name=f"Large bench {uuid.uuid4().hex[:6]}",
-        releases=args.releases,
-        files=args.files,
-        access_requests=args.access_requests,
-        tokens=args.tokens,
-        blobs=blobs,
-    )
-    built = time.monotonic() - started
-    rows = row_count(large.pk)
-    print(
-        f"built the large entry in {built:.1f} s ({blob_seconds:.1f} s of it storing "
-        f"{args.files if blobs != 'none' else 0} blobs): "
-        + ", ".join(f"{n} {label}" for label, n in rows.items())
-    )
+    def build_pair(label: str) -> tuple[Any, Any]:
+        small, _ = build_entry(
+            people,
+            name=f"Small bench {uuid.uuid4().hex[:6]}",
+            releases=1,
+            files=1,
+            access_requests=1,
+            tokens=1,
+            blobs=blobs,
+        )
+        started = time.monotonic()
+        large, blob_seconds = build_entry(
+            people,
+            name=f"Large bench {uuid.uuid4().hex[:6]}",
+            releases=args.releases,
+            files=args.files,
+            access_requests=args.access_requests,
+            tokens=args.tokens,
+            blobs=blobs,
+        )
+        built = time.monotonic() - started
+        rows = row_count(large.pk)
+        print(
+            f"\n[{label}] built the large entry in {built:.1f} s ({blob_seconds:.1f} s of it "
+            f"storing {args.files if blobs != 'none' else 0} blobs): "
+            + ", ".join(f"{n} {name}" for name, n in rows.items())
+        )
+        return small, large
 
-    small_queries, small_seconds, small_status = delete_request(small, owner)
-    large_queries, large_seconds, large_status = delete_request(large, owner)
-    assert small_status == large_status == 302, (small_status, large_status)
-    print("\ndelete request (POST /model/<id>/delete, the settings page's form)")
-    print(f"  small entry: {small_queries} queries, {small_seconds * 1000:.0f} ms")
-    print(f"  large entry: {large_queries} queries, {large_seconds * 1000:.0f} ms")
-    if small_queries != large_queries:
-        print("  WARNING: the query count grows with the entry")
+    def measure(label: str, small: Any, large: Any) -> None:
+        small_queries, small_seconds, small_status = delete_request(small, owner)
+        large_queries, large_seconds, large_status = delete_request(large, owner)
+        assert small_status == large_status == 302, (small_status, large_status)
+        print(f"delete request (POST /model/<id>/delete, the settings page's form), {label}")
+        print(f"  small entry: {small_queries} queries, {small_seconds * 1000:.0f} ms")
+        print(f"  large entry: {large_queries} queries, {large_seconds * 1000:.0f} ms")
+        if small_queries != large_queries:
+            print("  WARNING: the query count grows with the entry")
+
+    # 1. Fresh statistics, as after autovacuum's ANALYZE.
+    small, large = build_pair("with statistics")
+    analyze()
+    measure("tables ANALYZEd", small, large)
+    purge_now(small)
+    # 2. No statistics at all, as on a server without autovacuum after a burst of inserts: the
+    # large entry is purged further down, with the figures printed.
+    small, large = build_pair("without statistics")
+    forget_statistics()
+    measure("no statistics (pg_statistic emptied, reltuples unknown)", small, large)
+    purge_now(small)
 
     deletion = Deletion.objects.get(subject=large.pk, kind=Deletion.Kind.MODEL)
     Deletion.objects.filter(pk=deletion.pk).update(purge_due=timezone.now())
@@ -382,10 +450,7 @@ def main() -> None:
         print("  storage_audit on the entry's prefix: no orphans, nothing missing")
     except CommandError as exc:
         print(f"  storage_audit: {exc}\n{out.getvalue()}")
-    # The small entry is purged too, so the benchmark leaves no blobs behind.
-    small_deletion = Deletion.objects.get(subject=small.pk, kind=Deletion.Kind.MODEL)
-    Deletion.objects.filter(pk=small_deletion.pk).update(purge_due=timezone.now())
-    deletion_purge(deletion_id=small_deletion.pk)
+    analyze()  # leave the database with statistics
 
 
 if __name__ == "__main__":

@@ -206,6 +206,32 @@ def seed(entries: int, batch: int = 5000) -> None:
     print(f"seeded {entries} entries in {time.monotonic() - started:.0f} s")
 
 
+BENCH_TABLES = (
+    "models_app_model",
+    "models_app_modeltag",
+    "models_app_collaborator",
+    "auth_user",
+    "auth_group",
+    "auth_user_groups",
+)
+
+
+def statistics_set(mode: str) -> None:
+    """``analyze``: fresh statistics. ``none``: the tables look never analysed (no column
+    statistics, no row estimate), as after a burst of inserts with autovacuum off."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for name in BENCH_TABLES:
+            if mode == "analyze":
+                cursor.execute(f"ANALYZE {name}")
+                continue
+            cursor.execute("DELETE FROM pg_statistic WHERE starelid = %s::regclass", [name])
+            cursor.execute(
+                "UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = %s::regclass", [name]
+            )
+
+
 # --- query counts (in this process) -------------------------------------------------------------
 
 
@@ -410,6 +436,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed-only", action="store_true")
+    parser.add_argument(
+        "--statistics",
+        choices=["analyze", "none"],
+        default="analyze",
+        help="ANALYZE the tables before measuring, or empty their statistics (as a server "
+        "without autovacuum after a burst of inserts)",
+    )
     args = parser.parse_args()
 
     ensure_database(args.database)
@@ -426,7 +459,9 @@ def main() -> None:
             return
         from models_app.models import Model
 
+        statistics_set(args.statistics)
         print(f"\nentries: {Model.objects.count()}  (database {args.database})")
+        print(f"statistics: {args.statistics}; cache: {os.environ.get('REDIS_URL') or 'local'}")
         for term in ("classifier", "calibration drift"):
             print(f"\nscans in the plan of the search query (search={term}):")
             for line in explain_search(term).splitlines():

@@ -175,7 +175,8 @@ def create_model(request: HttpRequest) -> dict[str, Any]:
         collaborators=body.get("collaborators"),
         settings_=body.get("settings"),
     )
-    return {"model": model_json(model)}
+    # A new entry comes back with its collaborators and tags, and has no card yet: no re-read.
+    return {"model": _model_json(model)}
 
 
 @router.get(

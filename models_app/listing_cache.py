@@ -1,0 +1,120 @@
+"""Figures the marketplace shows on every request that are the same for everyone who asks: the
+popular tags of public entries and the number of live entries of each kind (public ones, and all
+of them for administrators).
+
+Computing them scans the entries table (about 50-100 ms each at 100,000 entries), so they are kept
+in the cache for ``MARKETPLACE_CACHE_SECONDS``. Writes that change them (an entry created, deleted
+or restored, its visibility or tags changed) call ``entries_changed``, which drops them at once
+and again when the transaction commits, so a reader racing the write cannot keep a stale figure
+past the commit. Writes elsewhere (bulk imports) are seen once the figures expire.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from functools import partial
+from itertools import combinations
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count
+from redis.exceptions import RedisError
+
+from models_app.models import EntryKind, Model, ModelTag, Visibility
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+POPULAR_TAGS = 10
+PUBLIC, ALL = "public", "all"
+
+
+def _key(name: str) -> str:
+    return f"marketplace:{settings.MARKETPLACE_CACHE_NAMESPACE}:{name}"
+
+
+def _count_name(scope: str, kinds: Collection[str]) -> str:
+    return f"count:{scope}:{','.join(sorted(kinds))}"
+
+
+# --- the cache, when it cannot be reached, is skipped: the page is slower, not broken ------------
+
+
+def cache_get_many(keys: list[str]) -> dict[str, Any]:
+    try:
+        return dict(cache.get_many(keys))
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unavailable, computing instead: %s", exc)
+        return {}
+
+
+def cache_set_many(values: dict[str, Any], seconds: int) -> None:
+    try:
+        cache.set_many(values, seconds)
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unavailable, not kept: %s", exc)
+
+
+def _cached(name: str, compute: Callable[[], T]) -> T:
+    seconds = settings.MARKETPLACE_CACHE_SECONDS
+    if seconds <= 0:
+        return compute()
+    key = _key(name)
+    found: Any = cache_get_many([key]).get(key)
+    if found is None:
+        found = compute()
+        cache_set_many({key: found}, seconds)
+    return found  # type: ignore[no-any-return]
+
+
+def _all_names() -> list[str]:
+    """Every key this module writes: the tags, and a count per scope and set of kinds."""
+    kinds = sorted(EntryKind.values)
+    kind_sets = [c for n in range(1, len(kinds) + 1) for c in combinations(kinds, n)]
+    return ["tags"] + [_count_name(scope, ks) for scope in (PUBLIC, ALL) for ks in kind_sets]
+
+
+def public_tags() -> list[str]:
+    """The ten tags most used on live public entries, most used first (ties by name)."""
+
+    def compute() -> list[str]:
+        rows = (
+            ModelTag.objects.filter(model__in=Model.objects.filter(visibility=Visibility.PUBLIC))
+            .values("name")
+            .annotate(n=Count("id"))
+            .order_by("-n", "name")[:POPULAR_TAGS]
+        )
+        return [r["name"] for r in rows]
+
+    return _cached("tags", compute)
+
+
+def live_entry_count(kinds: Collection[str], *, public_only: bool) -> int:
+    """How many live entries of ``kinds`` there are (public ones only with ``public_only``)."""
+    kinds = sorted(set(kinds) or EntryKind.values)
+
+    def compute() -> int:
+        rows = Model.objects.filter(kind__in=kinds)
+        if public_only:
+            rows = rows.filter(visibility=Visibility.PUBLIC)
+        return rows.count()
+
+    return _cached(_count_name(PUBLIC if public_only else ALL, kinds), compute)
+
+
+def forget(keys: list[str]) -> None:
+    """Drop cached figures (``entries_changed`` runs it now and on commit). If the cache cannot
+    be reached it keeps them until they expire (``MARKETPLACE_CACHE_SECONDS``)."""
+    try:
+        cache.delete_many(keys)
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unavailable, cached marketplace figures not cleared: %s", exc)
+
+
+def entries_changed() -> None:
+    """Drop the cached figures now and once the current transaction commits."""
+    keys = [_key(name) for name in _all_names()]
+    forget(keys)
+    transaction.on_commit(partial(forget, keys), robust=True)
