@@ -412,15 +412,19 @@ class S3BlobStore:
         finally:
             body.close()
 
-    def info(self, key: str) -> BlobInfo:
+    def _head(self, key: str) -> dict[str, Any]:
         from botocore.exceptions import ClientError
 
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
                 raise BlobNotFound(key) from exc
             raise
+        return head
+
+    def info(self, key: str) -> BlobInfo:
+        head = self._head(key)
         return BlobInfo(key=key, size=int(head["ContentLength"]), etag=head["ETag"].strip('"'))
 
     def exists(self, key: str) -> bool:
@@ -431,14 +435,7 @@ class S3BlobStore:
         return True
 
     def metadata(self, key: str) -> dict[str, str]:
-        from botocore.exceptions import ClientError
-
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                raise BlobNotFound(key) from exc
-            raise
+        head = self._head(key)
         return {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
 
     def copy(self, key: str, dest_key: str, metadata: dict[str, str]) -> None:

@@ -126,22 +126,29 @@ def card_edit(request: HttpRequest, model_id: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         metadata = parse_card_post(json_schema, request.POST, previous=card.metadata)
-        try:
-            revision = services.card_update(
-                actor=Actor.from_request(request), model=model, metadata=metadata
-            )
-        except BailoError as exc:
-            status = exc.status
-            errors = list(exc.context.get("validationErrors") or [])
-            if not errors:
-                errors = [{"property": "", "message": exc.message}]
-        else:
-            messages.success(request, f"Card saved as version {revision.version}.")
-            return redirect("entry-overview", model_id=model.pk)
+        saved, status, errors = _save_card(request, model, metadata, "Card saved")
+        if saved is not None:
+            return saved
     form = build_card_form(json_schema, metadata, state=model.state, errors=errors)
     context = entry_context(request, model, tab="overview")
     context.update({"card": card, "form": form, "import_llm": bool(settings.CARD_IMPORT_LLM_URL)})
     return render(request, "models_app/card_edit.html", context, status=status)
+
+
+def _save_card(
+    request: HttpRequest, model: Model, metadata: Any, saved_as: str
+) -> tuple[HttpResponse | None, int, list[dict[str, Any]]]:
+    """Save a card form's answers as a new revision: a redirect to the Overview when saved,
+    else the status and the errors to show beside the form again."""
+    try:
+        revision = services.card_update(
+            actor=Actor.from_request(request), model=model, metadata=metadata
+        )
+    except BailoError as exc:
+        errors = list(exc.context.get("validationErrors") or [])
+        return None, exc.status, errors or [{"property": "", "message": exc.message}]
+    messages.success(request, f"{saved_as} as version {revision.version}.")
+    return redirect("entry-overview", model_id=model.pk), 200, []
 
 
 def _mirror_information_edit(request: HttpRequest, model: Model) -> HttpResponse:
@@ -162,20 +169,9 @@ def _mirror_information_edit(request: HttpRequest, model: Model) -> HttpResponse
     status = 200
     if request.method == "POST":
         metadata = parse_card_post(schema.json_schema, request.POST, previous=previous)
-        try:
-            revision = services.card_update(
-                actor=Actor.from_request(request), model=model, metadata=metadata
-            )
-        except BailoError as exc:
-            status = exc.status
-            errors = list(exc.context.get("validationErrors") or [])
-            if not errors:
-                errors = [{"property": "", "message": exc.message}]
-        else:
-            messages.success(
-                request, f"Additional information saved as version {revision.version}."
-            )
-            return redirect("entry-overview", model_id=model.pk)
+        saved, status, errors = _save_card(request, model, metadata, "Additional information saved")
+        if saved is not None:
+            return saved
     form = build_card_form(schema.json_schema, metadata, errors=errors)
     if source is not None:
         add_original_answers(
