@@ -162,9 +162,7 @@ def post_transfer_retry(request: HttpRequest, export_id: str) -> dict[str, Any]:
     body = read_json(request)
     key = body.get("key")
     transfer = selectors.transfer_get(actor=actor, export_id=export_id)
-    transfer, again = imports.transfer_retry(
+    transfer = tasks.retry_failed(
         actor=actor, transfer=transfer, key=key if isinstance(key, str) else None
     )
-    for artefact_key, kind in again:
-        tasks.queue_import(transfer.pk, artefact_key, kind)
     return {"transfer": selectors.transfer_json(transfer)}

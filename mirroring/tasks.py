@@ -9,6 +9,8 @@ from celery import shared_task
 from django.db import transaction
 
 from mirroring import exports, imports
+from mirroring.models import ModelTransfer
+from models_app.policy import Actor
 
 QUEUE = "mirroring"
 # A 100 GiB export at 50 MiB/s is about 35 minutes; leave room.
@@ -22,6 +24,15 @@ def queue_export(export_id: str) -> None:
 
 def queue_import(transfer_id: int, key: str, kind: str) -> None:
     transaction.on_commit(lambda: import_run.apply_async((transfer_id, key, kind), queue=QUEUE))
+
+
+def retry_failed(*, actor: Actor, transfer: ModelTransfer, key: str | None) -> ModelTransfer:
+    """Mark a transfer's failed artefacts (or only ``key``) in progress again and queue their
+    imports: the one retry step the API and the transfers page share."""
+    transfer, again = imports.transfer_retry(actor=actor, transfer=transfer, key=key)
+    for artefact_key, kind in again:
+        queue_import(transfer.pk, artefact_key, kind)
+    return transfer
 
 
 @shared_task(

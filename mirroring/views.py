@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import BadRequest, BailoError
-from mirroring import exports, imports, selectors, tasks
+from mirroring import exports, selectors, tasks
 from models_app.frame import entry_context, entry_page, load_entry
 from models_app.models import EntryKind
 from models_app.policy import Action, Actor, allowed
@@ -87,12 +87,10 @@ def transfer_retry(request: HttpRequest, model_id: str, export_id: str) -> HttpR
         transfer = selectors.transfer_get(actor=actor, export_id=export_id)
         if transfer.model_id != model.pk:
             raise BadRequest("That transfer is not this model's")
-        transfer, again = imports.transfer_retry(actor=actor, transfer=transfer, key=key)
+        tasks.retry_failed(actor=actor, transfer=transfer, key=key)
     except BailoError as exc:
         messages.error(request, exc.message)
     else:
-        for artefact_key, kind in again:
-            tasks.queue_import(transfer.pk, artefact_key, kind)
         messages.success(request, "The failed artefacts were queued again.")
     return redirect(reverse("entry-transfers", kwargs={"model_id": model.pk}))
 
