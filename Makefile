@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run run-stack screenshots deploy-local deploy-local-down test lint typecheck stack stack-down stack-status stack-smoke stack-reset clean
+.PHONY: install run run-stack screenshots deploy-local deploy-local-down test coverage lint typecheck stack stack-down stack-status stack-smoke stack-reset clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run-stack: install
 ## Install what is missing, start the components, run every test, stop what was started.
 test: install
 	scripts/test.sh
+
+## The same run with line coverage (slower: every line the tests run is traced).
+coverage: install
+	TEST_COVERAGE=1 scripts/test.sh
 
 ## The main pages at 1280 and 390 px, light and dark, in var/screenshots/ (git-ignored).
 screenshots: install

@@ -10,12 +10,21 @@ T0=$EPOCHREALTIME
 # or a browser rather than compute, so more processes than cores pay off; TEST_WORKERS overrides
 # (and `scripts/test.sh -n 0` runs in this one process).
 WORKERS=${TEST_WORKERS:-3}
+# Coverage (`make coverage`, or TEST_COVERAGE=1) traces every line the tests run, which makes the
+# suite's CPU-bound parts markedly slower; `make test` leaves it out.
+coverage=()
+if [[ ${TEST_COVERAGE:-0} == 1 ]]; then
+  coverage=(--cov --cov-report=term:skip-covered)
+fi
 
 elapsed() {
 	local s
 	s=$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", b - a + 0.5 }')
 	printf '%dm%02ds' $((s / 60)) $((s % 60))
 }
+# Seconds since $1 (an EPOCHREALTIME), for the phases printed at the end.
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }'; }
+phases=()
 
 # Debian packages the suite needs; installed only when absent, and only as root.
 need=()
@@ -28,8 +37,10 @@ if (( ${#need[@]} )); then
     exit 1
   fi
   echo "Installing ${need[*]}"
+  t=$EPOCHREALTIME
   apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  phases+=("packages $(since "$t")")
 fi
 
 started=0
@@ -37,11 +48,15 @@ if ! scripts/stack.sh is-up >/dev/null 2>&1; then
   started=1
 fi
 cleanup() {
-  local rc=$?
+  local rc=$? t
   if (( started )); then
+    t=$EPOCHREALTIME
     scripts/stack.sh down >/dev/null 2>&1 || echo "warning: stack-down failed" >&2
+    phases+=("stack down $(since "$t")")
   fi
-  echo "make test: $(elapsed) (exit $rc)"
+  local summary="" phase
+  for phase in "${phases[@]}"; do summary+="${summary:+, }$phase"; done
+  echo "make test: $(elapsed) (exit $rc)${summary:+; $summary}"
   exit $rc
 }
 trap cleanup EXIT
@@ -49,8 +64,10 @@ trap cleanup EXIT
 # worker and beat are not needed here. SeaweedFS at its default 256 MiB cap spends a core-minute
 # or two collecting garbage during the suite; at 1 GiB it does not (its resident size stays
 # under 700 MB).
+t=$EPOCHREALTIME
 STACK_CELERY=0 BAILO_PUBLIC_URL="${BAILO_PUBLIC_URL:-http://127.0.0.1:8765}" \
   STACK_SEAWEED_GOMEMLIMIT="${STACK_SEAWEED_GOMEMLIMIT:-1GiB}" scripts/stack.sh up
+phases+=("stack up $(since "$t")")
 
 set -a
 # shellcheck disable=SC1091
@@ -63,8 +80,10 @@ set +e
 # xdist's default distribution (load) hands each worker its tests in collection order, where
 # pytest-django puts the transactional tests (whose flush removes the seeded rows) after the
 # others. Not --dist worksteal: a stolen test can land after a flush and miss the seeds.
-.venv/bin/pytest -n "$WORKERS" --cov --cov-report=term:skip-covered "$@"
+t=$EPOCHREALTIME
+.venv/bin/pytest -n "$WORKERS" "${coverage[@]}" "$@"
 rc=$?
+phases+=("pytest $(since "$t")")
 set -e
 if (( rc == 5 )); then
   echo "pytest collected no tests: that is a failure" >&2

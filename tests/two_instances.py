@@ -2,9 +2,8 @@
 
 ``second_instance()`` starts, on this machine:
 
-- its own PostgreSQL database, copied from a migrated template database that is built once per
-  set of migrations and kept on the server (migrating from nothing costs a minute on this
-  machine; a copy costs about a second), dropped afterwards;
+- its own PostgreSQL database, copied from the migrated template database the test processes'
+  databases are copied from too (``tests/template_db.py``), dropped afterwards;
 - its own uploads and exports buckets on the stack's SeaweedFS (removed afterwards);
 - the app under gunicorn on a free 127.0.0.1 port, and, with ``worker=True``, a Celery worker
   for it. Both share the stack's Redis database under a key prefix of their own, so neither
@@ -17,7 +16,6 @@ of a user made by ``Instance.make_user``. The test process itself is the first i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -34,6 +32,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.core.server_helpers import free_port, http_server
+from tests.template_db import admin_connection, copy_of_migrated_template, database_url, manage
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -49,7 +48,7 @@ class Instance:
     setup: Any = None
 
     def manage(self, *args: str, timeout: float = 120) -> str:
-        return _manage(list(args), self.env, timeout=timeout)
+        return manage(list(args), self.env, timeout=timeout)
 
     def python(self, code: str) -> Any:
         """Run ``code`` in the instance's Django (``manage.py shell``); it sets ``result``, which
@@ -90,97 +89,9 @@ result = [token.access_key, secret]
         )
 
 
-def _database_url(name: str) -> str:
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{name}"
-
-
 def _admin_sql(statement: str) -> None:
-    import psycopg
-
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db["HOST"],
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        admin.execute(statement)  # type: ignore[arg-type]
-
-
-def _migrations_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(ROOT.glob("*/migrations/*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-TEMPLATE_PREFIX = "bailo_instance_tpl_"
-
-
-def _copy_of_migrated_template(database: str, env: dict[str, str]) -> None:
-    """Create ``database`` as a copy of a database migrated with this checkout's migrations.
-
-    The template is built at most once per set of migrations, under an advisory lock so that
-    parallel test workers wait for one build instead of each migrating; templates of other
-    migrations are dropped then."""
-    import psycopg
-
-    db = connection.settings_dict
-    template = TEMPLATE_PREFIX + _migrations_digest()
-    with psycopg.connect(
-        host=db["HOST"],
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        admin.execute("SELECT pg_advisory_lock(hashtext('bailo second instance template'))")
-        try:
-            names = [
-                row[0]
-                for row in admin.execute(
-                    "SELECT datname FROM pg_database WHERE datname LIKE %s",
-                    (TEMPLATE_PREFIX + "%",),
-                )
-            ]
-            if template not in names:
-                for stale in names:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')  # type: ignore[arg-type]
-                building = template + "_building"
-                admin.execute(f'CREATE DATABASE "{building}"')  # type: ignore[arg-type]
-                try:
-                    _manage(
-                        ["migrate", "--noinput"],
-                        {**env, "DATABASE_URL": _database_url(building)},
-                        timeout=600,
-                    )
-                except BaseException:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')  # type: ignore[arg-type]
-                    raise
-                admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')  # type: ignore[arg-type]
-            admin.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')  # type: ignore[arg-type]
-        finally:
-            admin.execute("SELECT pg_advisory_unlock(hashtext('bailo second instance template'))")
-
-
-def _manage(args: list[str], env: dict[str, str], *, timeout: float = 120) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"manage.py {args[0]} failed: {done.stderr[-3000:]}")
-    return done.stdout
+    with admin_connection() as admin:
+        admin.execute(statement)
 
 
 def _s3() -> Any:
@@ -226,7 +137,7 @@ def second_instance(
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(database),
+        "DATABASE_URL": database_url(database),
         "S3_BUCKET_UPLOADS": buckets["uploads"],
         "S3_BUCKET_EXPORTS": buckets["exports"],
         "REDIS_KEY_PREFIX": f"instance-{suffix}",
@@ -236,7 +147,7 @@ def second_instance(
         **(extra_env or {}),
     }
     env.pop("PYTEST_XDIST_WORKER", None)
-    _copy_of_migrated_template(database, env)
+    copy_of_migrated_template(database, env)
     client = _s3()
     for bucket in buckets.values():
         client.create_bucket(Bucket=bucket)

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from tests.core.server_helpers import ROOT, http_server
+from tests.core.server_helpers import http_server
+from tests.template_db import migrated_sqlite
 
 PARTS = 12
 THREADS = 6
@@ -36,14 +35,8 @@ def embedded_environment(tmp_path: Path) -> dict[str, str]:
 
 def test_parallel_part_uploads_on_sqlite_never_fail(tmp_path: Path) -> None:
     env = embedded_environment(tmp_path)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    # Migrated from nothing once per set of migrations, then copied (tests/template_db.py).
+    migrated_sqlite(tmp_path / "db.sqlite3", env)
     with http_server("runserver", replace_env=env) as port:
         base = f"http://127.0.0.1:{port}/api/v2"
         session = requests.Session()
