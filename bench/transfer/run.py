@@ -152,11 +152,18 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def empty_redis_db(url: str) -> str:
-    """A Redis database index (15 down to 10) holding no keys, for this run's task queues."""
+def empty_redis_db(url: str, index: int | None = None) -> str:
+    """A Redis database index holding no keys, for this run's task queues: ``index`` if given
+    (refused unless empty, since the run empties it at the end), else the first empty one from
+    15 down to 10."""
     import redis
 
     base = url.rsplit("/", 1)[0] if re.search(r"/\d+$", url) else url.rstrip("/")
+    if index is not None:
+        candidate = f"{base}/{index}"
+        if redis.Redis.from_url(candidate).dbsize() != 0:
+            raise SystemExit(f"Redis database {index} is not empty; the run would empty it")
+        return candidate
     for index in range(15, 9, -1):
         candidate = f"{base}/{index}"
         if redis.Redis.from_url(candidate).dbsize() == 0:
@@ -164,11 +171,11 @@ def empty_redis_db(url: str) -> str:
     raise SystemExit("no empty Redis database between 10 and 15 for the benchmark's queues")
 
 
-def configure(database: str, stack: dict[str, str]) -> str:
+def configure(database: str, stack: dict[str, str], redis_db: int | None = None) -> str:
     for name in ("S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"):
         if not stack.get(name):
             raise SystemExit(f"{name} is missing from .env: is the local stack running?")
-    redis_url = empty_redis_db(stack.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    redis_url = empty_redis_db(stack.get("REDIS_URL") or "redis://127.0.0.1:6379/0", redis_db)
     os.environ.update(
         {
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
@@ -538,6 +545,13 @@ def main() -> None:
     parser.add_argument("--database", default="bailo_bench_transfer")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=None,
+        help="the (empty) Redis database for the run's task queues; default: the first empty "
+        "one from 15 down to 10. It is emptied at the end.",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=2,
@@ -574,7 +588,7 @@ def main() -> None:
 
     stack = read_dotenv(ROOT / ".env")
     ensure_database(args.database)
-    redis_url = configure(args.database, stack)
+    redis_url = configure(args.database, stack, args.redis_db)
     model_id, access_key, secret = make_fixtures()
     from django.contrib.auth.models import User
 
