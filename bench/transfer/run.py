@@ -491,7 +491,11 @@ def reset_peak(pid: int) -> None:
         Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def seaweed_pid() -> int | None:
+def seaweed_pid(endpoint: str) -> int | None:
+    """The SeaweedFS process serving S3 at ``endpoint`` (several stacks may run side by side)."""
+    from urllib.parse import urlsplit
+
+    port = f"-s3.port={urlsplit(endpoint).port}".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -499,7 +503,7 @@ def seaweed_pid() -> int | None:
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if command and command[0].endswith(b"weed") and b"mini" in command:
+        if command and command[0].endswith(b"weed") and b"mini" in command and port in command:
             return int(entry.name)
     return None
 
@@ -508,9 +512,9 @@ class Probe:
     """CPU seconds of the client, the web workers and SeaweedFS, and the workers' peak memory,
     for one timed transfer."""
 
-    def __init__(self, workers: list[int]) -> None:
+    def __init__(self, workers: list[int], s3_endpoint: str) -> None:
         self.workers = workers
-        self.weed = seaweed_pid()
+        self.weed = seaweed_pid(s3_endpoint)
         self.peaks: dict[str, float] = {}
 
     def measure(self, label: str, size: int, action: Any) -> tuple[float, Any]:
@@ -631,7 +635,7 @@ def main() -> None:
                 app_upload(port, simple_headers, model_id, small)
             before = {pid: memory_kib(pid) for pid in workers}
             print(f"gunicorn on 127.0.0.1:{port}, workers {workers}")
-            probe = Probe(workers)
+            probe = Probe(workers, stack["S3_ENDPOINT"])
             timed = probe.measure
 
             direct_key = ""
