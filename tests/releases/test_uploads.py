@@ -98,20 +98,20 @@ def test_a_browser_session_uploads_a_large_raw_body_with_the_csrf_header(
 
 @pytest.mark.parametrize("with_length", [True, False], ids=["content-length", "chunked"])
 def test_a_simple_upload_holds_a_few_parts_in_memory_not_the_whole_file(
-    owner: Any, entry: Any, with_length: bool
+    owner: Any, entry: Any, with_length: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With a Content-Length each part streams through (less than a part held); without one,
     a few parts are held while they are stored."""
     from models_app.policy import Actor
 
+    part = file_services.SIMPLE_UPLOAD_MIN_PART
+    data = os.urandom(6 * part)
     if with_length:
-        part = file_services.SIMPLE_UPLOAD_MIN_PART
-        data = os.urandom(6 * part)
         limit = part // 2
     else:
-        part = file_services.SIMPLE_UPLOAD_UNKNOWN_LENGTH_PART
+        # Parts of the usual size for a file of unknown length would make this test 100 MiB.
+        monkeypatch.setattr(file_services, "SIMPLE_UPLOAD_UNKNOWN_LENGTH_PART", part)
         held = file_services.SIMPLE_UPLOAD_IN_FLIGHT + 2  # being stored, being read, and slack
-        data = os.urandom((held + 2) * part)
         limit = held * part
     # The body is already in memory (as a server's socket buffer would not be): only what the
     # upload itself allocates is traced, chunk by chunk as a request stream gives it.
