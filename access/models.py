@@ -19,8 +19,16 @@ class TokenScope(models.TextChoices):
     MODELS = "models", "Chosen models"
 
 
+class TokenHashMethod(models.TextChoices):
+    """How a token's secret is stored (access/tokens/credentials.py says why)."""
+
+    HMAC_SHA256 = "hmac-sha256", "HMAC-SHA256 under the server's token key"
+    ARGON2 = "argon2", "argon2id (tokens minted before hmac-sha256; rehashed on use)"
+
+
 class Token(TimeStampedModel):
-    """A personal access token. The secret is stored only as an argon2 hash.
+    """A personal access token. The secret is never stored, only its keyed hash
+    (``hash_method``).
 
     Invariant: a revoked token (``revoked_at`` set) or one past ``expires_at``
     authenticates nothing.
@@ -36,7 +44,9 @@ class Token(TimeStampedModel):
     scoped_models = models.ManyToManyField("models_app.Model", blank=True, related_name="+")
     access_key = models.CharField(max_length=12, unique=True)
     secret_hash = models.CharField(max_length=200)
-    hash_method = models.CharField(max_length=16, default="argon2")
+    hash_method = models.CharField(
+        max_length=16, choices=TokenHashMethod.choices, default=TokenHashMethod.HMAC_SHA256
+    )
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

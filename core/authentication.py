@@ -109,7 +109,7 @@ def _authenticate(request: HttpRequest) -> AbstractBaseUser | None:
                 "Unsupported Authorization header: use HTTP Basic with accessKey:secretKey"
             )
         access_key, secret = credentials
-        # Per address and per access key, and before the (slow, argon2) check: while either is
+        # Per address and per access key, and before the secret is checked: while either is
         # locked even the right secret is refused, so guessing gains nothing from the lock.
         subjects = [("token-address", throttle.client_address(request)), ("token-key", access_key)]
         throttle.check_all(subjects, TOKEN_LOCKED_MESSAGE)

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from access.models import Token, TokenScope
+from access.models import Token, TokenHashMethod, TokenScope
 from access.tokens.credentials import hash_secret, new_access_key, new_secret
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, Forbidden, NotFound
@@ -160,7 +160,7 @@ def token_create(
                     actions=cleaned_actions,
                     access_key=new_access_key(),
                     secret_hash=secret_hash,
-                    hash_method="argon2",
+                    hash_method=TokenHashMethod.HMAC_SHA256,
                     expires_at=expires,
                 )
                 token.scoped_models.set(models)

@@ -179,6 +179,16 @@ for _name, (_failures, _window, _lockout) in FAILURE_LIMITS.items():
             f"Failed-attempt limit {_name}: the limit must be 0 (off) or more, with a window "
             "and a lockout longer than 0 seconds"
         )
+# Personal access token secrets are stored as HMAC-SHA256 under a key derived from this value
+# (access/tokens/credentials.py); empty: from SECRET_KEY. Values in the fallbacks still verify,
+# and a token that matches one is rehashed under the current key on use.
+TOKEN_HASH_KEY = env.string("TOKEN_HASH_KEY", "")
+TOKEN_HASH_KEY_FALLBACKS = env.strings("TOKEN_HASH_KEY_FALLBACKS", [])
+for _value in (TOKEN_HASH_KEY, *TOKEN_HASH_KEY_FALLBACKS):
+    if _value and len(_value) < 32:
+        raise ImproperlyConfigured(
+            "TOKEN_HASH_KEY and TOKEN_HASH_KEY_FALLBACKS values must be at least 32 characters"
+        )
 # Empty: the client address is REMOTE_ADDR. Behind a reverse proxy, the header it sets (e.g.
 # X-Forwarded-For), whose last value is used. Never set it without such a proxy in front.
 CLIENT_ADDRESS_HEADER = env.string("CLIENT_ADDRESS_HEADER", "")
