@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 
 from access.models import AccessRequest
 from core.errors import BailoError
+from deletion.beneath import is_queued
 from deletion.cascade import CASCADE, Treatment, count_labels
 from deletion.models import Deletion
 from deletion.services import deletion_purge_now, deletion_restore
@@ -110,7 +111,11 @@ class DeletionAdmin(ReadOnlyForAdministrators, admin.ModelAdmin[Deletion]):
 
     @admin.display(description="Counts")
     def counts_summary(self, obj: Deletion) -> str:
-        return counts_text(obj.counts or {})
+        text = counts_text(obj.counts or {})
+        if is_queued(obj) and obj.state in (Deletion.State.PENDING, Deletion.State.PURGING):
+            # The entry is hidden; a worker has yet to hide (and count) the rows beneath it.
+            return f"{text}; the rows beneath the entry are being hidden"
+        return text
 
     @admin.display(description="Bytes", ordering="total_bytes")
     def size(self, obj: Deletion) -> str:
