@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import Model as DjangoModel
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -204,10 +204,15 @@ class DeletedFilter(admin.SimpleListFilter):
         return [("deleted", "Deleted"), ("live", "Live")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # A row beneath a deleted entry is deleted with it from the deletion's commit on, before
+        # the worker has hidden it too (``deletion.beneath``).
+        gone = Q(deleted_at__isnull=False)
+        if queryset.model is not Entry:
+            gone |= Q(model__deleted_at__isnull=False)
         if self.value() == "deleted":
-            return queryset.filter(deleted_at__isnull=False)
+            return queryset.filter(gone)
         if self.value() == "live":
-            return queryset.filter(deleted_at__isnull=True)
+            return queryset.exclude(gone)
         return queryset
 
 
