@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import Model as DjangoModel
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 
 from access.models import AccessRequest
 from core.errors import BailoError
+from deletion.beneath import is_queued
 from deletion.cascade import CASCADE, Treatment, count_labels
 from deletion.models import Deletion
 from deletion.services import deletion_purge_now, deletion_restore
@@ -110,7 +111,11 @@ class DeletionAdmin(ReadOnlyForAdministrators, admin.ModelAdmin[Deletion]):
 
     @admin.display(description="Counts")
     def counts_summary(self, obj: Deletion) -> str:
-        return counts_text(obj.counts or {})
+        text = counts_text(obj.counts or {})
+        if is_queued(obj) and obj.state in (Deletion.State.PENDING, Deletion.State.PURGING):
+            # The entry is hidden; a worker has yet to hide (and count) the rows beneath it.
+            return f"{text}; the rows beneath the entry are being hidden"
+        return text
 
     @admin.display(description="Bytes", ordering="total_bytes")
     def size(self, obj: Deletion) -> str:
@@ -199,10 +204,15 @@ class DeletedFilter(admin.SimpleListFilter):
         return [("deleted", "Deleted"), ("live", "Live")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # A row beneath a deleted entry is deleted with it from the deletion's commit on, before
+        # the worker has hidden it too (``deletion.beneath``).
+        gone = Q(deleted_at__isnull=False)
+        if queryset.model is not Entry:
+            gone |= Q(model__deleted_at__isnull=False)
         if self.value() == "deleted":
-            return queryset.filter(deleted_at__isnull=False)
+            return queryset.filter(gone)
         if self.value() == "live":
-            return queryset.filter(deleted_at__isnull=True)
+            return queryset.exclude(gone)
         return queryset
 
 

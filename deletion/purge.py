@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 from core.audit import AuditAction, audit_record
 from core.ports import registry
 from core.ports.storage import blob_store
+from deletion.beneath import BENEATH, QUEUED, hide_beneath
 from deletion.cascade import (
     CASCADE,
     ENTRY,
@@ -72,6 +73,23 @@ def due_deletions() -> QuerySet[Deletion]:
 def _heartbeat(deletion: Deletion) -> datetime | None:
     value = (deletion.progress or {}).get("heartbeat")
     return parse_datetime(value) if isinstance(value, str) else None
+
+
+def beneath_overdue(*, now: datetime | None = None) -> list[int]:
+    """Ids of the model deletions whose bulk hiding (``deletion.beneath``) was queued longer
+    than ``PURGE_STALE_AFTER`` ago and has not run: its message was lost, or every retry
+    failed. The sweep queues them again."""
+    now = now or timezone.now()
+    return list(
+        Deletion.objects.filter(
+            kind=Deletion.Kind.MODEL,
+            state__in=ACTIVE,
+            deleted_at__lt=now - stale_after(),
+            **{f"progress__{BENEATH}": QUEUED},
+        )
+        .order_by("deleted_at", "pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def deletions_to_purge(*, now: datetime | None = None) -> list[int]:
@@ -328,7 +346,12 @@ def _begin(deletion_id: int) -> Deletion | None:
 
 def deletion_purge(*, deletion_id: int) -> Deletion | None:
     """Purge one deletion if it is due. Safe to run twice, concurrently, or after an interrupted
-    run. Returns the deletion as it is afterwards (None if it does not exist)."""
+    run. Returns the deletion as it is afterwards (None if it does not exist).
+
+    A model deletion's rows beneath the entry are hidden first if the bulk step has not run yet
+    (``deletion.beneath``): its outside work (inference deployments) and its counts come from it.
+    """
+    hide_beneath(deletion_id)
     deletion = _begin(deletion_id)
     if deletion is None:
         return Deletion.objects.filter(pk=deletion_id).first()

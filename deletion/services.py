@@ -1,10 +1,11 @@
 """Deleting an entry and everything under it, its preview, restoring a deletion, and "purge now".
 
 What "everything under it" means is declared once, in ``deletion.cascade``: each step here
-iterates that declaration. ``model_delete`` runs in one transaction, writes one ``Deletion``
-record and sends one bulk ``UPDATE`` per table, so its query count does not depend on how many
-rows go. File, release and image deletions are in ``deletion.artefacts``; the purge is in
-``deletion.purge``.
+iterates that declaration. ``model_delete`` runs in one short transaction: it writes one
+``Deletion`` record, hides the entry's own row and detaches its tokens, a fixed number of
+statements whatever the number of rows beneath; a worker then hides those in bulk
+(``deletion.beneath``), one ``UPDATE`` per table. File, release and image deletions are in
+``deletion.artefacts``; the purge is in ``deletion.purge``.
 
 Rows already hidden by an earlier deletion keep their own record: restoring a model does not
 bring back a file that was deleted before the model was.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -25,11 +27,12 @@ from access.models import Token
 from core.audit import AuditAction, audit_record
 from core.errors import BadRequest, Conflict, NotFound
 from deletion.artefacts import file_links_restore, image_restore
-from deletion.cascade import CASCADE, Treatment, counted, entry_rows
+from deletion.beneath import BENEATH, QUEUED
+from deletion.cascade import CASCADE, ENTRY, Treatment, counted
 from deletion.models import Deletion
 from deletion.purge import ACTIVE
 from deletion.soft_delete import deletion_record_create, hide, schedule_purge_if_due
-from deletion.tasks import purge_deletion
+from deletion.tasks import hide_entry_beneath, purge_deletion
 from models_app.listing_cache import entries_changed
 from models_app.models import Model
 from models_app.policy import Action, Actor, check, get_model_for, require_admin
@@ -129,6 +132,10 @@ def model_delete(
     Refusals come before anything else is asked, the registry included. The entry row is then
     locked and checked again, so a second request racing this one waits, then finds the entry
     gone (404) instead of deleting it twice, and a rename that landed in between is honoured.
+
+    The request hides the entry's row alone (and detaches its tokens); the rows beneath it are
+    hidden by a worker once it has committed (``deletion.beneath``), and are unreachable through
+    their hidden entry meanwhile. The record's counts of them and its bytes are written then.
     """
     model = get_model_for(actor, model_id, Action.MODEL_DELETE)
     if confirm:
@@ -145,7 +152,16 @@ def model_delete(
             _check_confirmation(model, confirm_name)
         now = timezone.now()
         user = actor.user
-        rows = entry_rows(model.pk)
+        counts: dict[str, Any] = {}
+        progress: dict[str, Any] = {BENEATH: QUEUED}
+        # What is not the entry's (tokens) is let go of here; it is small.
+        for table in CASCADE:
+            if table.treatment is Treatment.DETACH:
+                done, progress["tokens"] = _detach_tokens(table.rows_of_entry(model.pk), now)
+                if table.count is not None:
+                    counts[table.count.key] = done
+            if table.manifests is not None:
+                counts[table.manifests.key], progress["images"] = preview_images
         deletion = deletion_record_create(
             kind=Deletion.Kind.MODEL,
             subject=model.pk,
@@ -153,32 +169,11 @@ def model_delete(
             model_id=model.pk,
             by=user,
             now=now,
-            total_bytes=rows.live_bytes,
+            counts=counts,
+            progress=progress,
         )
-        counts: dict[str, Any] = {}
-        progress: dict[str, Any] = {}
-        # In the cascade's order, so the entry itself is hidden last.
-        for table in CASCADE:
-            if table.treatment is Treatment.HIDE:
-                condition = rows.condition(table)
-                done = (
-                    hide(table.all_rows().filter(condition), deletion=deletion, by=user, now=now)
-                    if condition is not None
-                    else 0
-                )
-                if table.outside is not None:
-                    table.outside.hidden(deletion)
-            elif table.treatment is Treatment.DETACH:
-                done, progress["tokens"] = _detach_tokens(table.rows_of_entry(model.pk), now)
-            else:
-                continue  # unreachable while their parent is hidden
-            if table.count is not None:
-                counts[table.count.key] = done
-            if table.manifests is not None:
-                counts[table.manifests.key], progress["images"] = preview_images
-        deletion.counts = counts
-        deletion.progress = progress
-        deletion.save(update_fields=["counts", "progress"])
+        # The entry's own row: from the commit on, everything beneath it is unreachable.
+        hide(ENTRY.rows_of_entry(model.pk), deletion=deletion, by=user, now=now)
         audit_record(
             action=AuditAction.MODEL_DELETE,
             actor=user,
@@ -186,6 +181,9 @@ def model_delete(
             detail={"deletion": deletion.pk, "counts": counts},
         )
         entries_changed()
+        # robust: the deletion has committed; the worker retries, and a purge runs the step
+        # itself if it never did.
+        transaction.on_commit(partial(hide_entry_beneath.delay, deletion.pk), robust=True)
         schedule_purge_if_due(deletion)
     return deletion
 

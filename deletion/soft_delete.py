@@ -35,6 +35,7 @@ def deletion_record_create(
     by: Any,
     now: datetime,
     total_bytes: int = 0,
+    counts: dict[str, Any] | None = None,
     progress: dict[str, Any] | None = None,
 ) -> Deletion:
     """The record of one deletion, pending its purge."""
@@ -47,6 +48,7 @@ def deletion_record_create(
         deleted_at=now,
         purge_due=purge_due(now),
         total_bytes=total_bytes,
+        counts=counts or {},
         progress=progress or {},
     )
 

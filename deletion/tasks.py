@@ -1,6 +1,7 @@
-"""Purge tasks on the ``purge`` queue, and the beat entry that finds due deletions.
+"""Purge tasks on the ``purge`` queue, the beat entry that finds due deletions, and the bulk
+hiding of what lies beneath a deleted entry (queued by the deletion on commit, same queue).
 
-Both tasks are safe to run twice: a purge of a purged (or restored) deletion does nothing, and
+The tasks are safe to run twice: a purge of a purged (or restored) deletion does nothing, and
 each purge step treats "already gone" as done. ``acks_late`` with ``reject_on_worker_lost``
 hands a purge whose worker process died back to the broker at once. When the whole worker is
 killed, its unacknowledged message returns only after the broker's visibility timeout (an hour
@@ -16,7 +17,8 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from core.tasks import periodic
-from deletion.purge import deletion_purge, deletions_to_purge
+from deletion.beneath import hide_beneath
+from deletion.purge import beneath_overdue, deletion_purge, deletions_to_purge
 
 PURGE_QUEUE = "purge"
 PURGE_SWEEP_SECONDS = settings.PURGE_SWEEP_EVERY.total_seconds()
@@ -50,9 +52,32 @@ def purge_deletion(deletion_id: int) -> str:
     return deletion.state if deletion is not None else "missing"
 
 
+@shared_task(
+    name="deletion.hide_beneath",
+    base=PurgeQueueTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=20,
+    time_limit=600,
+)
+def hide_entry_beneath(deletion_id: int) -> str:
+    """Hide the rows beneath a deleted entry (``deletion.beneath``); idempotent. A purge runs
+    the same step first, so a message lost for good delays the hiding until the purge at most,
+    and the rows are unreachable through their hidden entry meanwhile."""
+    deletion = hide_beneath(deletion_id)
+    return str((deletion.progress or {}).get("beneath", "")) if deletion is not None else "missing"
+
+
 @shared_task(name="deletion.purge_due", base=PurgeQueueTask, acks_late=True, time_limit=300)
 def purge_due() -> int:
-    """The beat sweep: queue a purge for every due deletion nobody is working on."""
+    """The beat sweep: queue a purge for every due deletion nobody is working on, and the bulk
+    hiding of every model deletion whose hiding is overdue."""
+    for deletion_id in beneath_overdue():
+        hide_entry_beneath.delay(deletion_id)
     ids = deletions_to_purge()
     for deletion_id in ids:
         purge_deletion.delay(deletion_id)

@@ -289,6 +289,31 @@ def delete_request(model: Any, owner: Any) -> tuple[int, float, int]:
     return len(queries), seconds, answer.status_code
 
 
+def bulk_step(model: Any) -> tuple[int, float]:
+    """Run the bulk step the delete request queued (``deletion.beneath``: hide the rows beneath
+    the entry) in this process, as a worker would: (queries, seconds)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from deletion.beneath import hide_beneath
+    from deletion.models import Deletion
+
+    deletion = Deletion.objects.get(subject=model.pk, kind=Deletion.Kind.MODEL)
+    with CaptureQueriesContext(connection) as queries:
+        started = time.monotonic()
+        hide_beneath(deletion.pk)
+        seconds = time.monotonic() - started
+    return len(queries), seconds
+
+
+def hold_bulk_steps() -> None:
+    """Tasks run eagerly here (no broker): keep the delete request's queued bulk step out of the
+    request, as a broker does, so ``bulk_step`` can run and time it on its own."""
+    from deletion.tasks import hide_entry_beneath
+
+    hide_entry_beneath.delay = lambda *args, **kwargs: None
+
+
 def _entry_tables() -> list[str]:
     """The tables of the cascade, plus the deletion records."""
     from deletion.cascade import CASCADE
@@ -370,6 +395,7 @@ def main() -> None:
     people = users()
     owner = people["bench-owner"]
     vacuum()
+    hold_bulk_steps()
 
     def build_pair(label: str) -> tuple[Any, Any]:
         small, _ = build_entry(
@@ -409,6 +435,13 @@ def main() -> None:
         print(f"  large entry: {large_queries} queries, {large_seconds * 1000:.0f} ms")
         if small_queries != large_queries:
             print("  WARNING: the query count grows with the entry")
+        small_step = bulk_step(small)
+        large_step = bulk_step(large)
+        print("  then the bulk step a worker runs (deletion.beneath: hide the rows beneath)")
+        print(f"  small entry: {small_step[0]} queries, {small_step[1] * 1000:.0f} ms")
+        print(f"  large entry: {large_step[0]} queries, {large_step[1] * 1000:.0f} ms")
+        if small_step[0] != large_step[0]:
+            print("  WARNING: the bulk step's query count grows with the entry")
 
     # 1. Fresh statistics, as after autovacuum's ANALYZE.
     small, large = build_pair("with statistics")

@@ -478,7 +478,7 @@ def _after_completion(file: File) -> None:
     file_id = file.pk
 
     def run() -> None:
-        completed = File.objects.filter(pk=file_id).first()
+        completed = File.objects.filter(pk=file_id, model__deleted_at__isnull=True).first()
         if completed is None:
             return
         for hook in FILE_COMPLETED:
@@ -798,7 +798,7 @@ def file_update(*, actor: Actor, file: File, changes: dict[str, Any]) -> File:
 
 def file_set_sha256(*, file_id: str) -> str | None:
     """Stream a complete file back from storage and record its sha256 (idempotent)."""
-    file = File.objects.filter(pk=file_id, complete=True).first()
+    file = File.objects.filter(pk=file_id, complete=True, model__deleted_at__isnull=True).first()
     if file is None:
         return None
     if file.sha256:

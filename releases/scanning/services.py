@@ -134,7 +134,8 @@ def file_scan_run(*, file_id: str, tools: list[str] | None = None) -> list[ScanR
     Never raises for a scanner's failure: that is recorded as ``error`` with the reason. Safe to
     run twice: each run overwrites the rows it writes.
     """
-    file = File.objects.filter(pk=file_id, complete=True).first()
+    # A file beneath a deleted entry is gone, whether or not it is hidden yet.
+    file = File.objects.filter(pk=file_id, complete=True, model__deleted_at__isnull=True).first()
     if file is None:
         log.info("Not scanning file %s: it is gone or not complete", file_id)
         return []
@@ -186,7 +187,10 @@ def scan_retry_due() -> dict[str, list[str]]:
     """
     now = timezone.now()
     due = ScanResult.objects.filter(
-        file__isnull=False, file__complete=True, file__deleted_at__isnull=True
+        file__isnull=False,
+        file__complete=True,
+        file__deleted_at__isnull=True,
+        file__model__deleted_at__isnull=True,
     ).filter(
         Q(state=ScanState.ERROR, last_run_at__lt=now - _retry_errors_after())
         | Q(state=ScanState.IN_PROGRESS, last_run_at__lt=now - STUCK_AFTER)

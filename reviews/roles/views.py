@@ -174,7 +174,7 @@ def review_role_delete(request: HttpRequest, short_name: str) -> HttpResponse:
         "role": role,
         "schemas": usage["schemas"],
         "holders": usage["holders"],
-        "reviews": Review.objects.filter(role=short_name).count(),
+        "reviews": Review.objects.filter(role=short_name, model__deleted_at__isnull=True).count(),
         "admin_tab": "review-roles",
     }
     return render(request, "reviews/roles/admin_review_role_delete.html", context)

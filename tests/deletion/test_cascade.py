@@ -28,6 +28,7 @@ from access.models import Token
 from core.models import SoftDeleteModel
 from core.ports import registry
 from core.ports.storage import blob_store
+from deletion.beneath import hide_beneath
 from deletion.cascade import (
     CASCADE,
     ENTRY,
@@ -387,7 +388,10 @@ def test_every_cascaded_table_is_hidden_restored_and_purged_with_its_entry(
             actor=Actor(user=owner), model_id=model_id, confirm_name=full.model.name
         )
 
-    deletion = delete()
+    # The request, then the worker's bulk step (inside a test's transaction nothing commits).
+    settled = hide_beneath(delete().pk)
+    assert settled is not None
+    deletion = settled
 
     for table in CASCADE:
         assert_deleted(table, model_id, deletion)
@@ -400,6 +404,7 @@ def test_every_cascaded_table_is_hidden_restored_and_purged_with_its_entry(
     for table in CASCADE:
         assert snapshot(table, model_id) == before[table.name], f"{table.name} not restored"
 
+    # This time the bulk step has not run: the purge runs it first.
     again = delete()
     with django_capture_on_commit_callbacks(execute=True):
         deletion_purge_now(actor=Actor(user=site_admin), deletion_id=again.pk)

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from deletion.beneath import hide_beneath
 from deletion.cascade import CASCADE, Treatment, entry_rows
 from deletion.services import model_delete
 from models_app.models import Model
@@ -43,8 +44,10 @@ def full(
 def test_every_hiding_update_names_its_rows_without_a_join_or_a_subquery(
     full: Model, owner: Any
 ) -> None:
+    deletion = model_delete(actor=Actor(user=owner), model_id=full.pk, confirm=False)
+    # The worker's bulk step hides the rows beneath the entry.
     with CaptureQueriesContext(connection) as captured:
-        model_delete(actor=Actor(user=owner), model_id=full.pk, confirm=False)
+        hide_beneath(deletion.pk)
     updates = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
     hidden_tables = {t.model._meta.db_table for t in CASCADE if t.treatment is Treatment.HIDE}
     touched = {sql.split('"')[1] for sql in updates}

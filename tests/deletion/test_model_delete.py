@@ -1,8 +1,9 @@
 """The model deletion service: what it hides, what it records, and what it refuses.
 
-``model_delete`` runs in one transaction with one bulk UPDATE per table, so these tests check
-every kind of row it must hide, its query count, that a failure half way changes nothing, and
-that refusals (wrong name, gone, invisible, not an owner, a racing second delete) leave every
+``model_delete`` hides the entry and detaches its tokens in one transaction; the worker's step
+(``deletion.beneath``) then hides the rows beneath with one bulk UPDATE per table. These tests
+check every kind of row the two hide, both query counts, that a failure half way changes nothing,
+and that refusals (wrong name, gone, invisible, not an owner, a racing second delete) leave every
 row as it was.
 """
 
@@ -23,8 +24,10 @@ from core.errors import BadRequest, Forbidden, NotFound
 from core.models import AuditEvent
 from core.ports.storage import blob_store
 from deletion import services
+from deletion.beneath import hide_beneath
 from deletion.models import Deletion
 from deletion.services import model_delete, model_deletion_preview
+from deletion.tasks import hide_entry_beneath
 from models_app import listing_cache
 from models_app.models import Model
 from models_app.policy import Actor
@@ -71,12 +74,19 @@ def full(
     )
 
 
-def delete_as(user: Any, model: Model, name: Any = None) -> Deletion:
-    return model_delete(
+def delete_as(user: Any, model: Model, name: Any = None, *, beneath: bool = True) -> Deletion:
+    """Delete ``model`` as ``user``; with ``beneath``, then hide the rows beneath it as the
+    worker does once the request has committed (inside a test's transaction nothing commits)."""
+    deletion = model_delete(
         actor=Actor(user=user),
         model_id=model.pk,
         confirm_name=model.name if name is None else name,
     )
+    if beneath:
+        settled = hide_beneath(deletion.pk)
+        assert settled is not None
+        deletion = settled
+    return deletion
 
 
 # --- the cascade ------------------------------------------------------------------------------
@@ -217,17 +227,23 @@ def test_only_owners_may_see_the_preview(entry: Model, contributor: Any, outside
 def test_the_query_count_is_the_same_for_one_file_and_for_two_hundred(
     make_entry: Any, owner: Any
 ) -> None:
-    counts = []
+    counts: list[int] = []
+    worker: list[int] = []
     for n, files in enumerate((1, 200)):
         model = with_card(make_entry(f"Sized model {n}"), owner)
         rows = make_files(model, files)
         make_scans(rows)
         make_release(model, owner, "1.0.0", file_ids=[f.id for f in rows])
         with CaptureQueriesContext(connection) as queries:
-            deletion = delete_as(owner, model)
-        assert deletion.counts["files"] == files
+            deletion = delete_as(owner, model, beneath=False)
         counts.append(len(queries))
+        # The worker's step: its statements do not grow with the rows either.
+        with CaptureQueriesContext(connection) as queries:
+            settled = hide_beneath(deletion.pk)
+        assert settled is not None and settled.counts["files"] == files
+        worker.append(len(queries))
     assert counts[0] == counts[1], counts
+    assert worker[0] == worker[1], worker
 
 
 def test_a_purge_is_scheduled_on_commit_when_the_retention_is_zero(
@@ -235,7 +251,7 @@ def test_a_purge_is_scheduled_on_commit_when_the_retention_is_zero(
 ) -> None:
     settings.DELETION_RETENTION = timedelta(0)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        delete_as(owner, entry)
+        delete_as(owner, entry, beneath=False)
     assert len(_besides_the_marketplace_cache(callbacks)) == 1
 
 
@@ -243,13 +259,19 @@ def test_no_purge_is_scheduled_inside_the_retention_window(
     entry: Model, owner: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        delete_as(owner, entry)
+        delete_as(owner, entry, beneath=False)
     assert _besides_the_marketplace_cache(callbacks) == []
 
 
 def _besides_the_marketplace_cache(callbacks: list[Any]) -> list[Any]:
-    """The callbacks left once the marketplace's cache clearing (listing_cache) is set aside."""
-    return [c for c in callbacks if getattr(c, "func", None) is not listing_cache.forget]
+    """The callbacks left once the marketplace's cache clearing (listing_cache) and the bulk
+    hiding of the rows beneath the entry (always queued) are set aside."""
+    return [
+        c
+        for c in callbacks
+        if getattr(c, "func", None) is not listing_cache.forget
+        and getattr(c, "func", None) != hide_entry_beneath.delay
+    ]
 
 
 # --- atomicity --------------------------------------------------------------------------------
@@ -264,7 +286,7 @@ def test_a_failure_half_way_through_the_cascade_leaves_every_row_exactly_as_befo
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the database went away")
 
-    # Both steps run after every table's UPDATE has been sent.
+    # Both steps run in the request's transaction (the audit after the entry's UPDATE).
     monkeypatch.setattr(services, step, fail)
     with pytest.raises(RuntimeError):
         delete_as(owner, full.model)

@@ -2,6 +2,10 @@
 
 The pages and API endpoints are not listed by hand: every URL pattern and every API route that
 takes a ``model_id`` is walked, so a page added later is covered the day it appears.
+
+Every test runs twice: with the worker's bulk step (``deletion.beneath``) held back, so the rows
+beneath the entry are still live in their own tables and only the entry's row is hidden (as from
+the request's commit until a worker picks the step up), and once it has hidden them.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from access.models import Token
+from access.models import AccessRequest, Token
+from deletion.beneath import hide_beneath
 from deletion.services import model_delete
 from models_app.models import Model
 from models_app.policy import Actor
-from reviews.models import Review
+from releases.models import File, Release, ScanResult
+from reviews.models import Response, Review
 from tests.conftest import basic, stack_required
 from tests.deletion.model_helpers import FullModel, build_full_model, deletion_env
+from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +44,17 @@ PLACEHOLDER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>|\{(?P<ap
 @pytest.fixture(autouse=True)
 def _env(deletion_env: None) -> None:
     """Eager tasks and a private blob directory for every test here."""
+
+
+# Whether ``delete`` runs the worker's bulk step after the request (set per test run below).
+BULK_STEP: dict[str, bool] = {"run": False}
+
+
+@pytest.fixture(autouse=True, params=["bulk step held", "bulk step done"])
+def _bulk_step(request: Any) -> Iterator[None]:
+    BULK_STEP["run"] = request.param == "bulk step done"
+    yield
+    BULK_STEP["run"] = False
 
 
 @pytest.fixture
@@ -61,7 +79,27 @@ def full(
 
 
 def delete(full: FullModel, owner: Any) -> None:
-    model_delete(actor=Actor(user=owner), model_id=full.model.pk, confirm_name=full.model.name)
+    """The request; then, or not, the worker's bulk step (inside a test's transaction nothing
+    commits, so nothing queues it by itself)."""
+    deletion = model_delete(
+        actor=Actor(user=owner), model_id=full.model.pk, confirm_name=full.model.name
+    )
+    beneath = [File, Release, Review, Response, AccessRequest, Webhook, ScanResult]
+    if BULK_STEP["run"]:
+        hide_beneath(deletion.pk)
+        live = [kind.__name__ for kind in beneath if _live_beneath(kind, full.model.pk)]
+        assert live == [], live
+    else:
+        # Held: every kind of row beneath the entry is still live in its own table.
+        live = {kind.__name__: _live_beneath(kind, full.model.pk) for kind in beneath}
+        assert all(live.values()), live
+
+
+def _live_beneath(kind: Any, model_id: str) -> bool:
+    lookup = "file__model_id" if kind is ScanResult else "model_id"
+    if kind is Response:
+        return Response.objects.filter(review__model_id=model_id).exists()
+    return bool(kind.objects.filter(**{lookup: model_id}).exists())
 
 
 def values_for(full: FullModel) -> dict[str, str]:

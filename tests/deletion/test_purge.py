@@ -26,6 +26,7 @@ from core.ports import registry
 from core.ports.storage import blob_store
 from deletion import purge as purge_module
 from deletion.artefacts import image_delete
+from deletion.beneath import hide_beneath
 from deletion.cascade import CASCADE, model_blob_prefix
 from deletion.models import Deletion
 from deletion.purge import STALE_AFTER, deletions_to_purge
@@ -80,7 +81,12 @@ def full(
 
 
 def delete(owner: Any, model: Model) -> Deletion:
-    return model_delete(actor=Actor(user=owner), model_id=model.pk, confirm_name=model.name)
+    """The request, then the worker's bulk step (``deletion.beneath``): inside a test's
+    transaction nothing commits, so nothing queues it."""
+    deletion = model_delete(actor=Actor(user=owner), model_id=model.pk, confirm_name=model.name)
+    settled = hide_beneath(deletion.pk)
+    assert settled is not None
+    return settled
 
 
 def assert_nothing_left_of(model_id: str, blob_keys: list[str]) -> None:

@@ -22,6 +22,7 @@ from access.models import Token
 from core.audit import AuditAction
 from core.models import AuditEvent
 from core.ports.storage import blob_store
+from deletion.beneath import hide_beneath
 from deletion.models import Deletion
 from deletion.services import model_delete
 from deletion.tasks import purge_deletion
@@ -74,7 +75,12 @@ def full(
 
 
 def delete(owner: Any, model: Model) -> Deletion:
-    return model_delete(actor=Actor(user=owner), model_id=model.pk, confirm_name=model.name)
+    """The request, then the worker's bulk step (``deletion.beneath``): inside a test's
+    transaction nothing commits, so nothing queues it."""
+    deletion = model_delete(actor=Actor(user=owner), model_id=model.pk, confirm_name=model.name)
+    settled = hide_beneath(deletion.pk)
+    assert settled is not None
+    return settled
 
 
 def admin_action(client: Client, action: str, deletion: Deletion) -> Any:

@@ -133,18 +133,24 @@ class Command(BaseCommand):
         missing: list[str] = []
         for batch in _batches(unseen, RECHECK_BATCH):
             for table, blobs in blob_tables():
-                for key, pk, model_id, deleted_at in _stored_rows(table, blobs, batch):
+                for key, pk, model_id, deleted_at, entry_deleted_at in _stored_rows(
+                    table, blobs, batch
+                ):
                     if not store.exists(key):
-                        state = "soft-deleted" if deleted_at else "live"
+                        # A row beneath a deleted entry is deleted with it, hidden yet or not.
+                        gone = deleted_at or entry_deleted_at
+                        state = "soft-deleted" if gone else "live"
                         noun = table.model._meta.verbose_name
                         missing.append(f"{key} ({noun} {pk} of {model_id}, {state})")
         return sorted(missing)
 
 
 def _stored_rows(table: Table, blobs: Blobs, keys: list[str]) -> Iterable[tuple[Any, ...]]:
-    """(key, pk, entry id, deleted_at) of the rows among ``keys`` whose blob must exist."""
+    """(key, pk, entry id, deleted_at, the entry's deleted_at) of the rows among ``keys`` whose
+    blob must exist."""
+    entry = table.lookups[0].removesuffix("_id")
     return (
         table.all_rows()
         .filter(**{f"{blobs.key_field}__in": keys, blobs.stored_field: True})
-        .values_list(blobs.key_field, "pk", table.lookups[0], "deleted_at")
+        .values_list(blobs.key_field, "pk", table.lookups[0], "deleted_at", f"{entry}__deleted_at")
     )
