@@ -18,7 +18,7 @@ from core.federation.service import peer_search_start
 from core.openapi import TIMESTAMP, answer, array, component, obj, string
 from core.ports.peers import PeerQuery
 from models_app.policy import Actor, TokenAction, check_token_action, require_admin, visible_to
-from models_app.search import entry_summary_json, model_search
+from models_app.search import model_search_summaries
 from models_app.selectors import popular_tags
 
 router = Router(tags=["model"])
@@ -154,7 +154,7 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
         if peer_ids and page_number == 1
         else None
     )
-    page = model_search(
+    page = model_search_summaries(
         actor=actor,
         text=request.GET.get("search", ""),
         title_only=bool(_flag(request, "titleOnly")),
@@ -168,9 +168,8 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
         page=page_number,
         page_size=_whole_number(request, "pageSize", API_PAGE_SIZE),
         max_page_size=API_MAX_PAGE_SIZE,
-        with_collaborators=True,
     )
-    models = [entry_summary_json(entry) for entry in page.entries]
+    models = page.models
     errors: dict[str, Any] = {}
     if remote is not None:
         found = remote.collect()
