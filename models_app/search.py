@@ -393,25 +393,30 @@ class _TextMatches:
     def of(cls, actor: Actor, spec: SearchSpec, *, ranked_text: bool = False) -> _TextMatches:
         name_hit = Q(name__icontains=spec.text)
         no_rank = Value(0.0, output_field=FloatField())
-        arms: list[QuerySet[Any]] = []
-        if not ranked_text:
-            arms.append(
-                Model.all_objects.filter(name_hit)
-                .order_by()
-                .annotate(name_first=Value(1), text_rank=no_rank)
-                .values_list(*_HIT_COLUMNS)
+        hits: QuerySet[Any]
+        if spec.title_only:
+            hits = Model.all_objects.filter(name_hit).annotate(
+                name_first=Value(1), text_rank=no_rank
             )
-        if not spec.title_only:
+        else:
             query = SearchQuery(spec.text, config=FTS_CONFIG, search_type="websearch")
-            rank: Any = SearchRank(EntryDocument(), query) if ranked_text else no_rank
-            arms.append(
-                Model.all_objects.filter(Matches(EntryDocument(), query))
-                .exclude(name_hit)
-                .order_by()
-                .annotate(name_first=Value(0), text_rank=rank)
-                .values_list(*_HIT_COLUMNS)
-            )
-        hits = arms[0] if len(arms) == 1 else arms[0].union(arms[1], all=True)
+            text_hit = Matches(EntryDocument(), query)
+            if ranked_text:
+                hits = (
+                    Model.all_objects.filter(text_hit)
+                    .exclude(name_hit)
+                    .annotate(name_first=Value(0), text_rank=SearchRank(EntryDocument(), query))
+                )
+            else:
+                # One scan of the OR of both indexes (a BitmapOr): an entry whose name and text
+                # both match is read once, not once per index.
+                hits = Model.all_objects.filter(name_hit | Q(text_hit)).annotate(
+                    name_first=Case(
+                        When(name_hit, then=Value(1)), default=Value(0), output_field=IntegerField()
+                    ),
+                    text_rank=no_rank,
+                )
+        hits = hits.order_by().values_list(*_HIT_COLUMNS)
         hits_sql, hits_params = hits.query.sql_with_params()
         head = f"WITH hits({', '.join(_HIT_COLUMNS)}) AS MATERIALIZED ({hits_sql}), "
         split = _column_split(actor, spec)
