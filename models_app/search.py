@@ -367,13 +367,14 @@ def _column_split(actor: Actor, spec: SearchSpec) -> VisibleSplit | None:
 
 @dataclass(frozen=True)
 class _TextMatches:
-    """A text search on PostgreSQL as ``WITH`` clauses: ``hits``, the entries whose name or text
-    matches (name matches first), read through the trigram and full-text indexes alone; and
-    ``u(pk, updated_at, name_first, text_rank)``, those the caller may see and the filters keep.
+    """A text search on PostgreSQL as a ``WITH`` clause: ``hits``, the entries whose name or text
+    matches (a subquery behind OFFSET 0), read through the trigram and full-text indexes alone;
+    and ``u(pk, updated_at, name_first, text_rank)``, those the caller may see and the filters
+    keep (MATERIALIZED: counted and paged from one copy).
 
-    Both are MATERIALIZED: the matches are found by their indexes first whatever the planner
-    guesses. Without statistics it guessed the kind and deleted_at indexes narrower, read every
-    entry through them and computed the full-text document of each (4-10 s at 100,000 entries).
+    The fence makes the matches be found by their indexes first whatever the planner guesses.
+    Without statistics it guessed the kind and deleted_at indexes narrower, read every entry
+    through them and computed the full-text document of each (4-10 s at 100,000 entries).
 
     The common case (a signed-in person without a token, filters on the entry's own columns) is
     decided on the columns each match brings out of its index scan: not deleted, and public or
@@ -418,14 +419,17 @@ class _TextMatches:
                 )
         hits = hits.order_by().values_list(*_HIT_COLUMNS)
         hits_sql, hits_params = hits.query.sql_with_params()
-        head = f"WITH hits({', '.join(_HIT_COLUMNS)}) AS MATERIALIZED ({hits_sql}), "
+        # OFFSET 0 fences the matches' own scan: no condition from outside is pushed into it,
+        # so it stays on the trigram and full-text indexes whatever the statistics say, and
+        # its rows stream into ``u`` without a copy of their own.
+        hits_from = f"({hits_sql} OFFSET 0) AS hits({', '.join(_HIT_COLUMNS)})"
         split = _column_split(actor, spec)
         if split is not None:
             kept_sql, kept_params = cls._kept_by_columns(split, spec)
             body = (
-                "u(pk, updated_at, name_first, text_rank) AS MATERIALIZED ("  # noqa: S608
-                "SELECT hits.id, hits.updated_at, hits.name_first, hits.text_rank FROM hits "
-                f"WHERE {kept_sql}) "
+                "WITH u(pk, updated_at, name_first, text_rank) AS MATERIALIZED ("  # noqa: S608
+                "SELECT hits.id, hits.updated_at, hits.name_first, hits.text_rank "
+                f"FROM {hits_from} WHERE {kept_sql}) "
             )
         else:
             # Each match is looked up by its key and kept if the caller may see it and the
@@ -440,12 +444,12 @@ class _TextMatches:
             sql, kept_params = kept.query.sql_with_params()
             kept_params = tuple(kept_params)
             body = (
-                "u(pk, updated_at, name_first, text_rank) AS MATERIALIZED ("  # noqa: S608
-                "SELECT k.pk, k.updated_at, hits.name_first, hits.text_rank FROM hits "
+                "WITH u(pk, updated_at, name_first, text_rank) AS MATERIALIZED ("  # noqa: S608
+                f"SELECT k.pk, k.updated_at, hits.name_first, hits.text_rank FROM {hits_from} "
                 f"CROSS JOIN LATERAL ({sql} OFFSET 0) AS k(pk, updated_at)) "
             )
         # Django compiled every part; the search text and every filter value are parameters.
-        return cls(head + body, (*hits_params, *kept_params))
+        return cls(body, (*hits_params, *kept_params))
 
     @staticmethod
     def _kept_by_columns(split: VisibleSplit, spec: SearchSpec) -> tuple[str, tuple[Any, ...]]:
@@ -470,23 +474,23 @@ class _TextMatches:
 
     def page(self, start: int, size: int) -> tuple[list[tuple[str, int]], int, int]:
         """One page of ``(key, name_first)`` in result order (name matches first, then newest
-        first), the number of matches and of name matches, in one pass: the window counts
-        while the page is picked."""
+        first), the number of matches and of name matches, in one statement (the counts come
+        with every row, and alone on a row when the page is past the end). Counting with an
+        aggregate beside a top-N sort keeps no copy of the matches but ``u``; a window
+        (``count(*) OVER ()``) buffered all of them again."""
         rows = self._fetch(
-            "SELECT u.pk, u.name_first, count(*) OVER (), "
-            "count(*) FILTER (WHERE u.name_first = 1) OVER () FROM u "
-            "ORDER BY u.name_first DESC, u.updated_at DESC, u.pk LIMIT %s OFFSET %s",
+            "SELECT t.total, t.names, p.pk, p.name_first FROM ("
+            "SELECT count(*) AS total, count(*) FILTER (WHERE u.name_first = 1) AS names "
+            "FROM u) AS t LEFT JOIN LATERAL ("
+            "SELECT u.pk, u.name_first, u.updated_at FROM u "
+            "ORDER BY u.name_first DESC, u.updated_at DESC, u.pk LIMIT %s OFFSET %s"
+            ") AS p ON true "
+            "ORDER BY p.name_first DESC, p.updated_at DESC, p.pk",
             size,
             start,
         )
-        if not rows:
-            return [], 0, 0
-        return [(row[0], row[1]) for row in rows], int(rows[0][2]), int(rows[0][3])
-
-    def totals(self) -> tuple[int, int]:
-        """The number of matches and of name matches."""
-        row = self._fetch("SELECT count(*), count(*) FILTER (WHERE u.name_first = 1) FROM u")[0]
-        return int(row[0]), int(row[1])
+        total, names = int(rows[0][0]), int(rows[0][1])
+        return [(row[2], row[3]) for row in rows if row[2] is not None], total, names
 
     def ranked_keys(self, start: int, size: int) -> list[str]:
         """A page of keys by relevance, best first (for ``ranked_text`` matches)."""
@@ -513,8 +517,6 @@ def _text_page_keys(actor: Actor, spec: SearchSpec, start: int, size: int) -> tu
     """
     matches = _TextMatches.of(actor, spec)
     rows, total, names = matches.page(start, size)
-    if not rows and start > 0:
-        total, names = matches.totals()  # past the last page: the window had no row to count on
     keys = [key for key, _ in rows]
     # Rank only when there are full-text-only matches, few enough, and this page shows some.
     reaches_text = names < start + size and start < total
