@@ -82,6 +82,23 @@ class Matches(Func):
     output_field = BooleanField()
 
 
+class _AnyOf(Func):
+    """``field = ANY(%s)``: one array parameter for a list of keys."""
+
+    template = "%(expressions)s)"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
+def _one_of(field: str, values: Sequence[str]) -> Q:
+    """Rows whose ``field`` is one of ``values``. On PostgreSQL the list travels as one array
+    parameter: ``IN (%s, %s, ...)`` had Django prepare and the driver split a statement of a
+    hundred parameters for every page (a third of the API's Python time at 100 rows)."""
+    if not is_postgresql():
+        return Q(**{f"{field}__in": values})
+    return Q(_AnyOf(F(field), Value(list(values))))
+
+
 @dataclass(frozen=True)
 class SearchPage:
     """One page of results, the number of entries on all pages, and where this page sits."""
@@ -578,7 +595,7 @@ def _page_rows(
         keys, total = _text_page_keys(actor, spec, start, size)
         if not keys:
             return [], total
-        found = {key(row): row for row in shape(Model.objects.filter(pk__in=keys))}
+        found = {key(row): row for row in shape(Model.objects.filter(_one_of("pk", keys)))}
         return [found[k] for k in keys if k in found], total
     unranked = model_search_queryset(actor=actor, spec=spec, rank=False)
     total = _total(actor, spec, unranked)
@@ -692,10 +709,10 @@ def entry_summaries_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     tags: dict[str, list[str]] = defaultdict(list)
     held: dict[str, dict[str, list[str]]] = defaultdict(dict)
     if ids:
-        found_tags = ModelTag.objects.filter(model_id__in=ids).order_by("id")
+        found_tags = ModelTag.objects.filter(_one_of("model_id", ids)).order_by("id")
         for model_id, name in found_tags.values_list("model_id", "name"):
             tags[model_id].append(name)
-        found_roles = Collaborator.objects.filter(model_id__in=ids).order_by("id")
+        found_roles = Collaborator.objects.filter(_one_of("model_id", ids)).order_by("id")
         for model_id, entity, role in found_roles.values_list("model_id", "entity", "role"):
             roles = held[model_id].setdefault(entity, [])
             if role:
