@@ -17,7 +17,15 @@ from core.errors import BadRequest
 from core.federation.service import peer_search_start
 from core.openapi import TIMESTAMP, answer, array, component, obj, string
 from core.ports.peers import PeerQuery
-from models_app.policy import Actor, TokenAction, check_token_action, require_admin, visible_to
+from models_app.listing_cache import public_tags
+from models_app.policy import (
+    Actor,
+    TokenAction,
+    check_token_action,
+    require_admin,
+    visible_split,
+    visible_to,
+)
 from models_app.search import model_search_summaries
 from models_app.selectors import popular_tags
 
@@ -186,10 +194,16 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
 
 @router.get(
     "/models/tags",
-    summary="The ten most used tags on entries you can see",
+    summary="The ten most used tags on public entries",
     openapi_extra=documented(answer("tags", array(string()))),
 )
 def popular_model_tags(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's popular tags are the same for everyone: here those of live public entries, from
+    the marketplace's cache (``listing_cache``) instead of a count over every entry the caller
+    can see. A token counts only the entries it may see (a token limited to chosen models
+    learns nothing about the others)."""
     actor = Actor.from_request(request)
     check_token_action(actor, TokenAction.MODEL_READ)
+    if visible_split(actor) is not None:
+        return {"tags": public_tags()}
     return {"tags": popular_tags(visible_to(actor))}
