@@ -358,20 +358,22 @@ def roles_on_entries(user: Any, model_ids: Sequence[str]) -> dict[str, list[str]
     return dict(found)
 
 
-# The columns a match carries out of its index scan, so that visibility and the plain column
-# filters are decided on the row already read (see ``_TextMatches``).
-_HIT_COLUMNS = (
-    "id",
-    "updated_at",
-    "name_first",
-    "text_rank",
-    "deleted_at",
-    "visibility",
-    "kind",
-    "organisation",
-    "state",
-    "allow_templating",
-)
+# The columns every match carries out of its index scan; with a ``_column_split`` also those
+# that visibility and the plain column filters are decided on (see ``_TextMatches``).
+_HIT_COLUMNS = ("id", "updated_at", "name_first", "text_rank")
+_FILTER_COLUMNS = {
+    "kinds": "kind",
+    "organisations": "organisation",
+    "states": "state",
+    "allow_templating": "allow_templating",
+}
+
+
+def _hit_columns(split: VisibleSplit | None, spec: SearchSpec) -> tuple[str, ...]:
+    if split is None:
+        return _HIT_COLUMNS
+    used = tuple(column for name, column in _FILTER_COLUMNS.items() if getattr(spec, name))
+    return (*_HIT_COLUMNS, "deleted_at", "visibility", *used)
 
 
 def _column_split(actor: Actor, spec: SearchSpec) -> VisibleSplit | None:
@@ -434,13 +436,14 @@ class _TextMatches:
                     ),
                     text_rank=no_rank,
                 )
-        hits = hits.order_by().values_list(*_HIT_COLUMNS)
+        split = _column_split(actor, spec)
+        hits = hits.order_by().values_list(*_hit_columns(split, spec))
         hits_sql, hits_params = hits.query.sql_with_params()
         # OFFSET 0 fences the matches' own scan: no condition from outside is pushed into it,
         # so it stays on the trigram and full-text indexes whatever the statistics say, and
-        # its rows stream into ``u`` without a copy of their own.
-        hits_from = f"({hits_sql} OFFSET 0) AS hits({', '.join(_HIT_COLUMNS)})"
-        split = _column_split(actor, spec)
+        # its rows stream into ``u`` without a copy of their own. Its columns are named by
+        # Django's aliases (``AS "id"``), not by position.
+        hits_from = f"({hits_sql} OFFSET 0) AS hits"
         if split is not None:
             kept_sql, kept_params = cls._kept_by_columns(split, spec)
             body = (
