@@ -17,8 +17,16 @@ from core.errors import BadRequest
 from core.federation.service import peer_search_start
 from core.openapi import TIMESTAMP, answer, array, component, obj, string
 from core.ports.peers import PeerQuery
-from models_app.policy import Actor, TokenAction, check_token_action, require_admin, visible_to
-from models_app.search import entry_summary_json, model_search
+from models_app.listing_cache import public_tags
+from models_app.policy import (
+    Actor,
+    TokenAction,
+    check_token_action,
+    require_admin,
+    visible_split,
+    visible_to,
+)
+from models_app.search import model_search_summaries
 from models_app.selectors import popular_tags
 
 router = Router(tags=["model"])
@@ -154,7 +162,7 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
         if peer_ids and page_number == 1
         else None
     )
-    page = model_search(
+    page = model_search_summaries(
         actor=actor,
         text=request.GET.get("search", ""),
         title_only=bool(_flag(request, "titleOnly")),
@@ -168,9 +176,8 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
         page=page_number,
         page_size=_whole_number(request, "pageSize", API_PAGE_SIZE),
         max_page_size=API_MAX_PAGE_SIZE,
-        with_collaborators=True,
     )
-    models = [entry_summary_json(entry) for entry in page.entries]
+    models = page.models
     errors: dict[str, Any] = {}
     if remote is not None:
         found = remote.collect()
@@ -187,10 +194,16 @@ def search_models(request: HttpRequest) -> dict[str, Any]:
 
 @router.get(
     "/models/tags",
-    summary="The ten most used tags on entries you can see",
+    summary="The ten most used tags on public entries",
     openapi_extra=documented(answer("tags", array(string()))),
 )
 def popular_model_tags(request: HttpRequest) -> dict[str, Any]:
+    """Bailo's popular tags are the same for everyone: here those of live public entries, from
+    the marketplace's cache (``listing_cache``) instead of a count over every entry the caller
+    can see. A token counts only the entries it may see (a token limited to chosen models
+    learns nothing about the others)."""
     actor = Actor.from_request(request)
     check_token_action(actor, TokenAction.MODEL_READ)
+    if visible_split(actor) is not None:
+        return {"tags": public_tags()}
     return {"tags": popular_tags(visible_to(actor))}

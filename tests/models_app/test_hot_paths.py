@@ -192,8 +192,8 @@ def _statements(client: Any, path: str, **params: Any) -> int:
         ("/", {}, 9),
         ("/", {"tag": "bulk", "state": ""}, 9),
         ("/", {"q": "bulk"}, 9),
-        ("/api/v2/models/search", {}, 8),
-        ("/api/v2/models/search", {"search": "bulk"}, 7),
+        ("/api/v2/models/search", {}, 6),
+        ("/api/v2/models/search", {"search": "bulk"}, 5),
     ],
 )
 def test_marketplace_and_search_statements_are_few_and_do_not_grow(

@@ -493,3 +493,71 @@ def test_the_official_client_searches_models_and_data_cards(
     cards = Datacard.search(dev_client)
     assert [c.name for c in cards] == ["Harbour images"]
     assert dev_client.get_model_tags()["tags"][0] == "vision"
+
+
+# --- the two ways a text search decides visibility agree ----------------------------------------
+
+
+def test_a_text_search_finds_the_same_through_a_session_as_through_a_token(
+    client_for: Any,
+    make_token: Any,
+    make_entry: Any,
+    owner: Any,
+    consumer: Any,
+    outsider: Any,
+    site_admin: Any,
+) -> None:
+    # A session is decided on each match's own row (visible_split); a token looks each match up
+    # by key through visible_to. Both must find the same entries in the same order.
+    make_entry("Heron private", description="Wades in heron water.")
+    make_entry("Quiet private", description="Mentions a heron once.", visibility="private")
+    entry(owner, "Heron public", description="Open to all.")
+    entry(owner, "Plain public", description="A heron in the text only.")
+    deleted = entry(owner, "Heron gone", description="Deleted.")
+    Model.objects.filter(pk=deleted.pk).update(deleted_at="2026-01-01T00:00:00Z")
+    for person in (consumer, outsider, site_admin):
+        token, secret = make_token(person, actions=["model:read"])
+        for params in ({"search": "heron"}, {"search": "heron", "pageSize": "1", "page": "2"}):
+            by_session = names(client_for(person).get(SEARCH, params))
+            by_token = names(
+                client_for(None).get(SEARCH, params, **basic(token.access_key, secret))
+            )
+            assert by_session == by_token, (person.username, params)
+    everyone = names(client_for(consumer).get(SEARCH, {"search": "heron"}))
+    # Name matches first, newest first; then the full-text-only matches, by relevance.
+    assert everyone[:2] == ["Heron public", "Heron private"]
+    assert sorted(everyone[2:]) == ["Plain public", "Quiet private"]
+    assert names(client_for(outsider).get(SEARCH, {"search": "heron"})) == [
+        "Heron public",
+        "Plain public",
+    ]
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_postgresql_a_text_search_reads_its_matches_not_every_entry(owner: Any) -> None:
+    from models_app.search import _TextMatches
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO models_app_model (id, name, description, kind, visibility, organisation,"
+            " state, ungoverned_access, allow_templating, mirror_source_model_id,"
+            " mirror_destination_model_id, created_at, updated_at)"
+            " SELECT 'filler-' || n, 'Filler ' || n, 'Nothing to see.', 'model', 'public', '',"
+            " '', false, false, '', '', now(), now() FROM generate_series(1, 2000) AS n"
+        )
+    entry(owner, "Lighthouse keeper", description="Keeps lights.")
+    matches = _TextMatches.of(Actor(user=owner), search_spec(text="lighthouse"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list('models_app_model_fts'::regclass)")
+        cursor.execute("SELECT gin_clean_pending_list('models_app_model_name_trgm'::regclass)")
+        cursor.execute("ANALYZE models_app_model")
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            cursor.execute("EXPLAIN " + matches.sql + "SELECT count(*) FROM u", matches.params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("SET enable_seqscan = on")
+    assert "Bitmap Index Scan on models_app_model_fts" in plan, plan
+    assert "Bitmap Index Scan on models_app_model_name_trgm" in plan, plan
+    # Visibility is decided on the matches: no join against the entries table.
+    assert "Join" not in plan, plan
