@@ -38,7 +38,7 @@ from django.db.models.expressions import RawSQL
 
 from core.entities import entity_filter
 from core.errors import BadRequest
-from models_app.listing_cache import live_entry_count
+from models_app.listing_cache import live_entry_count, visible_entry_count
 from models_app.models import Collaborator, EntryKind, Model, ModelTag, SystemRole, Visibility
 from models_app.policy import Actor, visible_split, visible_to
 from models_app.roles import review_role_names
@@ -464,15 +464,21 @@ def _total(actor: Actor, spec: SearchSpec, unranked: QuerySet[Model]) -> int:
     kinds = spec.kinds or tuple(EntryKind.values)
     if split.everything:
         return live_entry_count(kinds, public_only=False)
-    public = live_entry_count(kinds, public_only=True)
-    assert split.own is not None
-    own_ids = list(split.own[: OWN_IDS_LIMIT + 1])
-    if not own_ids:
-        return public
-    own = Model.objects.filter(kind__in=kinds).exclude(visibility=Visibility.PUBLIC)
-    if len(own_ids) > OWN_IDS_LIMIT:
-        return public + own.filter(pk__in=split.own).count()
-    return public + own.filter(pk__in=own_ids).count()
+    own_rows = split.own
+    assert own_rows is not None
+
+    def count_own() -> int:
+        own_ids = list(own_rows[: OWN_IDS_LIMIT + 1])
+        if not own_ids:
+            return 0
+        own = Model.objects.filter(kind__in=kinds).exclude(visibility=Visibility.PUBLIC)
+        if len(own_ids) > OWN_IDS_LIMIT:
+            return own.filter(pk__in=own_rows).count()
+        return own.filter(pk__in=own_ids).count()
+
+    # The caller's own count is kept per person and generation (listing_cache): entry writes
+    # renew the generation, so a count never outlives the write that changes it.
+    return visible_entry_count(kinds, user_id=actor.user.pk, count_own=count_own)
 
 
 def model_search(
@@ -526,8 +532,14 @@ def model_search(
             entries = [found[pk] for pk in ids if pk in found]
     else:
         total = _total(actor, spec, unranked)
-        if start < total:
-            entries = list(unranked[start : start + page_size])
+        if start < total and spec.text:
+            entries = list(unranked[start : start + page_size])  # SQLite's text search
+        elif start < total:
+            # Keys first, then the rows, in one statement: the keys of a later page are read
+            # from the covering index ``model_recent_first`` alone (not the rows skipped on the
+            # way), and only this page's rows are visited.
+            keys = unranked.values("pk")[start : start + page_size]
+            entries = list(Model.objects.filter(pk__in=keys).order_by(*NEWEST_FIRST))
     if entries:
         lookups: list[Any] = [Prefetch("tag_rows", queryset=ModelTag.objects.order_by("id"))]
         if with_collaborators:
