@@ -1,17 +1,24 @@
-"""Figures the marketplace shows on every request that are the same for everyone who asks: the
-popular tags of public entries and the number of live entries of each kind (public ones, and all
-of them for administrators).
+"""Figures the marketplace shows on every request: the popular tags of public entries and the
+number of live entries of each kind (public ones, and all of them for administrators), the same
+for everyone who asks; and, per person, how many non-public entries they hold a role on.
 
 Computing them scans the entries table (about 50-100 ms each at 100,000 entries), so they are kept
 in the cache for ``MARKETPLACE_CACHE_SECONDS``. Writes that change them (an entry created, deleted
 or restored, its visibility or tags changed) call ``entries_changed``, which drops them at once
 and again when the transaction commits, so a reader racing the write cannot keep a stale figure
-past the commit. Writes elsewhere (bulk imports) are seen once the figures expire.
+past the commit. Writes elsewhere (bulk imports, group membership) are seen once the figures
+expire.
+
+A person's own count cannot be dropped by name (there is one per person), so it is kept with the
+*generation* it was counted in: a random token that ``entries_changed`` renews, now and on commit.
+A count kept under an older token is counted again. The key names the person: one person's count
+is never read for another.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Collection
 from functools import partial
 from itertools import combinations
@@ -29,6 +36,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 POPULAR_TAGS = 10
 PUBLIC, ALL = "public", "all"
+GENERATION = "generation"
+# The token outlives any figure kept under it; when it expires a new one starts.
+GENERATION_SECONDS = 24 * 3600
 
 
 def _key(name: str) -> str:
@@ -104,11 +114,54 @@ def live_entry_count(kinds: Collection[str], *, public_only: bool) -> int:
     return _cached(_count_name(PUBLIC if public_only else ALL, kinds), compute)
 
 
+def _own_name(user_id: int, kinds: Collection[str]) -> str:
+    return f"own:{user_id}:{','.join(sorted(kinds))}"
+
+
+def visible_entry_count(
+    kinds: Collection[str], *, user_id: int, count_own: Callable[[], int]
+) -> int:
+    """The live public entries of ``kinds`` plus the live non-public ones that user ``user_id``
+    holds a role on (``count_own`` counts those): both read from the cache in one round trip."""
+    kinds = sorted(set(kinds) or EntryKind.values)
+    seconds = settings.MARKETPLACE_CACHE_SECONDS
+    if seconds <= 0:
+        return live_entry_count(kinds, public_only=True) + count_own()
+    public_key = _key(_count_name(PUBLIC, kinds))
+    generation_key = _key(GENERATION)
+    own_key = _key(_own_name(user_id, kinds))
+    found = cache_get_many([public_key, generation_key, own_key])
+    public = found.get(public_key)
+    if public is None:
+        public = live_entry_count(kinds, public_only=True)
+    generation = found.get(generation_key)
+    kept = found.get(own_key)
+    if generation is not None and isinstance(kept, tuple) and kept[0] == generation:
+        return int(public) + int(kept[1])
+    own = count_own()
+    if generation is None:
+        # No token yet (or the cache lost it): start one; this count is kept from the next read.
+        _cache_add(generation_key, uuid.uuid4().hex)
+    else:
+        cache_set_many({own_key: (generation, own)}, seconds)
+    return int(public) + own
+
+
+def _cache_add(key: str, value: Any) -> None:
+    try:
+        cache.add(key, value, GENERATION_SECONDS)
+    except (RedisError, OSError) as exc:
+        logger.warning("cache unavailable, not kept: %s", exc)
+
+
 def forget(keys: list[str]) -> None:
-    """Drop cached figures (``entries_changed`` runs it now and on commit). If the cache cannot
-    be reached it keeps them until they expire (``MARKETPLACE_CACHE_SECONDS``)."""
+    """Drop cached figures and renew the generation (``entries_changed`` runs it now and on
+    commit). If the cache cannot be reached it keeps them until they expire
+    (``MARKETPLACE_CACHE_SECONDS``)."""
     try:
         cache.delete_many(keys)
+        # A fresh random token, never one seen before: every own count kept so far is stale.
+        cache.set(_key(GENERATION), uuid.uuid4().hex, GENERATION_SECONDS)
     except (RedisError, OSError) as exc:
         logger.warning("cache unavailable, cached marketplace figures not cleared: %s", exc)
 

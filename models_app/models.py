@@ -90,8 +90,14 @@ class Model(TimeStampedModel, CreatedByModel, SoftDeleteModel):
         base_manager_name = "all_objects"
         ordering = ["-updated_at"]
         indexes = [
-            # The marketplace's default order: newest first.
-            models.Index(fields=["-updated_at", "id"], name="model_recent_first"),
+            # The marketplace's default order: newest first. The included columns are those every
+            # list filters on (live, kind, visibility), so a page's keys are read from the index
+            # alone, without visiting the rows skipped on the way to a later page (PostgreSQL).
+            models.Index(
+                fields=["-updated_at", "id"],
+                include=["kind", "visibility", "deleted_at"],
+                name="model_recent_first",
+            ),
             models.Index(fields=["kind", "visibility"]),
             models.Index(fields=["organisation"]),
             models.Index(fields=["state"]),
@@ -137,7 +143,12 @@ class Collaborator(models.Model):
                 fields=["model", "entity", "role"], name="collaborator_unique_role"
             )
         ]
-        indexes = [models.Index(fields=["entity", "role"])]
+        indexes = [
+            # "The entries I hold a role on" (every list's visibility rule) from the index alone.
+            models.Index(
+                fields=["entity", "role"], include=["model"], name="collaborator_entity_role"
+            )
+        ]
         ordering = ["id"]
 
     def __str__(self) -> str:

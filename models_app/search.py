@@ -41,7 +41,7 @@ from django.db.models.expressions import RawSQL
 
 from core.entities import entity_filter
 from core.errors import BadRequest
-from models_app.listing_cache import live_entry_count
+from models_app.listing_cache import live_entry_count, visible_entry_count
 from models_app.models import Collaborator, EntryKind, Model, ModelTag, SystemRole, Visibility
 from models_app.policy import Actor, VisibleSplit, visible_split, visible_to
 from models_app.roles import review_role_names
@@ -576,15 +576,21 @@ def _total(actor: Actor, spec: SearchSpec, unranked: QuerySet[Model]) -> int:
     kinds = spec.kinds or tuple(EntryKind.values)
     if split.everything:
         return live_entry_count(kinds, public_only=False)
-    public = live_entry_count(kinds, public_only=True)
-    assert split.own is not None
-    own_ids = list(split.own[: OWN_IDS_LIMIT + 1])
-    if not own_ids:
-        return public
-    own = Model.objects.filter(kind__in=kinds).exclude(visibility=Visibility.PUBLIC)
-    if len(own_ids) > OWN_IDS_LIMIT:
-        return public + own.filter(pk__in=split.own).count()
-    return public + own.filter(pk__in=own_ids).count()
+    own_rows = split.own
+    assert own_rows is not None
+
+    def count_own() -> int:
+        own_ids = list(own_rows[: OWN_IDS_LIMIT + 1])
+        if not own_ids:
+            return 0
+        own = Model.objects.filter(kind__in=kinds).exclude(visibility=Visibility.PUBLIC)
+        if len(own_ids) > OWN_IDS_LIMIT:
+            return own.filter(pk__in=own_rows).count()
+        return own.filter(pk__in=own_ids).count()
+
+    # The caller's own count is kept per person and generation (listing_cache): entry writes
+    # renew the generation, so a count never outlives the write that changes it.
+    return visible_entry_count(kinds, user_id=actor.user.pk, count_own=count_own)
 
 
 def _page_rows(
@@ -606,7 +612,13 @@ def _page_rows(
     total = _total(actor, spec, unranked)
     if start >= total:
         return [], total
-    return list(shape(unranked)[start : start + size]), total
+    if spec.text:
+        return list(shape(unranked)[start : start + size]), total  # SQLite's text search
+    # Keys first, then the rows, in one statement: the keys of a later page are read from the
+    # covering index ``model_recent_first`` alone (not the rows skipped on the way), and only
+    # this page's rows are visited.
+    keys = unranked.values("pk")[start : start + size]
+    return list(shape(Model.objects.filter(pk__in=keys).order_by(*NEWEST_FIRST))), total
 
 
 def model_search(

@@ -424,7 +424,8 @@ def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Mode
         if "collaborators" in changes:
             _write_collaborators(locked, clean_collaborators(changes["collaborators"]))
         locked.save()
-        if "visibility" in changes or "tags" in changes:
+        # Collaborators decide which private entries a person counts (listing_cache's own counts).
+        if changes.keys() & {"visibility", "tags", "collaborators"}:
             entries_changed()
         audit_record(
             action=AuditAction.MODEL_UPDATE,

@@ -17,12 +17,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import path
-from django.utils.html import strip_tags
+from django.utils.html import escape, strip_tags
+from django.utils.safestring import SafeString, mark_safe
 
 from core.errors import BadRequest, BailoError
 from core.markdown import render_markdown
 from models_app.listing_cache import cache_get_many, cache_set_many, public_tags
-from models_app.models import EntryKind, Model, SystemRole
+from models_app.models import EntryKind, Model, SystemRole, Visibility
 from models_app.policy import Actor
 from models_app.search import MINE, SearchPage, model_search
 from models_app.views import marketplace_peers as peers_view
@@ -181,6 +182,53 @@ class ResultRow:
     excerpt: str
     tags: list[str]
     roles: list[str]
+
+    @property
+    def html(self) -> SafeString:
+        """The row's list item, as the results template wrote it (the same markup, line for
+        line). Written out here because the template engine spent more on 20 rows than on the
+        rest of the page (2.3 of 4.2 ms); this takes a tenth of that. Every value is escaped."""
+        e = self.entry
+        roles = "".join(
+            '<span class="chip chip-role"><span class="visually-hidden">Your role: </span>'
+            f"{escape(role)}</span>"
+            for role in self.roles
+        )
+        tags = "".join(f'<span class="chip">#{escape(tag)}</span>' for tag in self.tags)
+        lines = [
+            '    <li class="result">',
+            "      <article>",
+            f'        <h3><a href="{escape(self.url)}">{escape(e.name)}</a></h3>',
+            f"        <p>{escape(self.excerpt)}</p>" if self.excerpt else "        ",
+            '        <p class="meta">',
+            "          " + (MIRRORED_CHIP if e.kind == MIRRORED else ""),
+            "          " + (PRIVATE_CHIP if e.visibility == PRIVATE else ""),
+            "          " + _chip("Organisation", e.organisation),
+            "          " + _chip("State", e.state),
+            "          " + roles,
+            "        </p>",
+            (
+                f'        <p class="meta"><span class="visually-hidden">Tags: </span>{tags}</p>'
+                if self.tags
+                else "        "
+            ),
+            "      </article>",
+            "    </li>",
+        ]
+        return mark_safe("\n" + "\n".join(lines) + "\n    ")  # noqa: S308 (values escaped)
+
+
+MIRRORED = EntryKind.MIRRORED_MODEL.value
+PRIVATE = Visibility.PRIVATE.value
+MIRRORED_CHIP = '<span class="chip">Mirrored model</span>'
+PRIVATE_CHIP = '<span class="chip chip-private">Private</span>'
+
+
+def _chip(label: str, value: str) -> str:
+    if not value:
+        return ""
+    hidden = f'<span class="visually-hidden">{label}: </span>'
+    return f'<span class="chip">{hidden}{escape(value)}</span>'
 
 
 def _excerpts(entries: list[Model]) -> dict[str, str]:

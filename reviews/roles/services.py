@@ -19,6 +19,7 @@ from core.audit import AuditAction, audit_record
 from core.entities import parse_entity
 from core.errors import BadRequest, Conflict, NotFound
 from core.hooks import Hook
+from models_app.listing_cache import entries_changed
 from models_app.models import Collaborator, Model, ModelCardRevision, Schema, SystemRole
 from models_app.policy import Actor, TokenAction, require_admin
 from models_app.roles import ReviewRoleInfo
@@ -148,7 +149,10 @@ def _add_default_entities(role: ReviewRole, models: QuerySet[Model]) -> int:
     ]
     before = Collaborator.objects.filter(role=role.short_name).count()
     Collaborator.objects.bulk_create(rows, ignore_conflicts=True)
-    return Collaborator.objects.filter(role=role.short_name).count() - before
+    added = Collaborator.objects.filter(role=role.short_name).count() - before
+    if added:
+        entries_changed()  # a role makes private entries visible to its holders
+    return added
 
 
 def default_entities_apply(model: Model) -> int:
@@ -324,6 +328,8 @@ def review_role_delete(*, actor: Actor, role: ReviewRole) -> dict[str, int]:
             schema.review_roles = [r for r in schema.review_roles if r != short_name]
             schema.save(update_fields=["review_roles", "updated_at"])
         collaborators, _ = Collaborator.objects.filter(role=short_name).delete()
+        if collaborators:
+            entries_changed()  # its holders may no longer see some private entries
         # Removed, not soft-deleted: nobody can answer them any more, and a soft-deleted row must
         # belong to a Deletion (which covers files, releases, images and models only). The
         # decisions stay in the audit log.

@@ -114,6 +114,23 @@ def test_totals_follow_creates_visibility_changes_deletes_and_restores(
     assert total(outsider) == expected(outsider)
 
 
+def test_a_persons_own_count_is_theirs_and_follows_collaborator_changes(
+    owner: Any, outsider: Any, settings: Any
+) -> None:
+    settings.MARKETPLACE_CACHE_SECONDS = 3600  # only the writes may change what is cached
+    entry = make(owner, "Shared later", visibility="private")
+    make(owner, "Public")
+    assert (total(owner), total(outsider)) == (2, 1)
+    assert (total(owner), total(outsider)) == (2, 1)  # each from their own cached count
+    held = [{"entity": f"user:{owner.username}", "roles": ["owner"]}]
+    shared = [*held, {"entity": f"user:{outsider.username}", "roles": ["consumer"]}]
+    model_update(actor=Actor(user=owner), model=entry, changes={"collaborators": shared})
+    assert (total(owner), total(outsider)) == (2, 2)
+    model_update(actor=Actor(user=owner), model=entry, changes={"collaborators": held})
+    assert (total(owner), total(outsider)) == (2, 1)
+    assert total(outsider) == expected(outsider)
+
+
 def test_popular_tags_are_those_of_public_entries_and_follow_tag_changes(
     owner: Any, settings: Any
 ) -> None:
