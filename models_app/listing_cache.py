@@ -4,9 +4,9 @@ of them for administrators).
 
 Computing them scans the entries table (about 50-100 ms each at 100,000 entries), so they are kept
 in the cache for ``MARKETPLACE_CACHE_SECONDS``. Writes that change them (an entry created, deleted
-or restored, its visibility or tags changed) call ``entries_changed``, which drops them at once
-and again when the transaction commits, so a reader racing the write cannot keep a stale figure
-past the commit. Writes elsewhere (bulk imports) are seen once the figures expire.
+or restored, its visibility or tags changed) call ``entries_changed``, which drops them when the
+transaction commits, so a reader racing the write cannot keep a stale figure past the commit.
+Writes elsewhere (bulk imports) are seen once the figures expire.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Count
 from redis.exceptions import RedisError
 
@@ -105,8 +105,8 @@ def live_entry_count(kinds: Collection[str], *, public_only: bool) -> int:
 
 
 def forget(keys: list[str]) -> None:
-    """Drop cached figures (``entries_changed`` runs it now and on commit). If the cache cannot
-    be reached it keeps them until they expire (``MARKETPLACE_CACHE_SECONDS``)."""
+    """Drop cached figures (``entries_changed`` runs it on commit). If the cache cannot be
+    reached it keeps them until they expire (``MARKETPLACE_CACHE_SECONDS``)."""
     try:
         cache.delete_many(keys)
     except (RedisError, OSError) as exc:
@@ -114,7 +114,12 @@ def forget(keys: list[str]) -> None:
 
 
 def entries_changed() -> None:
-    """Drop the cached figures now and once the current transaction commits."""
+    """Drop the cached figures once the current transaction commits (one cache call per write).
+
+    Until the commit only this transaction sees the change, and other readers are right to keep
+    the old figures. Inside an enclosing transaction (a bulk step, a test) the enclosing code may
+    read the figures before it commits, so they are dropped at once as well."""
     keys = [_key(name) for name in _all_names()]
-    forget(keys)
+    if len(transaction.get_connection(DEFAULT_DB_ALIAS).atomic_blocks) > 1:
+        forget(keys)
     transaction.on_commit(partial(forget, keys), robust=True)
