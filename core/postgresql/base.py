@@ -24,10 +24,10 @@ def nothing_waiting(fileno: int) -> bool:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def close_if_health_check_failed(self) -> None:
+        checking = self.health_check_enabled and not self.health_check_done  # type: ignore[attr-defined,has-type]
         if (
-            self.connection is not None
-            and self.health_check_enabled
-            and not self.health_check_done
+            checking
+            and self.connection is not None
             and self.pool is None
             and not self.connection.closed
             and nothing_waiting(self.connection.fileno())
