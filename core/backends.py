@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from core.entities import is_admin
+from core.sessions import user_read_with_session
 from core.throttle import client_address, locked_for
 
 
@@ -40,6 +41,13 @@ class AdminGroupBackend(ModelBackend):
                 request.signin_locked_for = wait  # type: ignore[attr-defined]
                 raise PermissionDenied("Too many failed sign-in attempts")
         return super().authenticate(request, username, password, **kwargs)
+
+    def get_user(self, user_id: Any) -> Any:
+        # The user read with the session (core.sessions) saves a query; same checks either way.
+        user = user_read_with_session(user_id)
+        if user is None:
+            return super().get_user(user_id)
+        return user if self.user_can_authenticate(user) else None
 
     def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
         if user_obj.is_active and is_admin(user_obj):

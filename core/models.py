@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 
@@ -113,3 +114,24 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.subject}"
+
+
+class UserSession(AbstractBaseSession):
+    """A browser session (``core.sessions``): Django's session row plus the user it signed in.
+
+    ``user`` is null until sign-in and mirrors the session data's user id on every save, so one
+    query reads a request's session and its user together. Deleting a user deletes their sessions;
+    signing out deletes the row, so the session is revoked on the server.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        verbose_name = "session"
+        verbose_name_plural = "sessions"

@@ -28,6 +28,8 @@ from django.shortcuts import render
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
+from core.sessions import user_read_with_session
+
 log = logging.getLogger(__name__)
 
 # Clocks of the provider and this server may disagree by this much when "exp" and "iat" are read.
@@ -42,6 +44,10 @@ class SignInRefused(SuspiciousOperation):
 
 
 class BailoOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+    def get_user(self, user_id: Any) -> Any:
+        # The user read with the session (core.sessions) saves a query.
+        return user_read_with_session(user_id) or super().get_user(user_id)
+
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         # The library calls this for the ID token (with the nonce) and for a signed userinfo
         # answer (without): only an ID token must carry "exp" and "iat".

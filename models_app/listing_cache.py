@@ -4,13 +4,12 @@ for everyone who asks; and, per person, how many non-public entries they hold a 
 
 Computing them scans the entries table (about 50-100 ms each at 100,000 entries), so they are kept
 in the cache for ``MARKETPLACE_CACHE_SECONDS``. Writes that change them (an entry created, deleted
-or restored, its visibility or tags changed) call ``entries_changed``, which drops them at once
-and again when the transaction commits, so a reader racing the write cannot keep a stale figure
-past the commit. Writes elsewhere (bulk imports, group membership) are seen once the figures
-expire.
+or restored, its visibility or tags changed) call ``entries_changed``, which drops them when the
+transaction commits, so a reader racing the write cannot keep a stale figure past the commit.
+Writes elsewhere (bulk imports, group membership) are seen once the figures expire.
 
 A person's own count cannot be dropped by name (there is one per person), so it is kept with the
-*generation* it was counted in: a random token that ``entries_changed`` renews, now and on commit.
+*generation* it was counted in: a random token that ``entries_changed`` renews with the figures.
 A count kept under an older token is counted again. The key names the person: one person's count
 is never read for another.
 """
@@ -26,7 +25,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Count
 from redis.exceptions import RedisError
 
@@ -155,9 +154,8 @@ def _cache_add(key: str, value: Any) -> None:
 
 
 def forget(keys: list[str]) -> None:
-    """Drop cached figures and renew the generation (``entries_changed`` runs it now and on
-    commit). If the cache cannot be reached it keeps them until they expire
-    (``MARKETPLACE_CACHE_SECONDS``)."""
+    """Drop cached figures and renew the generation (``entries_changed`` runs it on commit). If
+    the cache cannot be reached it keeps them until they expire (``MARKETPLACE_CACHE_SECONDS``)."""
     try:
         cache.delete_many(keys)
         # A fresh random token, never one seen before: every own count kept so far is stale.
@@ -167,7 +165,12 @@ def forget(keys: list[str]) -> None:
 
 
 def entries_changed() -> None:
-    """Drop the cached figures now and once the current transaction commits."""
+    """Drop the cached figures once the current transaction commits (one cache call per write).
+
+    Until the commit only this transaction sees the change, and other readers are right to keep
+    the old figures. Inside an enclosing transaction (a bulk step, a test) the enclosing code may
+    read the figures before it commits, so they are dropped at once as well."""
     keys = [_key(name) for name in _all_names()]
-    forget(keys)
+    if len(transaction.get_connection(DEFAULT_DB_ALIAS).atomic_blocks) > 1:
+        forget(keys)
     transaction.on_commit(partial(forget, keys), robust=True)

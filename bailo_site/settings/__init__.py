@@ -89,7 +89,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the user read in the session's own query.
+    "core.sessions.SessionUserMiddleware",
     # After authentication, so its error page shows who is signed in; its form check runs before
     # any view (and before the CSRF check reads the form in process_view).
     "core.middleware.BadInputMiddleware",
@@ -101,6 +102,10 @@ MIDDLEWARE = [
 if not DEBUG:
     # runserver serves static files in development; WhiteNoise does it in production.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+# Sessions live in the database with the user they signed in (core.sessions): one query a
+# request reads both, and signing out deletes the row.
+SESSION_ENGINE = "core.sessions"
 
 # Password sign-in checks the failed-attempt lockout before hashing anything (core/backends.py).
 AUTHENTICATION_BACKENDS = ["core.backends.AdminGroupBackend"]

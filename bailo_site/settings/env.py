@@ -114,7 +114,8 @@ def database_from_url(url: str) -> dict[str, object]:
         if not name:
             raise ImproperlyConfigured(f"DATABASE_URL names no database: {url!r}")
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's backend with a health check that needs no round trip (core/postgresql).
+            "ENGINE": "core.postgresql",
             "NAME": unquote(name),
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

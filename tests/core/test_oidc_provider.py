@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import pytest
 import requests
 from django.contrib.auth.models import User
-from django.contrib.sessions.models import Session
 
+from core.models import UserSession
 from tests.conftest import stack_required
 from tests.core.server_helpers import (
     ROOT,
@@ -119,7 +119,7 @@ def app(
     finally:
         with django_db_blocker.unblock():
             User.objects.filter(username__in=USERS).delete()
-            Session.objects.all().delete()
+            UserSession.objects.all().delete()
 
 
 class FormReader(HTMLParser):

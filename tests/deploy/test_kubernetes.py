@@ -241,7 +241,7 @@ def test_every_app_container_starts_in_production_mode_from_what_the_manifests_g
             assert result.returncode == 0, f"{name}/{container['name']}: {result.stderr[-2000:]}"
             seen = json.loads(result.stdout.strip().splitlines()[-1])
             assert seen == {
-                "engine": "django.db.backends.postgresql",
+                "engine": "core.postgresql",
                 "redis": True,
                 "eager": False,
                 "blobs": "s3",

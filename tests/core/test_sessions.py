@@ -1,0 +1,87 @@
+"""Browser sessions (core.sessions): the session and its user are read in one query, and the
+session stays revocable on the server: signing out, deleting or deactivating the user, or
+changing the password ends it at once."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from core.models import UserSession
+from core.sessions import user_read_with_session
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(username: str) -> Client:
+    client = Client()
+    response = client.post("/login/", {"username": username, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def me(client: Client) -> int:
+    """The status of a call only a signed-in caller may make."""
+    return int(client.get("/api/v2/user/tokens").status_code)
+
+
+def copy_of(client: Client) -> Client:
+    """Another browser holding the same session cookie (a stolen or copied cookie)."""
+    other = Client()
+    other.cookies = client.cookies
+    return other
+
+
+def test_signing_in_records_the_user_beside_the_session(outsider: User) -> None:
+    client = signed_in("olive")
+    key = client.cookies["sessionid"].value
+    assert UserSession.objects.get(session_key=key).user_id == outsider.pk
+
+
+def test_the_session_and_its_user_are_read_in_one_statement(outsider: User) -> None:
+    client = signed_in("olive")
+    with CaptureQueriesContext(connection) as captured:
+        assert me(client) == 200
+    reads = [q["sql"] for q in captured.captured_queries if '"auth_user"' in q["sql"]]
+    assert len(reads) == 1 and '"core_usersession"' in reads[0]
+
+
+def test_signing_out_revokes_the_session_on_the_server(outsider: User) -> None:
+    client = signed_in("olive")
+    copied = copy_of(client)
+    key = client.cookies["sessionid"].value
+    client.post("/logout/")
+    assert not UserSession.objects.filter(session_key=key).exists()
+    assert me(copied) == 401
+
+
+def test_deleting_the_user_deletes_their_sessions(outsider: User) -> None:
+    client = signed_in("olive")
+    outsider.delete()
+    assert not UserSession.objects.exists()
+    assert me(client) == 401
+
+
+def test_a_deactivated_user_is_signed_out_on_the_next_request(outsider: User) -> None:
+    client = signed_in("olive")
+    User.objects.filter(pk=outsider.pk).update(is_active=False)
+    assert me(client) == 401
+
+
+def test_a_password_changed_elsewhere_ends_the_session(outsider: User) -> None:
+    client = signed_in("olive")
+    outsider.set_password("a-different-long-pass-2")
+    outsider.save()
+    assert me(client) == 401
+
+
+def test_a_session_of_another_user_is_never_offered(outsider: User, owner: User) -> None:
+    # Outside a request's own user lookup nothing is on offer, whatever id is asked for.
+    assert user_read_with_session(outsider.pk) is None
+    client = signed_in("olive")
+    assert me(client) == 200
+    assert user_read_with_session(outsider.pk) is None
