@@ -617,8 +617,8 @@ def _page_rows(
     # Keys first, then the rows, in one statement: the keys of a later page are read from the
     # covering index ``model_recent_first`` alone (not the rows skipped on the way), and only
     # this page's rows are visited.
-    keys = unranked.values("pk")[start : start + size]
-    return list(shape(Model.objects.filter(pk__in=keys).order_by(*NEWEST_FIRST))), total
+    page_keys = unranked.values("pk")[start : start + size]
+    return list(shape(Model.objects.filter(pk__in=page_keys).order_by(*NEWEST_FIRST))), total
 
 
 def model_search(
