@@ -39,8 +39,12 @@ def add_service(model: Model, owner: Any, image: str = "app", tag: str = "v1") -
 
 
 def delete(owner: Any, model: Model, capture: Any) -> Deletion:
+    """Delete ``model`` and run what its commit queues (the bulk step beneath the entry
+    included); the deletion as it stands afterwards."""
     with capture(execute=True):
-        return model_delete(actor=Actor(user=owner), model_id=model.pk, confirm_name=model.name)
+        deletion = model_delete(actor=Actor(user=owner), model_id=model.pk, confirm_name=model.name)
+    deletion.refresh_from_db()
+    return deletion
 
 
 def state(service: InferenceService) -> InferenceService:
