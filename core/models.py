@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.contrib.sessions.base_session import AbstractBaseSession
+from django.contrib.sessions.base_session import AbstractBaseSession, BaseSessionManager
 from django.db import models
 from django.utils import timezone
 
@@ -116,6 +116,13 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.subject}"
 
 
+class UserSessionManager(BaseSessionManager):
+    """Sessions read with the user they signed in (a join, not a second query)."""
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        return super().get_queryset().select_related("user")
+
+
 class UserSession(AbstractBaseSession):
     """A browser session (``core.sessions``): Django's session row plus the user it signed in.
 
@@ -131,6 +138,8 @@ class UserSession(AbstractBaseSession):
         blank=True,
         related_name="+",
     )
+
+    objects: ClassVar[UserSessionManager] = UserSessionManager()  # type: ignore[assignment]
 
     class Meta(AbstractBaseSession.Meta):
         verbose_name = "session"

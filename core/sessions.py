@@ -14,7 +14,6 @@ exactly as with Django's store.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, cast
@@ -23,9 +22,8 @@ from django.contrib import auth
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from core.models import UserSession
@@ -58,17 +56,9 @@ class SessionStore(DatabaseSessionStore):
         return UserSession
 
     def _get_session_from_db(self) -> UserSession | None:
-        try:
-            row = UserSession.objects.select_related("user").get(
-                session_key=self.session_key, expire_date__gt=timezone.now()
-            )
-        except (UserSession.DoesNotExist, SuspiciousOperation) as exc:
-            if isinstance(exc, SuspiciousOperation):
-                logger = logging.getLogger(f"django.security.{exc.__class__.__name__}")
-                logger.warning(str(exc))
-            self._session_key = None
-            return None
-        self.loaded_user = row.user
+        # Django's own read; ``UserSession.objects`` joins the user to it.
+        row = cast(UserSession | None, super()._get_session_from_db())  # type: ignore[misc]
+        self.loaded_user = row.user if row is not None else None
         return row
 
     def create_model_instance(self, data: dict[str, Any]) -> UserSession:

@@ -17,7 +17,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from core.tasks import periodic
-from deletion.beneath import hide_beneath
+from deletion.beneath import BENEATH, hide_beneath
 from deletion.purge import beneath_overdue, deletion_purge, deletions_to_purge
 
 PURGE_QUEUE = "purge"
@@ -69,7 +69,7 @@ def hide_entry_beneath(deletion_id: int) -> str:
     the same step first, so a message lost for good delays the hiding until the purge at most,
     and the rows are unreachable through their hidden entry meanwhile."""
     deletion = hide_beneath(deletion_id)
-    return str((deletion.progress or {}).get("beneath", "")) if deletion is not None else "missing"
+    return str((deletion.progress or {}).get(BENEATH, "")) if deletion is not None else "missing"
 
 
 @shared_task(name="deletion.purge_due", base=PurgeQueueTask, acks_late=True, time_limit=300)
