@@ -77,7 +77,7 @@ def test_swagger_ui_shows_an_operations_request_body_and_refusals(
     operation = page.locator("#operations-model-models_app_api_entries_create_model")
     # Opening an operation changes the address's fragment (deep linking); waiting for that
     # "navigation" timed out on a busy machine, and the heading below is what matters.
-    operation.locator(".opblock-summary").click(no_wait_after=True)
+    operation.locator(".opblock-summary").click(no_wait_after=True, timeout=60_000)
     operation.get_by_role("heading", name="Request body").wait_for(timeout=60_000)
     operation.locator(".response[data-code='403']").wait_for()
     operation.locator(".response[data-code='400']").wait_for()
