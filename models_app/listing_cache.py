@@ -11,7 +11,7 @@ Writes elsewhere (bulk imports, group membership) are seen once the figures expi
 A person's own count cannot be dropped by name (there is one per person), so it is kept with the
 *generation* it was counted in: a random token that ``entries_changed`` renews with the figures.
 A count kept under an older token is counted again. The key names the person: one person's count
-is never read for another.
+is never read for another. Search pages (``kept_in_generation``) are kept the same way.
 """
 
 from __future__ import annotations
@@ -144,6 +144,29 @@ def visible_entry_count(
     else:
         cache_set_many({own_key: (generation, own)}, seconds)
     return int(public) + own
+
+
+def kept_in_generation(name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, kept under ``name`` with the generation it was computed in, and computed
+    again once an entry write has renewed the generation (or the figures expired). The caller
+    puts in ``name`` everything the value depends on besides the entries (whose view it is)."""
+    seconds = settings.MARKETPLACE_CACHE_SECONDS
+    if seconds <= 0:
+        return compute()
+    generation_key, key = _key(GENERATION), _key(name)
+    found = cache_get_many([generation_key, key])
+    generation = found.get(generation_key)
+    kept = found.get(key)
+    if generation is not None and isinstance(kept, tuple) and kept[0] == generation:
+        return kept[1]  # type: ignore[no-any-return]
+    # The generation was read before computing: a write committed meanwhile renews it, so a value
+    # that missed the write is kept under the old token and never read again.
+    value = compute()
+    if generation is None:
+        _cache_add(generation_key, uuid.uuid4().hex)
+    else:
+        cache_set_many({key: (generation, value)}, seconds)
+    return value
 
 
 def _cache_add(key: str, value: Any) -> None:

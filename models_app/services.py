@@ -424,9 +424,9 @@ def model_update(*, actor: Actor, model: Model, changes: dict[str, Any]) -> Mode
         if "collaborators" in changes:
             _write_collaborators(locked, clean_collaborators(changes["collaborators"]))
         locked.save()
-        # Collaborators decide which private entries a person counts (listing_cache's own counts).
-        if changes.keys() & {"visibility", "tags", "collaborators"}:
-            entries_changed()
+        # Collaborators decide which private entries a person counts (listing_cache's own counts);
+        # any change can move the entry in or out of a kept search page, or up it (updated_at).
+        entries_changed()
         audit_record(
             action=AuditAction.MODEL_UPDATE,
             actor=actor.user,
