@@ -169,6 +169,17 @@ def kept_in_generation(name: str, compute: Callable[[], T]) -> T:
     return value
 
 
+def entries_generation_key() -> str:
+    """The cache key of the current generation: features that keep per-person figures of their
+    own which collaborator or entry writes change (the reviews badge) keep them with it too."""
+    return _key(GENERATION)
+
+
+def entries_generation_start() -> None:
+    """Start a generation when there is none (the cache lost it, or nothing has made one yet)."""
+    _cache_add(_key(GENERATION), uuid.uuid4().hex)
+
+
 def _cache_add(key: str, value: Any) -> None:
     try:
         cache.add(key, value, GENERATION_SECONDS)

@@ -7,13 +7,13 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from reviews.selectors import open_review_count
+from reviews.badge import open_review_badge
 
 
 def reviews(request: HttpRequest) -> dict[str, Any]:
-    """``open_review_count`` for base.html: counted only when a template reads it (one query),
-    and 0 for anonymous visitors."""
+    """``open_review_count`` for base.html: read only when a template shows it (from the cache,
+    or one query: ``reviews.badge``), and 0 for anonymous visitors."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"open_review_count": 0}
-    return {"open_review_count": SimpleLazyObject(lambda: open_review_count(user))}
+    return {"open_review_count": SimpleLazyObject(lambda: open_review_badge(user))}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from core.entities import entity_filter
@@ -118,12 +118,20 @@ LIFECYCLE_BADGE_AHEAD = timedelta(days=14)
 def open_review_count(user: Any) -> int:
     """How many reviews wait for this user (the navigation badge): open release and access
     reviews, and the open lifecycle reviews due within ``LIFECYCLE_BADGE_AHEAD`` or overdue."""
+    return open_review_count_until(user)[0]
+
+
+def open_review_count_until(user: Any) -> tuple[int, datetime | None]:
+    """``open_review_count``, and the moment it next changes by the clock alone (the soonest of
+    the user's open lifecycle reviews not counted yet comes within ``LIFECYCLE_BADGE_AHEAD`` of
+    its due date), or None when nothing will. One query."""
     soon = timezone.now() + LIFECYCLE_BADGE_AHEAD
-    return (
-        reviews_for_user(actor=Actor(user=user), open=True)
-        .exclude(kind=ReviewKind.LIFECYCLE, due_date__gt=soon)
-        .count()
+    later = Q(kind=ReviewKind.LIFECYCLE, due_date__gt=soon)
+    figures = reviews_for_user(actor=Actor(user=user), open=True).aggregate(
+        count=Count("pk", filter=~later), next_due=Min("due_date", filter=later)
     )
+    next_due = figures["next_due"]
+    return figures["count"], (next_due - LIFECYCLE_BADGE_AHEAD if next_due else None)
 
 
 @dataclass

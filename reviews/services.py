@@ -24,6 +24,7 @@ from core.throttle import TooManyFailures
 from models_app.models import Model
 from models_app.policy import Action, Actor, Subject, check
 from releases.models import Release
+from reviews.badge import reviews_changed
 from reviews.models import (
     AccessRequestSubject,
     Decision,
@@ -72,6 +73,8 @@ def reviews_open(
     ]
     for review in created:
         _notify_role_holders(review)
+    if created:
+        reviews_changed()
     return created
 
 
@@ -108,6 +111,7 @@ def review_respond(*, actor: Actor, review: Review, decision: Any, comment: Any 
         decision=decision,
         comment=comment.strip(),
     )
+    reviews_changed()  # answered: no longer open for its author
     audit_record(
         action=AuditAction.REVIEW_RESPOND,
         actor=actor.user,

@@ -48,6 +48,7 @@ from models_app.models import EntryKind, Model, Schema, SchemaKind
 from models_app.policy import Action, Actor, Subject, allowed, check
 from models_app.roles import undefined_review_roles
 from models_app.schema_validation import validation_errors
+from reviews.badge import reviews_changed
 from reviews.models import Decision, Response, Review, ReviewKind
 from reviews.outcomes import latest_decisions, outcome, reviews_of
 from reviews.services import reviews_open
@@ -304,6 +305,7 @@ def access_request_delete(*, actor: Actor, access_request: AccessRequest) -> Non
     with transaction.atomic():
         AccessRequest.objects.filter(pk=access_request.pk).update(**gone)
         Review.objects.filter(access_request_id=access_request.pk).update(**gone)
+        reviews_changed()  # its reviews no longer wait for anyone
         Response.objects.filter(
             Q(review__access_request_id=access_request.pk) | Q(access_request_id=access_request.pk)
         ).update(**gone)

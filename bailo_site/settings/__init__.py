@@ -204,6 +204,9 @@ FAILURE_LIMIT_NAMESPACE = ""
 MARKETPLACE_CACHE_SECONDS = env.integer("MARKETPLACE_CACHE_SECONDS", 60)
 # Tests give each case its own namespace, so one test never reads another's cached figures.
 MARKETPLACE_CACHE_NAMESPACE = ""
+# How long a person's Reviews badge count is kept in the cache (reviews/badge.py), at most: review,
+# response and collaborator writes make it stale at once. 0 counts it on every page.
+REVIEW_BADGE_CACHE_SECONDS = env.integer("REVIEW_BADGE_CACHE_SECONDS", 60)
 
 ROOT_URLCONF = "bailo_site.urls"
 WSGI_APPLICATION = "bailo_site.wsgi.application"

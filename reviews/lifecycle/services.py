@@ -29,6 +29,7 @@ from core.errors import BadRequest, Conflict
 from core.hooks import fire_after_commit
 from models_app.models import Model
 from models_app.policy import Action, Actor, Subject, check
+from reviews.badge import reviews_changed
 from reviews.models import LIFECYCLE_ROLE, Decision, Response, Review, ReviewKind
 from reviews.services import REVIEW_RESPONSE_CREATED
 
@@ -97,6 +98,7 @@ def lifecycle_review_create(
         review = Review.objects.create(
             kind=ReviewKind.LIFECYCLE, model=model, role=LIFECYCLE_ROLE, due_date=due
         )
+        reviews_changed()
         audit_record(
             action=AuditAction.LIFECYCLE_REVIEW_CREATE,
             actor=actor.user,
@@ -163,6 +165,7 @@ def lifecycle_review_respond(
         Review.objects.create(
             kind=ReviewKind.LIFECYCLE, model_id=locked.model_id, role=LIFECYCLE_ROLE, due_date=due
         )
+        reviews_changed()  # one closed, the next open (due later, perhaps not counted yet)
         audit_record(
             action=AuditAction.REVIEW_RESPOND,
             actor=actor.user,

@@ -24,6 +24,7 @@ from models_app.models import Collaborator, Model, ModelCardRevision, Schema, Sy
 from models_app.policy import Actor, TokenAction, require_admin
 from models_app.roles import ReviewRoleInfo
 from releases.models import Release
+from reviews.badge import reviews_changed
 from reviews.models import Review, ReviewRole
 from reviews.services import reviews_open_for_release
 
@@ -335,6 +336,7 @@ def review_role_delete(*, actor: Actor, role: ReviewRole) -> dict[str, int]:
         # decisions stay in the audit log.
         reviews = Review.all_objects.filter(role=short_name).count()
         Review.all_objects.filter(role=short_name).delete()
+        reviews_changed()
         role.delete()
     audit_record(
         action=AuditAction.REVIEW_ROLE_DELETE,

@@ -98,6 +98,7 @@ def test_the_list_page_takes_the_same_queries_however_many_requests(
         client.get(url)
     for n in range(4):
         decide(reviewer, ask(consumer, entry, name=f"More {n}"), "request_changes", "Why?")
+    client.get(url)  # the navigation's review badge is counted again after the writes
     with CaptureQueriesContext(connection) as five:
         assert client.get(url).status_code == 200
     assert len(five) == len(one)

@@ -206,9 +206,9 @@ def _statements(client: Any, path: str, **params: Any) -> int:
 @pytest.mark.parametrize(
     "path,params,limit",
     [
-        ("/", {}, 9),
-        ("/", {"tag": "bulk", "state": ""}, 9),
-        ("/", {"q": "bulk"}, 9),
+        ("/", {}, 8),
+        ("/", {"tag": "bulk", "state": ""}, 8),
+        ("/", {"q": "bulk"}, 8),
         ("/api/v2/models/search", {}, 6),
         ("/api/v2/models/search", {"search": "bulk"}, 5),
     ],
