@@ -231,23 +231,39 @@ def _chip(label: str, value: str) -> str:
     return f'<span class="chip">{hidden}{escape(value)}</span>'
 
 
+# Excerpts this process has made or read, by the digest of the text they come from. A digest
+# always names the same excerpt, so nothing here is ever stale; it is emptied when full.
+_KNOWN_EXCERPTS: dict[str, str] = {}
+KNOWN_EXCERPTS_LIMIT = 5000
+
+
 def _excerpts(entries: list[Model]) -> dict[str, str]:
     """Each entry's excerpt by id. Rendering markdown costs 2-3 ms an entry, so excerpts are kept
-    in the cache under a digest of the text they come from (a changed description has a new key;
-    nothing needs clearing) and read in one round trip."""
+    under a digest of the text they come from (a changed description has a new key; nothing needs
+    clearing): in this process, and in the cache for the others (read in one round trip)."""
     keys = {
         e.pk: "excerpt:" + hashlib.sha256(e.description[: EXCERPT_LENGTH * 4].encode()).hexdigest()
         for e in entries
     }
-    found = cache_get_many(list(set(keys.values())))
-    made: dict[str, str] = {}
-    for entry in entries:
-        key = keys[entry.pk]
-        if key not in found and key not in made:
-            made[key] = description_excerpt(entry.description)
-    if made:
-        cache_set_many(made, EXCERPT_CACHE_SECONDS)
-    return {pk: found.get(key, made.get(key, "")) for pk, key in keys.items()}
+    # Read once: another thread may empty the dictionary meanwhile.
+    wanted = set(keys.values())
+    known = {k: text for k in wanted if (text := _KNOWN_EXCERPTS.get(k)) is not None}
+    if len(known) < len(wanted):
+        found = cache_get_many([key for key in wanted if key not in known])
+        made: dict[str, str] = {}
+        for entry in entries:
+            key = keys[entry.pk]
+            if key not in known and key not in found and key not in made:
+                made[key] = description_excerpt(entry.description)
+        if made:
+            cache_set_many(made, EXCERPT_CACHE_SECONDS)
+        if len(_KNOWN_EXCERPTS) + len(found) + len(made) > KNOWN_EXCERPTS_LIMIT:
+            _KNOWN_EXCERPTS.clear()
+        _KNOWN_EXCERPTS.update(found)
+        _KNOWN_EXCERPTS.update(made)
+        known.update(found)
+        known.update(made)
+    return {pk: known[key] for pk, key in keys.items()}
 
 
 def _rows(page: SearchPage) -> list[ResultRow]:

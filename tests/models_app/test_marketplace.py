@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from models_app.models import Collaborator, EntryKind, Model
 from models_app.policy import Actor
-from models_app.services import model_create
+from models_app.services import model_create, model_update
 from models_app.views.marketplace import description_excerpt
 
 pytestmark = pytest.mark.django_db
@@ -325,6 +325,21 @@ def test_a_result_shows_its_excerpt_tags_organisation_state_and_my_roles(
     assert "Example Organisation</span>" in html
     assert "Review</span>" in html
     assert "Your role: </span>Contributor</span>" in html
+
+
+def test_a_changed_description_shows_its_own_excerpt_on_the_next_page(
+    client_for: Any, owner: Any, make_entry: Any
+) -> None:
+    """Excerpts are kept (in the process and the cache) by a digest of the text they come from,
+    so an edit is never shown with the excerpt of the text before it."""
+    made = make_entry("Tide gauge", description="Reads *tides* at harbours.", visibility="public")
+    client = client_for(owner)
+    assert "<p>Reads tides at harbours.</p>" in client.get("/").content.decode()
+    model_update(
+        actor=Actor(user=owner), model=made, changes={"description": "Reads **waves** instead."}
+    )
+    html = client.get("/").content.decode()
+    assert "<p>Reads waves instead.</p>" in html and "harbours" not in html
 
 
 def test_description_excerpts_are_plain_text_cut_at_a_word_near_200_characters() -> None:
