@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import markdown as md
 import nh3
 
@@ -25,9 +27,22 @@ _ATTRIBUTES = {
 }
 
 
+_EXTENSIONS = ["fenced_code", "tables", "toc", "sane_lists"]
+# One converter per thread, reset before each use: making one loads its extensions, which cost
+# as much as converting a description (a Markdown instance is not safe to share between threads).
+_converters = threading.local()
+
+
+def _converter() -> md.Markdown:
+    converter: md.Markdown | None = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = _converters.markdown = md.Markdown(extensions=_EXTENSIONS)
+    return converter
+
+
 def render_markdown(text: str) -> str:
     """Render user-supplied markdown; scripts, event handlers and unknown tags are stripped."""
-    html = md.markdown(text or "", extensions=["fenced_code", "tables", "toc", "sane_lists"])
+    html = _converter().reset().convert(text or "")
     return nh3.clean(
         html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"}
     )

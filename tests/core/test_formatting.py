@@ -68,3 +68,28 @@ def test_comments_and_release_notes_render_markdown_in_lists_too(
     assert "<strong>faster</strong>" in listing and "**faster**" not in listing
     detail = client.get(f"/model/{carded.pk}/release/1.0.0").content.decode()
     assert "<em>notes</em>" in detail and "*notes*" not in detail
+
+
+def test_markdown_renders_the_same_each_time_and_in_every_thread() -> None:
+    """Each thread reuses one converter (core/markdown.py): nothing of one text (heading ids,
+    link references) may carry over into the next."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.markdown import render_markdown
+
+    texts = ["# Title\n\n## Title\n\n[x][ref]\n\n[ref]: https://example.org", "# Title", "[x][ref]"]
+
+    def first_use(text: str) -> str:
+        # A thread of its own: its converter is new.
+        out: list[str] = []
+        thread = threading.Thread(target=lambda: out.append(render_markdown(text)))
+        thread.start()
+        thread.join()
+        return out[0]
+
+    fresh = [first_use(t) for t in texts]
+    assert [render_markdown(t) for t in texts * 2] == fresh * 2
+    assert 'id="title"' in fresh[1] and "https://example.org" not in fresh[2]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(render_markdown, texts * 20)) == fresh * 20
