@@ -6,8 +6,9 @@ A person's count is kept with two *generations*, random tokens in the cache:
 - the reviews generation, renewed (``reviews_changed``, once the transaction commits) by every
   write that can change anyone's count: a review opened, answered, closed or removed, a lifecycle
   review's due date set, an access request withdrawn;
-- the entries generation of ``models_app.listing_cache``, renewed by the writes to collaborators
-  and entries (roles given or taken, a role's default holders, an entry deleted or restored).
+- the entries generation of ``models_app.listing_cache``, renewed by the writes to entries and
+  their collaborators (an entry created, changed, deleted or restored; roles given or taken, a
+  review role's default holders added or the role deleted).
 
 A count kept under older tokens is counted again. Lifecycle reviews enter the badge by the clock
 (``LIFECYCLE_BADGE_AHEAD`` before they are due), so a count is kept no later than the moment the
