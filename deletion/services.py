@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -181,9 +180,17 @@ def model_delete(
             detail={"deletion": deletion.pk, "counts": counts},
         )
         entries_changed()
-        # robust: the deletion has committed; the worker retries, and a purge runs the step
-        # itself if it never did.
-        transaction.on_commit(partial(hide_entry_beneath.delay, deletion.pk), robust=True)
+        deletion_id = deletion.pk
+
+        def queue_hiding_beneath() -> None:
+            hide_entry_beneath.delay(deletion_id)
+
+        # robust: the deletion has committed, so a broker that is down must not fail the
+        # request; the sweep queues the step again (``beneath_overdue``), and a purge runs it
+        # itself if it never did. A function, not a partial: Django names a failed hook in its
+        # log by ``__qualname__``, which a partial lacks, and that turned the logged failure
+        # into a 500.
+        transaction.on_commit(queue_hiding_beneath, robust=True)
         schedule_purge_if_due(deletion)
     return deletion
 
