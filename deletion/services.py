@@ -203,16 +203,15 @@ def _detach_tokens(scopes: QuerySet[Any], now: datetime) -> tuple[int, dict[str,
     if not token_ids:
         return 0, {"detached": [], "revoked": []}
     scopes.delete()
-    remaining = set(
-        Token.scoped_models.through.objects.filter(token_id__in=token_ids).values_list(
-            "token_id", flat=True
-        )
-    )
-    emptied = [t for t in token_ids if t not in remaining]
+    # The live tokens among them that no longer name any entry, in one query.
+    still_scoped = Token.scoped_models.through.objects.filter(token_id__in=token_ids)
     revoked = list(
-        Token.objects.filter(pk__in=emptied, revoked_at__isnull=True).values_list("pk", flat=True)
+        Token.objects.filter(pk__in=token_ids, revoked_at__isnull=True)
+        .exclude(pk__in=still_scoped.values("token_id"))
+        .values_list("pk", flat=True)
     )
-    Token.objects.filter(pk__in=revoked).update(revoked_at=now)
+    if revoked:
+        Token.objects.filter(pk__in=revoked).update(revoked_at=now)
     return len(token_ids), {"detached": token_ids, "revoked": revoked}
 
 
