@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -181,9 +180,17 @@ def model_delete(
             detail={"deletion": deletion.pk, "counts": counts},
         )
         entries_changed()
-        # robust: the deletion has committed; the worker retries, and a purge runs the step
-        # itself if it never did.
-        transaction.on_commit(partial(hide_entry_beneath.delay, deletion.pk), robust=True)
+        deletion_id = deletion.pk
+
+        def queue_hiding_beneath() -> None:
+            hide_entry_beneath.delay(deletion_id)
+
+        # robust: the deletion has committed, so a broker that is down must not fail the
+        # request; the sweep queues the step again (``beneath_overdue``), and a purge runs it
+        # itself if it never did. A function, not a partial: Django names a failed hook in its
+        # log by ``__qualname__``, which a partial lacks, and that turned the logged failure
+        # into a 500.
+        transaction.on_commit(queue_hiding_beneath, robust=True)
         schedule_purge_if_due(deletion)
     return deletion
 
@@ -196,16 +203,15 @@ def _detach_tokens(scopes: QuerySet[Any], now: datetime) -> tuple[int, dict[str,
     if not token_ids:
         return 0, {"detached": [], "revoked": []}
     scopes.delete()
-    remaining = set(
-        Token.scoped_models.through.objects.filter(token_id__in=token_ids).values_list(
-            "token_id", flat=True
-        )
-    )
-    emptied = [t for t in token_ids if t not in remaining]
+    # The live tokens among them that no longer name any entry, in one query.
+    still_scoped = Token.scoped_models.through.objects.filter(token_id__in=token_ids)
     revoked = list(
-        Token.objects.filter(pk__in=emptied, revoked_at__isnull=True).values_list("pk", flat=True)
+        Token.objects.filter(pk__in=token_ids, revoked_at__isnull=True)
+        .exclude(pk__in=still_scoped.values("token_id"))
+        .values_list("pk", flat=True)
     )
-    Token.objects.filter(pk__in=revoked).update(revoked_at=now)
+    if revoked:
+        Token.objects.filter(pk__in=revoked).update(revoked_at=now)
     return len(token_ids), {"detached": token_ids, "revoked": revoked}
 
 

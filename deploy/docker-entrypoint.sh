@@ -36,9 +36,11 @@ web)
 		python manage.py migrate --noinput
 	fi
 	# A 900 s timeout: file uploads and downloads stream through the worker for as long as they
-	# take, and gunicorn would otherwise kill a sync worker after 30 s of one request.
+	# take, and gunicorn would otherwise kill a sync worker after 30 s of one request. The
+	# config file holds the workers' start-up hook (their task broker connection).
 	exec gunicorn bailo_site.wsgi:application \
 		--bind 0.0.0.0:8000 \
+		--config "$APP_DIR/deploy/gunicorn.conf.py" \
 		--workers "${GUNICORN_WORKERS:-3}" \
 		--timeout 900 \
 		--access-logfile - \

@@ -144,6 +144,7 @@ up() {
 		i=$((i + 1))
 		start_bg "web$i" "$STATE/web$i.log" env BAILO_MIGRATE_ON_START=0 \
 			"$VENV/bin/gunicorn" bailo_site.wsgi:application --bind "127.0.0.1:$p" \
+			--config "$ROOT/deploy/gunicorn.conf.py" \
 			--workers "${GUNICORN_WORKERS:-2}" --timeout 900 --graceful-timeout 30 \
 			--access-logfile "$STATE/web$i.access.log"
 	done

@@ -276,7 +276,11 @@ def serve(label: str, command: list[str], env: dict[str, str], ready_path: str) 
         log.close()
 
 
-def gunicorn_command(app: str, port: int, args: argparse.Namespace) -> list[str]:
+def gunicorn_command(
+    app: str, port: int, args: argparse.Namespace, config: Path | None = None
+) -> list[str]:
+    """The same gunicorn settings for every side; ``config``: a side's own gunicorn config file
+    (the app's start-up hook, as deployed)."""
     return [
         str(PYTHON),
         "-m",
@@ -292,7 +296,12 @@ def gunicorn_command(app: str, port: int, args: argparse.Namespace) -> list[str]
         "gthread",
         "--timeout",
         "120",
+        *(["--config", str(config)] if config else []),
     ]
+
+
+# The app's gunicorn config, as every deployment starts it (deploy/docker-entrypoint.sh).
+OURS_GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 
 
 def sign_in(base: str, username: str, password: str) -> dict[str, str]:
@@ -408,7 +417,7 @@ def measure_large(args: argparse.Namespace, rows: list[Row], redis_url: str | No
     with (
         serve(
             "app",
-            gunicorn_command("bailo_site.wsgi:application", ours_port, args),
+            gunicorn_command("bailo_site.wsgi:application", ours_port, args, OURS_GUNICORN_CONFIG),
             ours_env,
             "/login/",
         ) as app,
@@ -513,7 +522,7 @@ def measure_small(args: argparse.Namespace, rows: list[Row], redis_url: str | No
     with (
         serve(
             "app",
-            gunicorn_command("bailo_site.wsgi:application", ours_port, args),
+            gunicorn_command("bailo_site.wsgi:application", ours_port, args, OURS_GUNICORN_CONFIG),
             ours_env,
             "/login/",
         ) as app,

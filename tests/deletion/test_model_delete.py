@@ -27,7 +27,6 @@ from deletion import services
 from deletion.beneath import hide_beneath
 from deletion.models import Deletion
 from deletion.services import model_delete, model_deletion_preview
-from deletion.tasks import hide_entry_beneath
 from models_app import listing_cache
 from models_app.models import Model
 from models_app.policy import Actor
@@ -270,7 +269,7 @@ def _besides_the_marketplace_cache(callbacks: list[Any]) -> list[Any]:
         c
         for c in callbacks
         if getattr(c, "func", None) is not listing_cache.forget
-        and getattr(c, "func", None) != hide_entry_beneath.delay
+        and getattr(c, "__name__", None) != "queue_hiding_beneath"
     ]
 
 
