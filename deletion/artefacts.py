@@ -31,6 +31,7 @@ from models_app.models import Model
 from models_app.policy import Action, Actor, check, get_model_for
 from releases.models import File, Release, ReleaseFile
 from releases.selectors import release_get_visible
+from reviews.badge import reviews_changed
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ def release_delete(*, actor: Actor, model_id: str, semver: str) -> Deletion:
             detail={"deletion": deletion.pk, "semver": locked.semver, **counts},
         )
         schedule_purge_if_due(deletion)
+        reviews_changed()  # the release's reviews leave the badge
     return deletion
 
 

@@ -35,6 +35,7 @@ from deletion.tasks import hide_entry_beneath, purge_deletion
 from models_app.listing_cache import entries_changed
 from models_app.models import Model
 from models_app.policy import Action, Actor, check, get_model_for, require_admin
+from reviews.badge import reviews_changed
 
 
 @dataclass
@@ -254,6 +255,7 @@ def deletion_restore(*, actor: Actor, deletion_id: int) -> Deletion:
             file_links_restore(deletion)
         if deletion.kind == Deletion.Kind.MODEL:
             entries_changed()
+        reviews_changed()  # a restored release or request brings its reviews back to the badge
         deletion.state = Deletion.State.RESTORED
         deletion.restored_at = timezone.now()
         deletion.restored_by = actor.user

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from access.access_requests.services import access_request_delete
+from deletion.artefacts import release_delete
 from deletion.services import deletion_restore, model_delete
 from models_app.models import Model
 from models_app.policy import Actor
@@ -105,6 +106,18 @@ def test_an_entry_deleted_and_restored_takes_its_reviews_out_and_back(
 ) -> None:
     assert badge(reviewer) == 1
     deletion = model_delete(actor=Actor(user=owner), model_id=release.model_id, confirm=False)
+    assert badge(reviewer) == 0
+    deletion_restore(actor=Actor(user=site_admin), deletion_id=deletion.pk)
+    assert badge(reviewer) == 1
+
+
+def test_a_release_deleted_and_restored_takes_its_reviews_out_and_back(
+    release: Any, owner: Any, reviewer: Any, site_admin: Any
+) -> None:
+    assert badge(reviewer) == 1
+    deletion = release_delete(
+        actor=Actor(user=owner), model_id=release.model_id, semver=release.semver
+    )
     assert badge(reviewer) == 0
     deletion_restore(actor=Actor(user=site_admin), deletion_id=deletion.pk)
     assert badge(reviewer) == 1
