@@ -58,6 +58,23 @@ class AuditAction(StrEnum):
     DELETION_PURGE = "deletion:purge"
 
 
+def audit_event(
+    *,
+    action: AuditAction,
+    actor: AbstractBaseUser | AnonymousUser | str | None,
+    subject: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One audit event, not yet saved (for a write that saves it with its other rows)."""
+    if isinstance(actor, str):
+        actor_name = actor
+    elif actor is None or not actor.is_authenticated:
+        actor_name = ""
+    else:
+        actor_name = user_entity(actor)
+    return AuditEvent(actor=actor_name, action=str(action), subject=subject, detail=detail or {})
+
+
 def audit_record(
     *,
     action: AuditAction,
@@ -66,12 +83,6 @@ def audit_record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit event. ``actor`` may be a user or an entity string."""
-    if isinstance(actor, str):
-        actor_name = actor
-    elif actor is None or not actor.is_authenticated:
-        actor_name = ""
-    else:
-        actor_name = user_entity(actor)
-    return AuditEvent.objects.create(
-        actor=actor_name, action=str(action), subject=subject, detail=detail or {}
-    )
+    event = audit_event(action=action, actor=actor, subject=subject, detail=detail)
+    event.save(force_insert=True)
+    return event

@@ -14,6 +14,7 @@ exactly as with Django's store.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, cast
@@ -23,7 +24,9 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import ValidationError
+from django.db import connections, router
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from core.models import UserSession
@@ -56,8 +59,11 @@ class SessionStore(DatabaseSessionStore):
         return UserSession
 
     def _get_session_from_db(self) -> UserSession | None:
-        # Django's own read; ``UserSession.objects`` joins the user to it.
-        row = cast(UserSession | None, super()._get_session_from_db())  # type: ignore[misc]
+        # What Django's own read asks (``UserSession.objects`` joins the user to it), without
+        # building and compiling the query on every request (``_JoinedRead``).
+        row = _joined_read().get(self.session_key, timezone.now())
+        if row is None:
+            self._session_key = None  # as Django's read does: a new key on the next save
         self.loaded_user = row.user if row is not None else None
         return row
 
@@ -69,6 +75,81 @@ class SessionStore(DatabaseSessionStore):
     def flush(self) -> None:
         self.loaded_user = None
         super().flush()
+
+
+class _JoinedRead:
+    """``UserSession.objects.get(session_key=key, expire_date__gt=now)`` with ``select_related
+    ("user")``, its SQL written once from the models' metadata.
+
+    Every signed-in request reads its session: building that queryset, compiling it and turning
+    the row into objects through the ORM took about a quarter of the CPU of a small API write.
+    Same statement, same columns and conversions (``Model.from_db``), one round trip."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        connection = connections[alias]
+
+        def quote(field: Any) -> str:
+            return str(connection.ops.quote_name(field.column))
+
+        user_model = get_user_model()
+        user_field = UserSession._meta.get_field("user")
+        self.session_fields = list(UserSession._meta.concrete_fields)
+        self.user_fields = list(user_model._meta.concrete_fields)
+        self.session_attnames = [f.attname for f in self.session_fields]
+        self.user_attnames = [f.attname for f in self.user_fields]
+        self.user_model = user_model
+        self.user_field = user_field
+        sessions = connection.ops.quote_name(UserSession._meta.db_table)
+        users = connection.ops.quote_name(user_model._meta.db_table)
+        columns = [f"{sessions}.{quote(f)}" for f in self.session_fields]
+        columns += [f"{users}.{quote(f)}" for f in self.user_fields]
+        key = UserSession._meta.get_field("session_key")
+        expiry = UserSession._meta.get_field("expire_date")
+        self.key_field, self.expiry_field = key, expiry
+        user_id, user_pk = quote(user_field), quote(user_field.target_field)  # type: ignore[union-attr]
+        self.sql = (
+            f"SELECT {', '.join(columns)} FROM {sessions} "  # noqa: S608 (quoted catalogue names)
+            f"LEFT OUTER JOIN {users} ON ({sessions}.{user_id} = {users}.{user_pk}) "
+            f"WHERE ({sessions}.{quote(key)} = %s "
+            f"AND {sessions}.{quote(expiry)} > %s)"
+        )
+        # The conversions the ORM would apply to each column (none for PostgreSQL's plain types).
+        self.conversions: list[tuple[int, Any, list[Any]]] = []
+        for i, field in enumerate(self.session_fields + self.user_fields):
+            column = field.get_col(field.model._meta.db_table)
+            converters = field.get_db_converters(connection)
+            converters += connection.ops.get_db_converters(column)
+            if converters:
+                self.conversions.append((i, column, converters))
+
+    def get(self, session_key: str | None, now: Any) -> UserSession | None:
+        connection = connections[self.alias]
+        params = [
+            self.key_field.get_db_prep_value(session_key, connection),
+            self.expiry_field.get_db_prep_value(now, connection),
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        values = list(found)
+        for i, column, converters in self.conversions:
+            for convert in converters:
+                values[i] = convert(values[i], column, connection)
+        split = len(self.session_fields)
+        row = UserSession.from_db(self.alias, self.session_attnames, values[:split])
+        user = None
+        if row.user_id is not None:  # type: ignore[attr-defined]
+            user = self.user_model.from_db(self.alias, self.user_attnames, values[split:])
+        self.user_field.set_cached_value(row, user)  # type: ignore[attr-defined]
+        return row
+
+
+@functools.cache
+def _joined_read() -> _JoinedRead:
+    return _JoinedRead(router.db_for_read(UserSession))
 
 
 def session_user(request: HttpRequest) -> Any:

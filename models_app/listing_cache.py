@@ -9,9 +9,10 @@ transaction commits, so a reader racing the write cannot keep a stale figure pas
 Writes elsewhere (bulk imports, group membership) are seen once the figures expire.
 
 A person's own count cannot be dropped by name (there is one per person), so it is kept with the
-*generation* it was counted in: a random token that ``entries_changed`` renews with the figures.
-A count kept under an older token is counted again. The key names the person: one person's count
-is never read for another. Search pages (``kept_in_generation``) are kept the same way.
+*generation* it was counted in: a random token that ``entries_changed`` drops with the figures
+(the next read starts a new one). A count kept under an older token is counted again. The key
+names the person: one person's count is never read for another. Search pages
+(``kept_in_generation``) are kept the same way.
 """
 
 from __future__ import annotations
@@ -188,12 +189,13 @@ def _cache_add(key: str, value: Any) -> None:
 
 
 def forget(keys: list[str]) -> None:
-    """Drop cached figures and renew the generation (``entries_changed`` runs it on commit). If
-    the cache cannot be reached it keeps them until they expire (``MARKETPLACE_CACHE_SECONDS``)."""
+    """Drop cached figures and the generation (``entries_changed`` runs it on commit), in one
+    cache call. If the cache cannot be reached it keeps them until they expire
+    (``MARKETPLACE_CACHE_SECONDS``)."""
     try:
-        cache.delete_many(keys)
-        # A fresh random token, never one seen before: every own count kept so far is stale.
-        cache.set(_key(GENERATION), uuid.uuid4().hex, GENERATION_SECONDS)
+        # Without a token the next read starts a fresh random one, never one seen before: every
+        # own count kept so far is stale.
+        cache.delete_many([*keys, _key(GENERATION)])
     except (RedisError, OSError) as exc:
         logger.warning("cache unavailable, cached marketplace figures not cleared: %s", exc)
 

@@ -6,6 +6,7 @@ one authorisation path. Each multi-row write is one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -15,11 +16,12 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 
-from core.audit import AuditAction, audit_record
+from core.audit import AuditAction, audit_event, audit_record
 from core.bad_input import has_control_characters
 from core.entities import parse_entity, user_entity
 from core.errors import BadRequest, Conflict, Forbidden, NotFound
 from core.hooks import Hook
+from core.inserts import insert_rows
 from models_app.ids import new_entry_id, slugify_name
 from models_app.listing_cache import entries_changed
 from models_app.models import (
@@ -261,29 +263,33 @@ def _apply_settings(model: Model, cleaned: dict[str, Any]) -> None:
 
 
 def _write_collaborators(
-    model: Model, collaborators: list[tuple[str, list[str]]], *, new: bool = False
+    model: Model, collaborators: list[tuple[str, list[str]]]
 ) -> list[Collaborator]:
-    """Replace the entry's collaborator rows (``new``: it has none yet); the rows, by id."""
-    if not new:
-        Collaborator.objects.filter(model=model).delete()
-    rows = Collaborator.objects.bulk_create(
+    """Replace the entry's collaborator rows; the rows, by id."""
+    Collaborator.objects.filter(model=model).delete()
+    return Collaborator.objects.bulk_create(_collaborator_rows(model, collaborators))
+
+
+def _collaborator_rows(
+    model: Model, collaborators: list[tuple[str, list[str]]]
+) -> list[Collaborator]:
+    """The rows recording ``collaborators``, not yet saved: one per role, and one with an empty
+    role for an entity with none (it is still recorded, so it is listed)."""
+    rows = [
         Collaborator(model=model, entity=entity, role=role)
         for entity, roles in collaborators
         for role in roles
-    )
-    # An entity with no roles is still recorded, as a row with an empty role, so it is listed.
-    rows += Collaborator.objects.bulk_create(
+    ]
+    return rows + [
         Collaborator(model=model, entity=entity, role="")
         for entity, roles in collaborators
         if not roles
-    )
-    return rows
+    ]
 
 
-def _write_tags(model: Model, tags: Iterable[str], *, new: bool = False) -> list[ModelTag]:
-    """Replace the entry's tags (``new``: it has none yet); the rows, by id."""
-    if not new:
-        ModelTag.objects.filter(model=model).delete()
+def _write_tags(model: Model, tags: Iterable[str]) -> list[ModelTag]:
+    """Replace the entry's tags; the rows, by id."""
+    ModelTag.objects.filter(model=model).delete()
     return ModelTag.objects.bulk_create(ModelTag(model=model, name=t) for t in tags)
 
 
@@ -338,22 +344,27 @@ def model_create(
     if kind == EntryKind.MIRRORED_MODEL and not cleaned_settings.get("mirror_source_model_id"):
         raise BadRequest("A mirrored model needs settings.mirror.sourceModelId")
 
-    with transaction.atomic():
-        model = Model(
-            id=new_entry_id(name),
-            name=name,
-            description=description,
-            kind=kind,
-            visibility=visibility,
-            organisation=organisation,
-            state=state,
-            created_by=actor.user,
-        )
-        _apply_settings(model, cleaned_settings)
-        model.save(force_insert=True)
-        collaborator_rows = _write_collaborators(model, people, new=True)
-        tag_rows = _write_tags(model, tag_list, new=True)
-        audit_record(action=AuditAction.MODEL_CREATE, actor=actor.user, subject=model.id)
+    model = Model(
+        id=new_entry_id(name),
+        name=name,
+        description=description,
+        kind=kind,
+        visibility=visibility,
+        organisation=organisation,
+        state=state,
+        created_by=actor.user,
+    )
+    _apply_settings(model, cleaned_settings)
+    collaborator_rows = _collaborator_rows(model, people)
+    tag_rows = [ModelTag(model=model, name=t) for t in tag_list]
+    event = audit_event(action=AuditAction.MODEL_CREATE, actor=actor.user, subject=model.id)
+    # The entry, its collaborators, its tags and its audit event in one statement, all or none
+    # (core.inserts): no transaction of its own is needed, so none is begun unless the caller
+    # already holds one, where the entry's own block makes entries_changed drop the figures at
+    # once too, for the caller may read them before it commits.
+    enclosed = transaction.get_connection().in_atomic_block
+    with transaction.atomic() if enclosed else contextlib.nullcontext():
+        insert_rows([model], collaborator_rows, tag_rows, [event])
         entries_changed()
     # What was just written is what a read would find: callers answering with the entry's JSON
     # (``selectors.model_json``) need not read it back.

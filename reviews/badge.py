@@ -5,7 +5,7 @@ A person's count is kept with two *generations*, random tokens in the cache:
 
 - the reviews generation, renewed (``reviews_changed``, once the transaction commits) by every
   write that can change anyone's count: a review opened, answered, closed or removed, a lifecycle
-  review's due date set, an access request withdrawn;
+  review's due date set, an access request withdrawn, a release deleted, a deletion restored;
 - the entries generation of ``models_app.listing_cache``, renewed by the writes to entries and
   their collaborators (an entry created, changed, deleted or restored; roles given or taken, a
   review role's default holders added or the role deleted).
@@ -13,7 +13,7 @@ A person's count is kept with two *generations*, random tokens in the cache:
 A count kept under older tokens is counted again. Lifecycle reviews enter the badge by the clock
 (``LIFECYCLE_BADGE_AHEAD`` before they are due), so a count is kept no later than the moment the
 next one enters. Writes that renew neither token (group membership, rows edited in the Django
-admin, a release deleted or restored) show once the count expires:
+admin) show once the count expires:
 ``REVIEW_BADGE_CACHE_SECONDS``.
 
 A reader that counted before a write committed keeps its count under the token it read, which the

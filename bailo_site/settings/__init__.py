@@ -300,7 +300,7 @@ if _REDIS_KEY_PREFIX:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",  # one client per pool, not per call
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": _REDIS_KEY_PREFIX,
         }

@@ -4,14 +4,17 @@ changing the password ends it at once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from core.models import UserSession
-from core.sessions import user_read_with_session
+from core.sessions import SessionStore, _joined_read, user_read_with_session
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +88,42 @@ def test_a_session_of_another_user_is_never_offered(outsider: User, owner: User)
     client = signed_in("olive")
     assert me(client) == 200
     assert user_read_with_session(outsider.pk) is None
+
+
+def test_the_session_read_gives_the_rows_the_orm_gives(outsider: User) -> None:
+    client = signed_in("olive")
+    key = client.cookies["sessionid"].value
+    read = _joined_read().get(key, timezone.now())
+    assert read is not None
+    expected = UserSession.objects.get(session_key=key)
+    fields = UserSession._meta.concrete_fields
+    assert [f.value_from_object(read) for f in fields] == [
+        f.value_from_object(expected) for f in fields
+    ]
+    user_fields = User._meta.concrete_fields
+    expected_user = User.objects.get(pk=outsider.pk)
+    assert [f.value_from_object(read.user) for f in user_fields] == [
+        f.value_from_object(expected_user) for f in user_fields
+    ]
+    assert read.user.is_active and not read.user._state.adding
+
+
+def test_an_expired_session_is_not_read(outsider: User) -> None:
+    client = signed_in("olive")
+    key = client.cookies["sessionid"].value
+    UserSession.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    assert _joined_read().get(key, timezone.now()) is None
+    assert me(client) == 401
+
+
+def test_a_session_before_sign_in_is_read_without_a_user() -> None:
+    client = Client()
+    client.get("/login/")
+    session = client.session
+    session["seen"] = True
+    session.save()
+    read = _joined_read().get(session.session_key, timezone.now())
+    assert read is not None and read.user is None
+    assert SessionStore().decode(read.session_data) == {"seen": True}

@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from core.models import AuditEvent
 from models_app import listing_cache
 from models_app.listing_cache import live_entry_count
+from models_app.models import Model
 
 
 @pytest.mark.django_db(transaction=True)
@@ -47,3 +50,36 @@ def test_inside_an_enclosing_transaction_the_figures_are_cleared_at_once_too(
         model_create(actor=Actor(user=owner), name="Enclosed", description="In a test.")
         # The enclosing code (here the test's transaction) reads what it just wrote.
         assert live_entry_count([], public_only=True) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_create_outside_any_transaction_is_the_session_read_and_one_statement(
+    client_for: Any, owner: Any, make_user: Any
+) -> None:
+    client = client_for(owner)
+    client.get("/api/v2/models/search")
+    users = [make_user(f"collab{n}") for n in range(3)]
+    body = {
+        "name": "Together",
+        "description": "Made by a test.",
+        "tags": ["a", "b"],
+        "collaborators": [
+            {"entity": f"user:{owner.username}", "roles": ["owner"]},
+            *(
+                {"entity": f"user:{u.username}", "roles": ["consumer", "contributor"]}
+                for u in users
+            ),
+        ],
+    }
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/api/v2/models", json.dumps(body), content_type="application/json")
+    assert response.status_code == 200, response.content
+    writes = [q["sql"] for q in captured.captured_queries if "INSERT" in q["sql"]]
+    # No BEGIN or COMMIT: the entry, its collaborators, its tags and its audit event are one
+    # statement (core.inserts), atomic by itself. The collaborators' names are checked first.
+    assert len(writes) == 1 and writes[0].startswith("WITH")
+    assert not any(q["sql"] in {"BEGIN", "COMMIT"} for q in captured.captured_queries)
+    model = Model.objects.get(pk=response.json()["model"]["id"])
+    assert sorted(model.tag_rows.values_list("name", flat=True)) == ["a", "b"]
+    assert model.collaborators.count() == 7
+    assert AuditEvent.objects.filter(action="model:create", subject=model.pk).count() == 1
