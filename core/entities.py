@@ -71,17 +71,22 @@ def entity_filter(user: Any, field: str = "entity") -> Q:
     return Q(_OneOf(F(field), _GroupsAndOwn(Subquery(groups), own)))
 
 
+# Where ``is_admin`` keeps its answer on the user object (one request's); the session read sets it
+# in advance from the same statement (``core.sessions``).
+ADMIN_FLAG = "_bailo_is_admin"
+
+
 def is_admin(user: Any) -> bool:
     """Site administrators: members of the admin group, or Django superusers."""
     if not user.is_authenticated:
         return False
-    cached = getattr(user, "_bailo_is_admin", None)
+    cached = getattr(user, ADMIN_FLAG, None)
     if cached is None:
         cached = (
             bool(getattr(user, "is_superuser", False))
             or user.groups.filter(name=settings.BAILO_ADMIN_GROUP).exists()
         )
-        user._bailo_is_admin = cached
+        setattr(user, ADMIN_FLAG, cached)
     return bool(cached)
 
 

@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.entities import is_admin
 from core.models import UserSession
 from core.sessions import SessionStore, _joined_read, user_read_with_session
 from tests.conftest import PASSWORD
@@ -127,3 +128,34 @@ def test_a_session_before_sign_in_is_read_without_a_user() -> None:
     read = _joined_read().get(session.session_key, timezone.now())
     assert read is not None and read.user is None
     assert SessionStore().decode(read.session_data) == {"seen": True}
+
+
+def test_the_session_read_says_whether_its_user_is_an_administrator(
+    outsider: User, site_admin: User
+) -> None:
+    """``is_admin`` is answered by the session's own statement: no query of its own, and a
+    membership taken away counts from the next read."""
+    for user, expected in ((outsider, False), (site_admin, True)):
+        key = signed_in(user.username).cookies["sessionid"].value
+        row = _joined_read().get(key, timezone.now())
+        assert row is not None
+        with CaptureQueriesContext(connection) as captured:
+            assert is_admin(row.user) is expected
+        assert captured.captured_queries == []
+    site_admin.groups.clear()
+    row = _joined_read().get(key, timezone.now())
+    assert row is not None and is_admin(row.user) is False
+    User.objects.filter(pk=site_admin.pk).update(is_superuser=True)
+    row = _joined_read().get(key, timezone.now())
+    assert row is not None and is_admin(row.user) is True
+
+
+def test_a_signed_in_page_asks_nothing_more_about_the_administrators_group(
+    site_admin: User,
+) -> None:
+    client = signed_in(site_admin.username)
+    client.get("/")
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/").status_code == 200
+    group_reads = [q["sql"] for q in captured.captured_queries if '"auth_group"' in q["sql"]]
+    assert len(group_reads) == 1 and '"core_usersession"' in group_reads[0]

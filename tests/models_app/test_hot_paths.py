@@ -206,11 +206,11 @@ def _statements(client: Any, path: str, **params: Any) -> int:
 @pytest.mark.parametrize(
     "path,params,limit",
     [
-        ("/", {}, 8),
-        ("/", {"tag": "bulk", "state": ""}, 8),
-        ("/", {"q": "bulk"}, 8),
-        ("/api/v2/models/search", {}, 6),
-        ("/api/v2/models/search", {"search": "bulk"}, 5),
+        ("/", {}, 7),
+        ("/", {"tag": "bulk", "state": ""}, 7),
+        ("/", {"q": "bulk"}, 7),
+        ("/api/v2/models/search", {}, 5),
+        ("/api/v2/models/search", {"search": "bulk"}, 4),
     ],
 )
 def test_marketplace_and_search_statements_are_few_and_do_not_grow(
