@@ -138,11 +138,10 @@ def visible_entry_count(
     kept = found.get(own_key)
     if generation is not None and isinstance(kept, tuple) and kept[0] == generation:
         return int(public) + int(kept[1])
-    own = count_own()
     if generation is None:
-        # No token yet (or the cache lost it): start one; this count is kept from the next read.
-        _cache_add(generation_key, uuid.uuid4().hex)
-    else:
+        generation = _generation_started()
+    own = count_own()
+    if generation is not None:
         cache_set_many({own_key: (generation, own)}, seconds)
     return int(public) + own
 
@@ -160,14 +159,24 @@ def kept_in_generation(name: str, compute: Callable[[], T]) -> T:
     kept = found.get(key)
     if generation is not None and isinstance(kept, tuple) and kept[0] == generation:
         return kept[1]  # type: ignore[no-any-return]
-    # The generation was read before computing: a write committed meanwhile renews it, so a value
+    # The generation was read before computing: a write committed meanwhile drops it, so a value
     # that missed the write is kept under the old token and never read again.
-    value = compute()
     if generation is None:
-        _cache_add(generation_key, uuid.uuid4().hex)
-    else:
+        generation = _generation_started()
+    value = compute()
+    if generation is not None:
         cache_set_many({key: (generation, value)}, seconds)
     return value
+
+
+def _generation_started() -> Any:
+    """Start a generation when there is none (a write dropped it, or the cache lost it) and read
+    back the one that stands (another process may have started it first); None when the cache
+    cannot be reached. Read before computing, like any token: a write that commits after this
+    drops it, so what is computed next is never kept past such a write."""
+    key = _key(GENERATION)
+    _cache_add(key, uuid.uuid4().hex)
+    return cache_get_many([key]).get(key)
 
 
 def entries_generation_key() -> str:

@@ -111,6 +111,8 @@ class SearchPage:
     page: int
     page_size: int
     roles: dict[str, list[str]] = field(default_factory=dict)
+    # Each entry's tag names, in the order they were given.
+    tags: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -642,9 +644,11 @@ def model_search(
 ) -> SearchPage:
     """One page of the entries ``actor`` finds, with the total over all pages.
 
-    Tags are always prefetched; ``with_collaborators`` prefetches every collaborator (the API
-    summary lists them) and ``with_my_roles`` looks up the caller's roles on the page (the
-    marketplace shows them). Either way the number of queries does not grow with the page.
+    The page's tags are always read (``SearchPage.tags``); ``with_collaborators`` prefetches
+    every collaborator and ``with_my_roles`` reads the caller's roles on the page
+    (``SearchPage.roles``, which the marketplace shows). On PostgreSQL tags and roles come with
+    the page's rows, as arrays, in the same statement; elsewhere one query each. Either way the
+    number of queries does not grow with the page.
     """
     page, page_size = _clean_page(page, page_size, max_page_size)
     spec = search_spec(
@@ -658,19 +662,55 @@ def model_search(
         schema_id=schema_id,
         allow_templating=allow_templating,
     )
+    with_arrays = is_postgresql()
+    my_roles = with_my_roles and actor.user.is_authenticated
+
+    def shape(rows: QuerySet[Model]) -> QuerySet[Model]:
+        if not with_arrays:
+            return rows
+        arrays: dict[str, Any] = {
+            "tag_names": ArraySubquery(
+                ModelTag.objects.filter(model_id=OuterRef("pk")).order_by("id").values("name")
+            )
+        }
+        if my_roles:
+            arrays["my_roles"] = ArraySubquery(
+                Collaborator.objects.filter(entity_filter(actor.user), model_id=OuterRef("pk"))
+                .exclude(role="")
+                .order_by("role")
+                .values("role")
+                .distinct()
+            )
+        return rows.annotate(**arrays)
+
     entries, total = _page_rows(
-        actor, spec, (page - 1) * page_size, page_size, lambda rows: rows, attrgetter("pk")
+        actor, spec, (page - 1) * page_size, page_size, shape, attrgetter("pk")
     )
-    if entries:
-        lookups: list[Any] = [Prefetch("tag_rows", queryset=ModelTag.objects.order_by("id"))]
-        if with_collaborators:
-            lookups.append(Prefetch("collaborators", queryset=Collaborator.objects.order_by("id")))
-        prefetch_related_objects(entries, *lookups)
+    tags_found: dict[str, list[str]] = {}
     roles_found: dict[str, list[str]] = {}
-    if with_my_roles and entries:
-        roles_found = roles_on_entries(actor.user, [e.pk for e in entries])
+    if with_arrays:
+        for entry in entries:
+            tags_found[entry.pk] = list(entry.tag_names)  # type: ignore[attr-defined]
+            if my_roles and entry.my_roles:  # type: ignore[attr-defined]
+                roles_found[entry.pk] = list(entry.my_roles)  # type: ignore[attr-defined]
+    elif entries:
+        prefetch_related_objects(
+            entries, Prefetch("tag_rows", queryset=ModelTag.objects.order_by("id"))
+        )
+        tags_found = {e.pk: [t.name for t in e.tag_rows.all()] for e in entries}
+        if my_roles:
+            roles_found = roles_on_entries(actor.user, [e.pk for e in entries])
+    if with_collaborators and entries:
+        prefetch_related_objects(
+            entries, Prefetch("collaborators", queryset=Collaborator.objects.order_by("id"))
+        )
     return SearchPage(
-        entries=entries, total=total, page=page, page_size=page_size, roles=roles_found
+        entries=entries,
+        total=total,
+        page=page,
+        page_size=page_size,
+        roles=roles_found,
+        tags=tags_found,
     )
 
 

@@ -274,7 +274,7 @@ def _rows(page: SearchPage) -> list[ResultRow]:
             entry=entry,
             url=f"/model/{entry.pk}",
             excerpt=excerpts[entry.pk],
-            tags=[t.name for t in entry.tag_rows.all()],
+            tags=page.tags.get(entry.pk, []),
             roles=[names.get(r, r) for r in page.roles.get(entry.pk, [])],
         )
         for entry in page.entries

@@ -249,7 +249,7 @@ def test_every_app_container_starts_in_production_mode_from_what_the_manifests_g
                 "debug": False,
                 "clamd": "127.0.0.1",
                 # Shared by every process: token checks, throttles, registry answers.
-                "cache": "django.core.cache.backends.redis.RedisCache",
+                "cache": "core.cache.RedisCache",
             }, f"{name}/{container['name']}"
     assert checked >= 8 and started
 

@@ -206,9 +206,9 @@ def _statements(client: Any, path: str, **params: Any) -> int:
 @pytest.mark.parametrize(
     "path,params,limit",
     [
-        ("/", {}, 7),
-        ("/", {"tag": "bulk", "state": ""}, 7),
-        ("/", {"q": "bulk"}, 7),
+        ("/", {}, 3),
+        ("/", {"tag": "bulk", "state": ""}, 4),
+        ("/", {"q": "bulk"}, 4),
         ("/api/v2/models/search", {}, 5),
         ("/api/v2/models/search", {"search": "bulk"}, 4),
     ],
