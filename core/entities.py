@@ -46,16 +46,35 @@ class _OneOf(Func):
     output_field = BooleanField()
 
 
+# Where ``entity_filter`` keeps the conditions it built on the user object (one request's): a
+# list or search asks for the same one several times (visibility, counts, roles on the page).
+FILTERS_MEMO = "_bailo_entity_filters"
+
+
 def entity_filter(user: Any, field: str = "entity") -> Q:
     """A condition on rows whose ``field`` names this user or one of their groups.
 
     The same entities as ``entities_of``, but as SQL (the groups are a subquery), so filtering
-    with it costs no query of its own. Anonymous users match nothing.
+    with it costs no query of its own. Anonymous users match nothing. The condition is SQL, read
+    when a query runs, so one built earlier in the request still sees the groups as they are;
+    Django copies it whenever a query uses it, so it is shared safely.
     """
-    from django.contrib.auth.models import Group
-
     if not user.is_authenticated:
         return Q(pk__in=[])
+    memo = getattr(user, FILTERS_MEMO, None)
+    if memo is None:
+        memo = {}
+        setattr(user, FILTERS_MEMO, memo)
+    key = (field, user.get_username(), connection.vendor)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _entity_filter(user, field)
+    return found  # type: ignore[no-any-return]
+
+
+def _entity_filter(user: Any, field: str) -> Q:
+    from django.contrib.auth.models import Group
+
     groups = (
         Group.objects.filter(user=user)
         .annotate(entity_name=Concat(Value(GROUP_PREFIX), "name", output_field=CharField()))

@@ -192,6 +192,39 @@ def test_the_collaborator_lookup_finds_direct_and_group_roles(
     assert not Collaborator.objects.filter(entity_filter(outsider)).exists()
 
 
+def test_a_kept_collaborator_lookup_follows_group_and_name_changes(
+    owner: Any, make_user: Any
+) -> None:
+    """``entity_filter`` keeps the condition it built on the user object: it is SQL, so a group
+    joined or left after it was built counts, and a renamed user gets a new one."""
+    member = make_user("gail")
+    make_user("gail2")  # the name ``member`` takes below (in memory only: nothing is saved)
+    entry = make(
+        owner,
+        "Shared later",
+        collaborators=[
+            {"entity": f"user:{owner.username}", "roles": ["owner"]},
+            {"entity": "group:later-team", "roles": ["consumer"]},
+            {"entity": "user:gail2", "roles": ["contributor"]},
+        ],
+    )
+
+    def found() -> list[tuple[str, str]]:
+        return list(
+            Collaborator.objects.filter(entity_filter(member)).values_list("model_id", "role")
+        )
+
+    assert found() == []
+    assert entity_filter(member) is entity_filter(member)  # kept
+    team = Group.objects.create(name="later-team")
+    member.groups.add(team)
+    assert found() == [(entry.pk, "consumer")]
+    member.groups.remove(team)
+    assert found() == []
+    member.username = "gail2"
+    assert found() == [(entry.pk, "contributor")]
+
+
 # --- statements per request ---------------------------------------------------------------------
 
 
