@@ -19,6 +19,7 @@ with counts; the tests below require both to be empty.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -63,8 +64,10 @@ def source_files() -> list[Path]:
     return files
 
 
+@functools.cache
 def imports() -> list[Import]:
-    """Every import of one of our modules, resolved to the module it names."""
+    """Every import of one of our modules, resolved to the module it names (read once per
+    process: every test below reads the same files; callers do not change the list)."""
     files = source_files()
     known = {module_of(p) for p in files}
     found = []

@@ -126,7 +126,7 @@ def _wait(b: Instance, export_id: str, *, seconds: float = 180) -> dict[str, Any
         if transfer["completed"]:
             return dict(transfer)
         assert time.monotonic() < deadline, transfer
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def _wait_artefact(
@@ -139,7 +139,7 @@ def _wait_artefact(
         if artefact["status"] != "in_progress":
             return dict(artefact)
         assert time.monotonic() < deadline, transfer
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def _export(client: Any, model: Model, semvers: list[str], run_queued: Any) -> Export:
