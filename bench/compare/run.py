@@ -261,7 +261,8 @@ def serve(label: str, command: list[str], env: dict[str, str], ready_path: str) 
                         f"{label} did not answer within 180 s; see {log.name}"
                     ) from None
                 time.sleep(0.5)
-        print(f"  {label} on {base} (log {log.name})", flush=True)
+        waited = settle(proc.pid)
+        print(f"  {label} on {base} (log {log.name}; quiet after {waited:.1f} s)", flush=True)
         yield base
     finally:
         # The server's own process group: gunicorn's or uvicorn's workers go with it.
@@ -274,6 +275,41 @@ def serve(label: str, command: list[str], env: dict[str, str], ready_path: str) 
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+def _group_cpu_seconds(group: int) -> float:
+    """CPU seconds used so far by the live processes of process group ``group`` (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        # After the command's name: state, ppid, pgrp, ... utime (14th field), stime (15th).
+        if int(fields[2]) == group:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def settle(group: int, *, quiet: float = 0.05, longest: float = 60.0) -> float:
+    """Wait until a server's processes are idle (under ``quiet`` of a core over a second), at
+    most ``longest`` seconds; returns the seconds waited. A server that answers its first request
+    may still be starting helpers (MLflow 3 starts job workers that import for several seconds):
+    measuring then would charge that start-up to whichever side runs first."""
+    if not Path("/proc/self/stat").exists():
+        return 0.0
+    start = time.monotonic()
+    used = _group_cpu_seconds(group)
+    while time.monotonic() - start < longest:
+        time.sleep(1.0)
+        now = _group_cpu_seconds(group)
+        if now - used < quiet:
+            break
+        used = now
+    return time.monotonic() - start
 
 
 def gunicorn_command(
