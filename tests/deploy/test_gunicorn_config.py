@@ -5,6 +5,7 @@ down delays and changes nothing."""
 
 from __future__ import annotations
 
+import gc
 import os
 import runpy
 import threading
@@ -45,6 +46,18 @@ def test_a_worker_prepares_its_task_sending_in_a_background_thread_once_started(
 
     assert done.wait(timeout=10)
     assert ran_in[0] is not threading.main_thread() and ran_in[0].daemon
+
+
+def test_a_worker_keeps_what_it_loaded_out_of_the_collectors_full_passes(
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setattr(celery, "warm_broker", lambda: None)
+    gc.unfreeze()
+    try:
+        runpy.run_path(str(CONFIG))["post_worker_init"](object())
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_warming_does_nothing_where_tasks_run_eagerly() -> None:
