@@ -338,6 +338,8 @@ def gunicorn_command(
 
 # The app's gunicorn config, as every deployment starts it (deploy/docker-entrypoint.sh).
 OURS_GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+# The bare project's: the same collector setting (gc.freeze once a worker has started).
+BARE_GUNICORN_CONFIG = ROOT / "bench" / "compare" / "bare" / "gunicorn.conf.py"
 
 
 def sign_in(base: str, username: str, password: str) -> dict[str, str]:
@@ -442,13 +444,19 @@ def warm(make: Callable[[], Any], url: str, times: int = 6) -> None:
 def measure_large(args: argparse.Namespace, rows: list[Row], redis_url: str | None) -> None:
     database, bare_db = f"{args.prefix}_{args.entries}", f"{args.prefix}_bare_{args.entries}"
     print(f"\n[1/2] {args.entries} entries: marketplace page and search API vs bare Django")
+    empty_cache(redis_url)
     print(f"  seeding {database} ...", flush=True)
     seeded = ours("seed", database, "--entries", str(args.entries))
     print(f"  {database}: {seeded['entries']} entries")
     print(f"  {bare_db}: {seed_bare(bare_db, args.entries)} rows")
     blob_root = Path(tempfile.mkdtemp(prefix="bench-compare-blobs-"))
     ours_port, bare_port = free_port(), free_port()
-    ours_env = {**base_env(), **app_env(database, redis_url, blob_root), "PORT": str(ours_port)}
+    ours_env = {
+        **base_env(),
+        **app_env(database, redis_url, blob_root),
+        **args.app_settings,
+        "PORT": str(ours_port),
+    }
     peer_env = {**base_env(), **bare_env(bare_db), "PORT": str(bare_port)}
     with (
         serve(
@@ -459,7 +467,9 @@ def measure_large(args: argparse.Namespace, rows: list[Row], redis_url: str | No
         ) as app,
         serve(
             "bare",
-            gunicorn_command("bench.compare.bare.wsgi:application", bare_port, args),
+            gunicorn_command(
+                "bench.compare.bare.wsgi:application", bare_port, args, BARE_GUNICORN_CONFIG
+            ),
             peer_env,
             "/",
         ) as bare,
@@ -508,6 +518,44 @@ def measure_large(args: argparse.Namespace, rows: list[Row], redis_url: str | No
             )
 
 
+def forget_creates(database: str, ml_db: str) -> None:
+    """Remove what the create measure added on both sides (our ``Compare <hex>`` entries with
+    their owner rows, MLflow's ``compare-<hex>`` models), so that the search after it and later
+    runs measure the data they say: a day of runs had grown the 10,000-entry database to 60,000.
+    The entries built to delete (``Compare delete ...``) stay."""
+    created = (
+        "SELECT id FROM models_app_model "
+        "WHERE name LIKE 'Compare %' AND name NOT LIKE 'Compare delete %'"
+    )
+    psql(
+        f"BEGIN; DELETE FROM models_app_collaborator WHERE model_id IN ({created}); "  # noqa: S608
+        f"DELETE FROM models_app_modeltag WHERE model_id IN ({created}); "
+        f"DELETE FROM models_app_model WHERE id IN ({created}); COMMIT",
+        database,
+    )
+    psql("VACUUM ANALYZE models_app_model", database)
+    psql("VACUUM ANALYZE models_app_collaborator", database)
+    known = psql(f"SELECT count(*) FROM pg_database WHERE datname = '{ml_db}'")  # noqa: S608
+    if int(known) and int(
+        psql("SELECT count(*) FROM pg_tables WHERE tablename = 'registered_models'", ml_db)
+    ):
+        psql(
+            "DELETE FROM registered_models "
+            "WHERE name LIKE 'compare-%' AND name <> 'compare-template'",
+            ml_db,
+        )
+        psql("VACUUM ANALYZE registered_models", ml_db)
+
+
+def empty_cache(redis_url: str | None) -> None:
+    """Empty the app's Redis database: each part of a run starts from a cold cache, and nothing
+    kept over one database is read over another."""
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+
+
 def flush_writes() -> None:
     """Write the harness's own changes (seeding, the entries to delete, ANALYZE) to disk before
     measuring: otherwise PostgreSQL's checkpoint and the kernel's writeback of them slow the first
@@ -518,7 +566,10 @@ def flush_writes() -> None:
 
 def measure_small(args: argparse.Namespace, rows: list[Row], redis_url: str | None) -> None:
     database, ml_db = f"{args.prefix}_{args.entries_small}", f"{args.prefix}_mlflow"
+    empty_cache(redis_url)
     print(f"\n[2/2] {args.entries_small} entries: create, search and delete vs MLflow")
+    if int(psql(f"SELECT count(*) FROM pg_database WHERE datname = '{database}'")):  # noqa: S608
+        forget_creates(database, ml_db)
     print(f"  seeding {database} ...", flush=True)
     seeded = ours("seed", database, "--entries", str(args.entries_small))
     print(f"  {database}: {seeded['entries']} entries")
@@ -544,7 +595,12 @@ def measure_small(args: argparse.Namespace, rows: list[Row], redis_url: str | No
     ensure_database(ml_db)
     blob_root = Path(tempfile.mkdtemp(prefix="bench-compare-blobs-"))
     ours_port, ml_port = free_port(), free_port()
-    ours_env = {**base_env(), **app_env(database, redis_url, blob_root), "PORT": str(ours_port)}
+    ours_env = {
+        **base_env(),
+        **app_env(database, redis_url, blob_root),
+        **args.app_settings,
+        "PORT": str(ours_port),
+    }
     ml_env = {**base_env(), "PORT": str(ml_port), "MLFLOW_ENABLE_WORKSPACES": "false"}
     ml_command = [
         str(mlflow),
@@ -606,6 +662,8 @@ def measure_small(args: argparse.Namespace, rows: list[Row], redis_url: str | No
                     lambda: run_load(plain, create_peer, **one),
                 )
             )
+            forget_creates(database, ml_db)
+            empty_cache(redis_url)  # the rows went behind the app's back
 
         if "search-small" in args.only:
             print(
@@ -767,7 +825,21 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only", default=",".join(MEASURES), help=f"comma-separated among {', '.join(MEASURES)}"
     )
+    parser.add_argument(
+        "--app-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment setting for the app's server (repeatable), e.g. "
+        "MARKETPLACE_CACHE_SECONDS=0 to measure without the listing and search caches",
+    )
     args = parser.parse_args(argv)
+    args.app_settings = {}
+    for setting in args.app_setting:
+        name, sep, value = setting.partition("=")
+        if not sep or not name:
+            parser.error(f"--app-setting wants NAME=VALUE, not {setting!r}")
+        args.app_settings[name] = value
     quick = args.quick
     defaults = {
         "entries": 2_000 if quick else 100_000,

@@ -86,6 +86,14 @@ def test_quick_mode_shrinks_everything() -> None:
         run.parse(["--only", "page,nonsense"])
 
 
+def test_app_settings_reach_the_apps_server_only_as_given() -> None:
+    assert run.parse([]).app_settings == {}
+    given = run.parse(["--app-setting", "MARKETPLACE_CACHE_SECONDS=0", "--app-setting", "A=b=c"])
+    assert given.app_settings == {"MARKETPLACE_CACHE_SECONDS": "0", "A": "b=c"}
+    with pytest.raises(SystemExit):
+        run.parse(["--app-setting", "no-equals-sign"])
+
+
 @pytest.fixture
 def bare_database() -> str:
     name = f"test_bench_bare_{os.getpid()}"
