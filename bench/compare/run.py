@@ -533,8 +533,9 @@ def forget_creates(database: str, ml_db: str) -> None:
         f"DELETE FROM models_app_model WHERE id IN ({created}); COMMIT",
         database,
     )
-    psql("VACUUM ANALYZE models_app_model", database)
-    psql("VACUUM ANALYZE models_app_collaborator", database)
+    # FULL: the table is rewritten without the space the rows took (a scan reads no empty pages).
+    psql("VACUUM FULL ANALYZE models_app_model", database)
+    psql("VACUUM FULL ANALYZE models_app_collaborator", database)
     known = psql(f"SELECT count(*) FROM pg_database WHERE datname = '{ml_db}'")  # noqa: S608
     if int(known) and int(
         psql("SELECT count(*) FROM pg_tables WHERE tablename = 'registered_models'", ml_db)
@@ -544,7 +545,7 @@ def forget_creates(database: str, ml_db: str) -> None:
             "WHERE name LIKE 'compare-%' AND name <> 'compare-template'",
             ml_db,
         )
-        psql("VACUUM ANALYZE registered_models", ml_db)
+        psql("VACUUM FULL ANALYZE registered_models", ml_db)
 
 
 def empty_cache(redis_url: str | None) -> None:
