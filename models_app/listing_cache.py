@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Collection
-from functools import partial
 from itertools import combinations
 from typing import Any, TypeVar
 
@@ -218,4 +217,9 @@ def entries_changed() -> None:
     keys = [_key(name) for name in _all_names()]
     if len(transaction.get_connection(DEFAULT_DB_ALIAS).atomic_blocks) > 1:
         forget(keys)
-    transaction.on_commit(partial(forget, keys), robust=True)
+
+    def forget_them() -> None:
+        forget(keys)
+
+    # A function, not a partial: Django names a failed robust hook in its log by __qualname__.
+    transaction.on_commit(forget_them, robust=True)
