@@ -268,8 +268,8 @@ def _besides_the_marketplace_cache(callbacks: list[Any]) -> list[Any]:
     return [
         c
         for c in callbacks
-        if getattr(c, "func", None) is not listing_cache.forget
-        and getattr(c, "__name__", None) != "queue_hiding_beneath"
+        if (c.__module__, c.__name__) != (listing_cache.__name__, "forget_them")
+        and c.__name__ != "queue_hiding_beneath"
     ]
 
 
