@@ -173,8 +173,8 @@ def _generation_started() -> Any:
     back the one that stands (another process may have started it first); None when the cache
     cannot be reached. Read before computing, like any token: a write that commits after this
     drops it, so what is computed next is never kept past such a write."""
+    entries_generation_start()
     key = _key(GENERATION)
-    _cache_add(key, uuid.uuid4().hex)
     return cache_get_many([key]).get(key)
 
 

@@ -237,3 +237,24 @@ def deletion_env(tmp_path: Path, settings: Any) -> Iterator[None]:
     yield
     blob_store_follow_settings()
     celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def full(
+    entry: Model,
+    public_entry: Model,
+    owner: Any,
+    reviewer: Any,
+    consumer: Any,
+    make_token: Any,
+) -> FullModel:
+    """The private ``entry`` full of rows under it (``build_full_model``), beside a public one
+    that must stay untouched. Import it into a test module to use it."""
+    return build_full_model(
+        entry=entry,
+        other_entry=public_entry,
+        owner=owner,
+        reviewer=reviewer,
+        consumer=consumer,
+        make_token=make_token,
+    )

@@ -16,11 +16,11 @@ from django.test import Client
 from deletion.models import Deletion
 from models_app.models import Model
 from tests.conftest import basic, stack_required
-from tests.deletion.model_helpers import FullModel, build_full_model, deletion_env
+from tests.deletion.model_helpers import FullModel, deletion_env, full
 
 pytestmark = pytest.mark.django_db
 
-__all__ = ["deletion_env"]
+__all__ = ["deletion_env", "full"]
 
 
 @pytest.fixture(autouse=True)
@@ -99,20 +99,6 @@ def test_names_with_markup_are_escaped_in_the_dialog(
 
 
 # --- the confirmation page and the preview ----------------------------------------------------
-
-
-@pytest.fixture
-def full(
-    entry: Model, public_entry: Model, owner: Any, reviewer: Any, consumer: Any, make_token: Any
-) -> FullModel:
-    return build_full_model(
-        entry=entry,
-        other_entry=public_entry,
-        owner=owner,
-        reviewer=reviewer,
-        consumer=consumer,
-        make_token=make_token,
-    )
 
 
 def test_the_confirmation_page_says_what_will_go(

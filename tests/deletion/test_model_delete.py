@@ -37,6 +37,7 @@ from tests.deletion.model_helpers import (
     FullModel,
     build_full_model,
     deletion_env,
+    full,
     is_postgresql,
     make_files,
     make_scans,
@@ -46,31 +47,12 @@ from tests.releases.release_helpers import make_release, with_card
 
 pytestmark = pytest.mark.django_db
 
-__all__ = ["deletion_env"]
+__all__ = ["deletion_env", "full"]
 
 
 @pytest.fixture(autouse=True)
 def _env(deletion_env: None) -> None:
     """Eager tasks and a private blob directory for every test here."""
-
-
-@pytest.fixture
-def full(
-    entry: Model,
-    public_entry: Model,
-    owner: Any,
-    reviewer: Any,
-    consumer: Any,
-    make_token: Any,
-) -> FullModel:
-    return build_full_model(
-        entry=entry,
-        other_entry=public_entry,
-        owner=owner,
-        reviewer=reviewer,
-        consumer=consumer,
-        make_token=make_token,
-    )
 
 
 def delete_as(user: Any, model: Model, name: Any = None, *, beneath: bool = True) -> Deletion:

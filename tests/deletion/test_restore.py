@@ -31,7 +31,7 @@ from models_app.policy import Actor
 from releases.models import File, Release
 from reviews.models import Review
 from tests.conftest import PERSONAS, basic
-from tests.deletion.model_helpers import FullModel, build_full_model, deletion_env, rows_of
+from tests.deletion.model_helpers import FullModel, deletion_env, full, rows_of
 from tests.deletion.purge_helpers import window_passed
 from tests.releases.registry_helpers import build_oci_image
 from tests.releases.test_registry_integration import (
@@ -45,7 +45,7 @@ from tests.releases.test_registry_integration import (
 
 pytestmark = pytest.mark.django_db
 
-__all__ = ["credentials", "deletion_env", "stack_registry", "token_server"]
+__all__ = ["credentials", "deletion_env", "full", "stack_registry", "token_server"]
 
 CHANGELIST = "/admin/deletion/deletion/"
 
@@ -53,25 +53,6 @@ CHANGELIST = "/admin/deletion/deletion/"
 @pytest.fixture(autouse=True)
 def _env(deletion_env: None) -> None:
     """Eager tasks and a private blob directory for every test here."""
-
-
-@pytest.fixture
-def full(
-    entry: Model,
-    public_entry: Model,
-    owner: Any,
-    reviewer: Any,
-    consumer: Any,
-    make_token: Any,
-) -> FullModel:
-    return build_full_model(
-        entry=entry,
-        other_entry=public_entry,
-        owner=owner,
-        reviewer=reviewer,
-        consumer=consumer,
-        make_token=make_token,
-    )
 
 
 def delete(owner: Any, model: Model) -> Deletion:
