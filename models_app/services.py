@@ -293,11 +293,20 @@ def _write_tags(model: Model, tags: Iterable[str]) -> list[ModelTag]:
     return ModelTag.objects.bulk_create(ModelTag(model=model, name=t) for t in tags)
 
 
-def _as_fetched(rows: QuerySet[Any], found: list[Any]) -> QuerySet[Any]:
-    """``rows`` as if already read, holding ``found`` (what a prefetch leaves behind)."""
-    rows._result_cache = found  # type: ignore[attr-defined]
-    rows._prefetch_done = True  # type: ignore[attr-defined]
-    return rows
+def _as_fetched(rows_of: type[Any], found: list[Any], **lookup: Any) -> QuerySet[Any]:
+    """``model``'s rows matching ``lookup`` as if already read, holding ``found`` (what a
+    prefetch leaves behind).
+
+    The filter is recorded, not built: like a related manager's own querysets (Django's
+    ``_defer_next_filter``), it is turned into SQL only if the queryset is asked for its query,
+    say by a further ``filter``. Building it costs more than the rest of writing the entry's
+    JSON, and an answer read from ``found`` never needs it."""
+    rows = rows_of._default_manager.all()
+    rows._defer_next_filter = True
+    rows = rows.filter(**lookup)
+    rows._result_cache = found
+    rows._prefetch_done = True
+    return rows  # type: ignore[no-any-return]
 
 
 # --- entries ----------------------------------------------------------------------------------
@@ -369,8 +378,8 @@ def model_create(
     # What was just written is what a read would find: callers answering with the entry's JSON
     # (``selectors.model_json``) need not read it back.
     model._prefetched_objects_cache = {  # type: ignore[attr-defined]
-        "collaborators": _as_fetched(Collaborator.objects.filter(model=model), collaborator_rows),
-        "tag_rows": _as_fetched(ModelTag.objects.filter(model=model), tag_rows),
+        "collaborators": _as_fetched(Collaborator, collaborator_rows, model=model),
+        "tag_rows": _as_fetched(ModelTag, tag_rows, model=model),
     }
     return model
 

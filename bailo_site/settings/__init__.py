@@ -233,7 +233,11 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------------
 DATABASE_URL = env.string("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-DATABASES: dict[str, dict[str, Any]] = {"default": database_from_url(DATABASE_URL)}
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": database_from_url(
+        DATABASE_URL, prepare_threshold=env.integer("DATABASE_PREPARE_THRESHOLD", 2)
+    )
+}
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Each test process gets its own test database, so concurrent runs on one server never
     # drop each other's database.

@@ -86,3 +86,10 @@ def test_dotenv_reads_pairs_and_rejects_garbage(tmp_path: Path) -> None:
     bad.write_text("just words\n")
     with pytest.raises(ImproperlyConfigured, match="expected KEY=value"):
         read_dotenv(bad)
+
+
+def test_postgres_connections_bind_server_side_and_prepare_repeated_statements() -> None:
+    options = database_from_url("postgres://h/bailo")["OPTIONS"]
+    assert options == {"server_side_binding": True, "prepare_threshold": 2}
+    never = database_from_url("postgres://h/bailo", prepare_threshold=0)["OPTIONS"]
+    assert never["prepare_threshold"] is None  # psycopg's "never"; its 0 means "at once"

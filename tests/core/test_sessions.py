@@ -159,3 +159,25 @@ def test_a_signed_in_page_asks_nothing_more_about_the_administrators_group(
         assert client.get("/").status_code == 200
     group_reads = [q["sql"] for q in captured.captured_queries if '"auth_group"' in q["sql"]]
     assert len(group_reads) == 1 and '"core_usersession"' in group_reads[0]
+
+
+def test_the_session_read_is_prepared_once_a_connection_repeats_it(outsider: User) -> None:
+    """Every signed-in request reads its session: after the first few on a connection the
+    server keeps that statement parsed and planned (DATABASE_PREPARE_THRESHOLD) and the request
+    still answers from the session's current row."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall() if '"core_usersession"' in row[0]]
+
+    client = signed_in("olive")
+    assert me(client) == 200
+    assert prepared() == []  # once is not enough
+    for _ in range(3):
+        assert me(client) == 200
+    assert len(prepared()) == 1
+    client.post("/logout/")
+    assert me(client) in (401, 403)  # the prepared read finds the row gone
