@@ -8,11 +8,12 @@ or restored, its visibility or tags changed) call ``entries_changed``, which dro
 transaction commits, so a reader racing the write cannot keep a stale figure past the commit.
 Writes elsewhere (bulk imports, group membership) are seen once the figures expire.
 
-A person's own count cannot be dropped by name (there is one per person), so it is kept with the
-*generation* it was counted in: a random token that ``entries_changed`` drops with the figures
-(the next read starts a new one). A count kept under an older token is counted again. The key
-names the person: one person's count is never read for another. Search pages
-(``kept_in_generation``) are kept the same way.
+Every figure is kept with the *generation* it was computed in: a random token that
+``entries_changed`` drops (the next read starts a new one), and a figure kept under an older token
+is computed again. So a write clears them all with one key, whatever their number: the figures
+for everyone, each person's own count (one per person, which could not be listed to drop them by
+name) and the pages of text searches (``kept_in_generation``). A person's figures are kept under
+keys that name the person: one person's count is never read for another.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Collection
-from itertools import combinations
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -66,23 +66,12 @@ def cache_set_many(values: dict[str, Any], seconds: int) -> None:
         logger.warning("cache unavailable, not kept: %s", exc)
 
 
-def _cached(name: str, compute: Callable[[], T]) -> T:
-    seconds = settings.MARKETPLACE_CACHE_SECONDS
-    if seconds <= 0:
-        return compute()
-    key = _key(name)
-    found: Any = cache_get_many([key]).get(key)
-    if found is None:
-        found = compute()
-        cache_set_many({key: found}, seconds)
-    return found  # type: ignore[no-any-return]
-
-
-def _all_names() -> list[str]:
-    """Every key this module writes: the tags, and a count per scope and set of kinds."""
-    kinds = sorted(EntryKind.values)
-    kind_sets = [c for n in range(1, len(kinds) + 1) for c in combinations(kinds, n)]
-    return ["tags"] + [_count_name(scope, ks) for scope in (PUBLIC, ALL) for ks in kind_sets]
+def _current(kept: Any, generation: Any) -> Any:
+    """The value of ``kept``, a ``(generation, value)`` pair, if it was computed in
+    ``generation``; else None."""
+    if generation is None or not (isinstance(kept, tuple) and len(kept) == 2):
+        return None
+    return kept[1] if kept[0] == generation else None
 
 
 def public_tags() -> list[str]:
@@ -97,20 +86,23 @@ def public_tags() -> list[str]:
         )
         return [r["name"] for r in rows]
 
-    return _cached("tags", compute)
+    return kept_in_generation("tags", compute)
 
 
 def live_entry_count(kinds: Collection[str], *, public_only: bool) -> int:
     """How many live entries of ``kinds`` there are (public ones only with ``public_only``)."""
     kinds = sorted(set(kinds) or EntryKind.values)
+    return kept_in_generation(
+        _count_name(PUBLIC if public_only else ALL, kinds),
+        lambda: _count_live(kinds, public_only=public_only),
+    )
 
-    def compute() -> int:
-        rows = Model.objects.filter(kind__in=kinds)
-        if public_only:
-            rows = rows.filter(visibility=Visibility.PUBLIC)
-        return rows.count()
 
-    return _cached(_count_name(PUBLIC if public_only else ALL, kinds), compute)
+def _count_live(kinds: Collection[str], *, public_only: bool) -> int:
+    rows = Model.objects.filter(kind__in=kinds)
+    if public_only:
+        rows = rows.filter(visibility=Visibility.PUBLIC)
+    return rows.count()
 
 
 def _own_name(user_id: int, kinds: Collection[str]) -> str:
@@ -130,19 +122,23 @@ def visible_entry_count(
     generation_key = _key(GENERATION)
     own_key = _key(_own_name(user_id, kinds))
     found = cache_get_many([public_key, generation_key, own_key])
-    public = found.get(public_key)
-    if public is None:
-        public = live_entry_count(kinds, public_only=True)
     generation = found.get(generation_key)
-    kept = found.get(own_key)
-    if generation is not None and isinstance(kept, tuple) and kept[0] == generation:
-        return int(public) + int(kept[1])
+    public, own = (
+        _current(found.get(public_key), generation),
+        _current(found.get(own_key), generation),
+    )
+    if public is not None and own is not None:
+        return int(public) + int(own)
     if generation is None:
         generation = _generation_started()
-    own = count_own()
+    computed: dict[str, Any] = {}
+    if public is None:
+        public = computed[public_key] = _count_live(kinds, public_only=True)
+    if own is None:
+        own = computed[own_key] = count_own()
     if generation is not None:
-        cache_set_many({own_key: (generation, own)}, seconds)
-    return int(public) + own
+        cache_set_many({key: (generation, value) for key, value in computed.items()}, seconds)
+    return int(public) + int(own)
 
 
 def kept_in_generation(name: str, compute: Callable[[], T]) -> T:
@@ -155,9 +151,9 @@ def kept_in_generation(name: str, compute: Callable[[], T]) -> T:
     generation_key, key = _key(GENERATION), _key(name)
     found = cache_get_many([generation_key, key])
     generation = found.get(generation_key)
-    kept = found.get(key)
-    if generation is not None and isinstance(kept, tuple) and kept[0] == generation:
-        return kept[1]  # type: ignore[no-any-return]
+    kept = _current(found.get(key), generation)
+    if kept is not None:
+        return kept  # type: ignore[no-any-return]
     # The generation was read before computing: a write committed meanwhile drops it, so a value
     # that missed the write is kept under the old token and never read again.
     if generation is None:
@@ -196,14 +192,13 @@ def _cache_add(key: str, value: Any) -> None:
         logger.warning("cache unavailable, not kept: %s", exc)
 
 
-def forget(keys: list[str]) -> None:
-    """Drop cached figures and the generation (``entries_changed`` runs it on commit), in one
-    cache call. If the cache cannot be reached it keeps them until they expire
+def forget() -> None:
+    """Drop the generation (``entries_changed`` runs it on commit): every figure kept so far is
+    stale. If the cache cannot be reached it keeps them until they expire
     (``MARKETPLACE_CACHE_SECONDS``)."""
     try:
-        # Without a token the next read starts a fresh random one, never one seen before: every
-        # own count kept so far is stale.
-        cache.delete_many([*keys, _key(GENERATION)])
+        # Without a token the next read starts a fresh random one, never one seen before.
+        cache.delete(_key(GENERATION))
     except (RedisError, OSError) as exc:
         logger.warning("cache unavailable, cached marketplace figures not cleared: %s", exc)
 
@@ -214,12 +209,11 @@ def entries_changed() -> None:
     Until the commit only this transaction sees the change, and other readers are right to keep
     the old figures. Inside an enclosing transaction (a bulk step, a test) the enclosing code may
     read the figures before it commits, so they are dropped at once as well."""
-    keys = [_key(name) for name in _all_names()]
     if len(transaction.get_connection(DEFAULT_DB_ALIAS).atomic_blocks) > 1:
-        forget(keys)
+        forget()
 
     def forget_them() -> None:
-        forget(keys)
+        forget()
 
     # A function, not a partial: Django names a failed robust hook in its log by __qualname__.
     transaction.on_commit(forget_them, robust=True)

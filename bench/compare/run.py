@@ -520,7 +520,7 @@ def measure_large(args: argparse.Namespace, rows: list[Row], redis_url: str | No
 
 def forget_creates(database: str, ml_db: str) -> None:
     """Remove what the create measure added on both sides (our ``Compare <hex>`` entries with
-    their owner rows, MLflow's ``compare-<hex>`` models), so that the search after it and later
+    their owner rows and audit events, MLflow's ``compare-<hex>`` models), so that the search after it and later
     runs measure the data they say: a day of runs had grown the 10,000-entry database to 60,000.
     The entries built to delete (``Compare delete ...``) stay."""
     created = (
@@ -529,6 +529,7 @@ def forget_creates(database: str, ml_db: str) -> None:
     )
     psql(
         f"BEGIN; DELETE FROM models_app_collaborator WHERE model_id IN ({created}); "  # noqa: S608
+        f"DELETE FROM core_auditevent WHERE subject IN ({created}); "
         f"DELETE FROM models_app_modeltag WHERE model_id IN ({created}); "
         f"DELETE FROM models_app_model WHERE id IN ({created}); COMMIT",
         database,
@@ -536,6 +537,7 @@ def forget_creates(database: str, ml_db: str) -> None:
     # FULL: the table is rewritten without the space the rows took (a scan reads no empty pages).
     psql("VACUUM FULL ANALYZE models_app_model", database)
     psql("VACUUM FULL ANALYZE models_app_collaborator", database)
+    psql("VACUUM FULL ANALYZE core_auditevent", database)
     known = psql(f"SELECT count(*) FROM pg_database WHERE datname = '{ml_db}'")  # noqa: S608
     if int(known) and int(
         psql("SELECT count(*) FROM pg_tables WHERE tablename = 'registered_models'", ml_db)

@@ -26,9 +26,9 @@ def test_a_create_clears_the_cached_figures_once_after_the_commit(
     cleared: list[bool] = []
     forget = listing_cache.forget
 
-    def counted(keys: list[str]) -> None:
+    def counted() -> None:
         cleared.append(connection.in_atomic_block)
-        forget(keys)
+        forget()
 
     monkeypatch.setattr(listing_cache, "forget", counted)
     body = {"name": "Counted", "description": "Made by a test.", "visibility": "public"}

@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from core.entities import entity_filter
 from deletion.services import deletion_restore, model_delete
+from models_app import listing_cache
 from models_app.listing_cache import public_tags
-from models_app.models import Collaborator, EntryKind, Model
+from models_app.models import Collaborator, EntryKind, Model, ModelTag
 from models_app.policy import Actor, visible_to
 from models_app.search import model_search
 from models_app.services import model_create, model_update
@@ -143,6 +144,22 @@ def test_popular_tags_are_those_of_public_entries_and_follow_tag_changes(
     assert public_tags() == ["beta", "gamma"]
     model_update(actor=Actor(user=owner), model=first, changes={"visibility": "private"})
     assert public_tags() == ["beta"]
+
+
+def test_dropping_the_generation_alone_makes_every_kept_figure_stale(
+    owner: Any, outsider: Any, settings: Any
+) -> None:
+    """A write's commit deletes one cache key (``listing_cache.forget``): the figures for
+    everyone and each person's own count, kept with the generation, are all computed again."""
+    settings.MARKETPLACE_CACHE_SECONDS = 3600
+    make(owner, "Shown", tags=["alpha"])
+    assert (public_tags(), total(owner), total(outsider)) == (["alpha"], 1, 1)
+    # Writes that do not clear the cache: the kept figures stand.
+    Model.objects.update(visibility="private")
+    ModelTag.objects.update(name="beta")
+    assert (public_tags(), total(owner), total(outsider)) == (["alpha"], 1, 1)
+    listing_cache.forget()
+    assert (public_tags(), total(owner), total(outsider)) == ([], 1, 0)
 
 
 def test_a_cache_off_setting_reads_the_database_each_time(owner: Any, settings: Any) -> None:
