@@ -520,9 +520,9 @@ def measure_large(args: argparse.Namespace, rows: list[Row], redis_url: str | No
 
 def forget_creates(database: str, ml_db: str) -> None:
     """Remove what the create measure added on both sides (our ``Compare <hex>`` entries with
-    their owner rows and audit events, MLflow's ``compare-<hex>`` models), so that the search after it and later
-    runs measure the data they say: a day of runs had grown the 10,000-entry database to 60,000.
-    The entries built to delete (``Compare delete ...``) stay."""
+    their owner rows and audit events, MLflow's ``compare-<hex>`` models), so that the search
+    after it and later runs measure the data they say: a day of runs had grown the 10,000-entry
+    database to 60,000. The entries built to delete (``Compare delete ...``) stay."""
     created = (
         "SELECT id FROM models_app_model "
         "WHERE name LIKE 'Compare %' AND name NOT LIKE 'Compare delete %'"

@@ -58,9 +58,13 @@ MAX_FILE_SIZE = 5 * 1024**4
 MAX_NAME_LENGTH = 255
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 100
-# A simple upload is cut into parts of at least this size. Larger parts mean fewer storage
-# requests.
-SIMPLE_UPLOAD_MIN_PART = 8 * 1024 * 1024
+# A simple upload with a Content-Length streams each part from the request straight into
+# storage, so a part costs no memory and its size only sets how many storage requests there
+# are: at least this much per part (more for files of over 2.5 TiB, which would need more than
+# 10,000 parts). Fewer parts are faster: SeaweedFS spent about 30% more CPU storing 1 GiB as 64
+# parts of 16 MiB than as 4 of 256 MiB, and the upload ran at 0.73x direct boto3 to the same S3
+# instead of 1.06x (bench/transfer).
+SIMPLE_UPLOAD_STREAMED_PART = 256 * 1024 * 1024
 # When a simple upload gives no Content-Length (chunked), parts of this size allow 160 GiB.
 SIMPLE_UPLOAD_UNKNOWN_LENGTH_PART = 16 * 1024 * 1024
 # Without a Content-Length a part's length is known only once it has been read, so parts are held
@@ -68,8 +72,11 @@ SIMPLE_UPLOAD_UNKNOWN_LENGTH_PART = 16 * 1024 * 1024
 # With one (every client we know sends it), each part streams from the request straight into
 # storage and nothing is held.
 SIMPLE_UPLOAD_IN_FLIGHT = 2
-# The multipart plan (see ``multipart_part_size``): 1 GiB goes as 64 parts of 16 MiB.
-MULTIPART_TARGET_PARTS = 64
+# The multipart plan (see ``multipart_part_size``): 1 GiB goes as 16 parts of 64 MiB. Each part
+# streams through to storage (nothing is held), and storage pays per part: against SeaweedFS the
+# browser's upload ran at 0.85x direct boto3 with 64 parts of 16 MiB and 0.99x with 16 of 64 MiB
+# (bench/transfer). A failed part is sent again whole, so parts stay at most 64 MiB.
+MULTIPART_TARGET_PARTS = 16
 MULTIPART_MAX_PART = 64 * 1024 * 1024
 MiB = 1024 * 1024
 DEFAULT_MIME = "application/octet-stream"
@@ -392,9 +399,7 @@ def file_upload_simple(
     tags = clean_file_tags(tags)
     if length is not None:
         _clean_size(length)
-        # Streamed through, a part costs no memory, so the size only sets how many storage
-        # requests there are: the multipart plan (1 GiB as 64 parts of 16 MiB).
-        part_size = max(multipart_part_size(length), SIMPLE_UPLOAD_MIN_PART)
+        part_size = part_size_for(length, minimum=SIMPLE_UPLOAD_STREAMED_PART)
     else:
         part_size = SIMPLE_UPLOAD_UNKNOWN_LENGTH_PART
 

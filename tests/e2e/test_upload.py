@@ -13,7 +13,7 @@ import pytest
 from models_app.models import Schema
 from models_app.policy import Actor
 from models_app.services import card_from_schema
-from releases.files.services import SIMPLE_UPLOAD_MIN_PART
+from releases.files.services import MIN_PART_SIZE
 from releases.models import File
 from tests.conftest import PASSWORD, _make_entry
 from tests.releases.files_support import blobs  # noqa: F401
@@ -62,7 +62,7 @@ def test_upload_two_files_release_them_and_download_one(
     page: Any, live_server: Any, owner: Any, tmp_path: Path
 ) -> None:
     entry = entry_with_card(owner, "Browser model")
-    big = os.urandom(SIMPLE_UPLOAD_MIN_PART + 123_456)  # more than one part
+    big = os.urandom(MIN_PART_SIZE + 123_456)  # more than one part of the upload's plan
     small = b"label,score\ncat,0.9\n"
 
     sign_in(page, live_server, owner.username)

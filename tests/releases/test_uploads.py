@@ -104,9 +104,11 @@ def test_a_simple_upload_holds_a_few_parts_in_memory_not_the_whole_file(
     a few parts are held while they are stored."""
     from models_app.policy import Actor
 
-    part = file_services.SIMPLE_UPLOAD_MIN_PART
+    part = 8 * 2**20
     data = os.urandom(6 * part)
     if with_length:
+        # Parts of the usual size would make this one part; six stream through one by one.
+        monkeypatch.setattr(file_services, "SIMPLE_UPLOAD_STREAMED_PART", part)
         limit = part // 2
     else:
         # Parts of the usual size for a file of unknown length would make this test 100 MiB.
@@ -136,9 +138,10 @@ def test_a_simple_upload_holds_a_few_parts_in_memory_not_the_whole_file(
 
 
 def test_a_simple_upload_of_several_parts_keeps_their_order(
-    client_for: Any, owner: Any, entry: Any
+    client_for: Any, owner: Any, entry: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = os.urandom(2 * file_services.SIMPLE_UPLOAD_MIN_PART + 12345)
+    monkeypatch.setattr(file_services, "SIMPLE_UPLOAD_STREAMED_PART", MIN_PART_SIZE)
+    data = os.urandom(2 * MIN_PART_SIZE + 12345)
     response = simple_upload(client_for(owner), entry.pk, data)
     assert response.status_code == 200, response.content
     assert stored_bytes(File.objects.get(pk=response.json()["file"]["id"])) == data
@@ -660,17 +663,18 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_nothing_is_kept(
 def test_a_large_file_is_planned_in_fewer_larger_parts(
     client_for: Any, owner: Any, entry: Any
 ) -> None:
-    """Each part request pays for authentication and bookkeeping: 1 GiB is 64 parts of 16 MiB,
-    not 205 of 5 MiB; small files keep S3's smallest part size."""
+    """Each part request pays for authentication and bookkeeping, and storage for each part:
+    1 GiB is 16 parts of 64 MiB, not 205 of 5 MiB; small files keep S3's smallest part size."""
     gib = 1024**3
-    assert file_services.multipart_part_size(gib) == 16 * 1024 * 1024
+    target = file_services.MULTIPART_TARGET_PARTS
+    assert file_services.multipart_part_size(gib) == 64 * 1024 * 1024
     assert file_services.multipart_part_size(10 * 1024 * 1024) == MIN_PART_SIZE
-    assert file_services.multipart_part_size(64 * MIN_PART_SIZE) == MIN_PART_SIZE
-    assert file_services.multipart_part_size(64 * MIN_PART_SIZE + 1) == MIN_PART_SIZE + 1024**2
+    assert file_services.multipart_part_size(target * MIN_PART_SIZE) == MIN_PART_SIZE
+    assert file_services.multipart_part_size(target * MIN_PART_SIZE + 1) == MIN_PART_SIZE + 1024**2
     assert file_services.multipart_part_size(1024 * gib) > file_services.MULTIPART_MAX_PART
     chunks = start(client_for(owner), entry.pk, gib).json()["chunks"]
-    assert len(chunks) == 64
-    assert {c["endByte"] - c["startByte"] + 1 for c in chunks} == {16 * 1024 * 1024}
+    assert len(chunks) == 16
+    assert {c["endByte"] - c["startByte"] + 1 for c in chunks} == {64 * 1024 * 1024}
     file_services.abort_abandoned_uploads(older_than=timedelta(seconds=-1))
 
 
