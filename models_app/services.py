@@ -294,7 +294,7 @@ def _write_tags(model: Model, tags: Iterable[str]) -> list[ModelTag]:
 
 
 def _as_fetched(rows_of: type[Any], found: list[Any], **lookup: Any) -> QuerySet[Any]:
-    """``model``'s rows matching ``lookup`` as if already read, holding ``found`` (what a
+    """``rows_of``'s rows matching ``lookup`` as if already read, holding ``found`` (what a
     prefetch leaves behind).
 
     The filter is recorded, not built: like a related manager's own querysets (Django's
