@@ -182,12 +182,13 @@ def entries_generation_key() -> str:
 
 def entries_generation_start() -> None:
     """Start a generation when there is none (the cache lost it, or nothing has made one yet)."""
-    _cache_add(_key(GENERATION), uuid.uuid4().hex)
+    cache_add(_key(GENERATION), uuid.uuid4().hex, GENERATION_SECONDS)
 
 
-def _cache_add(key: str, value: Any) -> None:
+def cache_add(key: str, value: Any, seconds: int) -> None:
+    """Keep ``value`` under ``key`` unless something is already kept there."""
     try:
-        cache.add(key, value, GENERATION_SECONDS)
+        cache.add(key, value, seconds)
     except (RedisError, OSError) as exc:
         logger.warning("cache unavailable, not kept: %s", exc)
 
@@ -211,9 +212,5 @@ def entries_changed() -> None:
     read the figures before it commits, so they are dropped at once as well."""
     if len(transaction.get_connection(DEFAULT_DB_ALIAS).atomic_blocks) > 1:
         forget()
-
-    def forget_them() -> None:
-        forget()
-
     # A function, not a partial: Django names a failed robust hook in its log by __qualname__.
-    transaction.on_commit(forget_them, robust=True)
+    transaction.on_commit(forget, robust=True)

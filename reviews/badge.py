@@ -33,6 +33,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from models_app.listing_cache import (
+    cache_add,
     cache_get_many,
     cache_set_many,
     entries_generation_key,
@@ -70,7 +71,7 @@ def open_review_badge(user: Any) -> int:
         # (another process may have started it first), before counting: a write that commits
         # after this renews it, so the count below is never kept past such a write.
         if tokens[0] is None:
-            _cache_add(reviews_key, uuid.uuid4().hex)
+            cache_add(reviews_key, uuid.uuid4().hex, GENERATION_SECONDS)
         if tokens[1] is None:
             entries_generation_start()
         again = cache_get_many([reviews_key, entries_key])
@@ -83,13 +84,6 @@ def open_review_badge(user: Any) -> int:
     if seconds > 0:
         cache_set_many({own_key: (*tokens, count)}, seconds)
     return count
-
-
-def _cache_add(key: str, value: Any) -> None:
-    try:
-        cache.add(key, value, GENERATION_SECONDS)
-    except (RedisError, OSError) as exc:
-        logger.warning("cache unavailable, not kept: %s", exc)
 
 
 def _renew() -> None:

@@ -250,7 +250,7 @@ def _besides_the_marketplace_cache(callbacks: list[Any]) -> list[Any]:
     return [
         c
         for c in callbacks
-        if (c.__module__, c.__name__) != (listing_cache.__name__, "forget_them")
+        if (c.__module__, c.__name__) != (listing_cache.__name__, "forget")
         and c.__name__ != "queue_hiding_beneath"
     ]
 
